@@ -1,0 +1,46 @@
+/* analyzer.h - the analysis pipeline: frames in, events out to sinks. */
+#ifndef SEGSCOPE_ANALYZER_H
+#define SEGSCOPE_ANALYZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "segscope/decode.h"
+#include "segscope/limits.h"
+#include "segscope/sink.h"
+
+typedef struct ss_config {
+    ss_limits_t limits;
+    bool verify_checksums; /* IPv4/TCP/UDP checksums (off by default, like Wireshark) */
+} ss_config_t;
+
+/* Fills `c` with the defaults. */
+void ss_config_init(ss_config_t *c);
+
+typedef struct ss_analyzer ss_analyzer_t;
+
+/*
+ * Creates an analyzer that reports to `nsinks` sinks (borrowed: they must
+ * outlive it). Returns NULL on allocation failure.
+ */
+ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sinks, size_t nsinks);
+
+/* Starts a run: calls every sink's begin. Returns 0 or a sink's error. */
+int ss_analyzer_begin(ss_analyzer_t *a, const ss_run_info_t *info);
+
+/*
+ * Decodes and analyses one frame (frames must come in capture order) and
+ * reports it. Returns 0, SS_ERR_NOMEM, or a sink's error.
+ */
+int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame);
+
+/*
+ * Ends the run: reports the conversations still open, then calls every
+ * sink's end with `end` (frames is filled in). Returns 0 or a sink's error.
+ */
+int ss_analyzer_finish(ss_analyzer_t *a, ss_run_end_t *end);
+
+/* Frees the analyzer (not the sinks). NULL is allowed. */
+void ss_analyzer_destroy(ss_analyzer_t *a);
+
+#endif

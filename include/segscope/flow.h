@@ -1,0 +1,85 @@
+/* flow.h - the conversation table: one entry per bidirectional 5-tuple. */
+#ifndef SEGSCOPE_FLOW_H
+#define SEGSCOPE_FLOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "segscope/decode.h"
+#include "segscope/limits.h"
+
+/*
+ * A canonical key: the two endpoints ordered as Wireshark orders them
+ * (by address, then by port when the addresses are equal, as on loopback),
+ * so both directions of a conversation find the same entry. The VLAN id
+ * is not part of the key, as in tshark.
+ */
+typedef struct ss_flow_key {
+    uint8_t family; /* 4 or 6 */
+    uint8_t proto;  /* 6 = TCP, 17 = UDP */
+    uint16_t port[2];
+    uint8_t addr[2][16];
+} ss_flow_key_t;
+
+/*
+ * Builds the canonical key of a decoded TCP or UDP packet. `*dir_out` is 0
+ * when the packet goes from endpoint 0 to endpoint 1 of the key, else 1.
+ */
+void ss_flow_key_from_packet(const ss_packet_t *pkt, ss_flow_key_t *key, int *dir_out);
+
+typedef struct ss_flow ss_flow_t;
+struct ss_flow {
+    ss_flow_key_t key;
+    uint64_t index;       /* conversation number within its protocol, from 0 */
+    int64_t first_sec, last_sec; /* capture time of the first and latest packet */
+    uint32_t first_nsec, last_nsec;
+    uint64_t first_frame;
+    /* internal links: hash chain and least-recently-seen list */
+    ss_flow_t *hnext;
+    ss_flow_t *lru_prev, *lru_next;
+    uint32_t hash;
+    /* per-protocol state, `ext_size` bytes given at table creation, zeroed */
+    max_align_t ext[];
+};
+
+typedef struct ss_flow_table ss_flow_table_t;
+
+/*
+ * Called for a flow about to be removed from the table (evicted for the cap
+ * or for idleness, replaced, or at ss_flow_table_destroy), so the owner can
+ * report it and release what its ext area holds.
+ */
+typedef void (*ss_flow_release_fn)(void *ctx, ss_flow_t *flow, int reason);
+#define SS_FLOW_RELEASE_END 0      /* end of the capture */
+#define SS_FLOW_RELEASE_CAP 1      /* max_flows reached: least recently seen evicted */
+#define SS_FLOW_RELEASE_IDLE 2     /* idle longer than the timeout */
+#define SS_FLOW_RELEASE_REPLACED 3 /* a new conversation took its key (port reuse) */
+
+/* Creates a table; returns NULL on allocation failure. */
+ss_flow_table_t *ss_flow_table_create(const ss_limits_t *limits, size_t ext_size,
+                                      ss_flow_release_fn release, void *ctx);
+
+/* Releases every flow (calling `release` with SS_FLOW_RELEASE_END) and frees the table. */
+void ss_flow_table_destroy(ss_flow_table_t *t);
+
+/* Finds the current flow for `key`, or NULL. Marks it as just seen at (sec, nsec). */
+ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec);
+
+/*
+ * Creates a new flow for `key` (replacing and releasing a current one with
+ * the same key), numbered with the next index of its protocol. Evicts the
+ * least recently seen flow first when the table is full, and any flows idle
+ * past the timeout. Returns NULL only on allocation failure.
+ */
+ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec,
+                          uint32_t nsec, uint64_t frame);
+
+/* Number of flows currently in the table, and ever created. */
+size_t ss_flow_table_count(const ss_flow_table_t *t);
+uint64_t ss_flow_table_evicted(const ss_flow_table_t *t);
+
+/* Calls fn for every flow still in the table, oldest first. */
+void ss_flow_table_foreach(ss_flow_table_t *t, void (*fn)(void *ctx, ss_flow_t *f), void *ctx);
+
+#endif

@@ -1,0 +1,29 @@
+/* limits.h - runtime caps on memory and work, with their defaults. */
+#ifndef SEGSCOPE_LIMITS_H
+#define SEGSCOPE_LIMITS_H
+
+#include <stdint.h>
+
+/*
+ * Every structure that input can grow is capped here, at run time, so
+ * tests can set tiny caps and really exercise them. Hitting a cap emits
+ * an event and processing carries on.
+ */
+typedef struct ss_limits {
+    uint32_t max_flows;         /* concurrent conversations kept (oldest idle evicted) */
+    uint32_t idle_timeout_s;    /* a conversation idle this long (capture time) is closed; 0 = never */
+    uint32_t max_unacked;       /* per direction: segments remembered for RTT/retransmission analysis */
+} ss_limits_t;
+
+#define SS_LIMITS_DEFAULT_MAX_FLOWS 1000000u
+#define SS_LIMITS_DEFAULT_IDLE_TIMEOUT_S 0u
+#define SS_LIMITS_DEFAULT_MAX_UNACKED 10000u
+
+static inline void ss_limits_init(ss_limits_t *l)
+{
+    l->max_flows = SS_LIMITS_DEFAULT_MAX_FLOWS;
+    l->idle_timeout_s = SS_LIMITS_DEFAULT_IDLE_TIMEOUT_S;
+    l->max_unacked = SS_LIMITS_DEFAULT_MAX_UNACKED;
+}
+
+#endif

@@ -1,0 +1,43 @@
+/* sink.h - the interface every output format implements, and the built-in formats. */
+#ifndef SEGSCOPE_SINK_H
+#define SEGSCOPE_SINK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "segscope/event.h"
+
+typedef struct ss_sink ss_sink_t;
+
+/*
+ * A sink receives begin, then events in capture order, then end. Each
+ * callback returns 0 or a negative ss_err_t (an output error stops the run).
+ */
+typedef struct ss_sink_ops {
+    int (*begin)(ss_sink_t *s, const ss_run_info_t *info);
+    int (*event)(ss_sink_t *s, const ss_event_t *ev);
+    int (*end)(ss_sink_t *s, const ss_run_end_t *end);
+    void (*destroy)(ss_sink_t *s);
+} ss_sink_ops_t;
+
+/* Implementations embed this as their first member. */
+struct ss_sink {
+    const ss_sink_ops_t *ops;
+};
+
+typedef struct ss_text_opts {
+    bool color;        /* ANSI colours */
+    bool show_options; /* print TCP options */
+    bool line_flush;   /* flush after every line (live capture) */
+} ss_text_opts_t;
+
+/* The one-line-per-packet timeline, written to `out` (not closed). NULL on ENOMEM. */
+ss_sink_t *ss_sink_text_create(FILE *out, const ss_text_opts_t *opts);
+
+/* JSON Lines (docs/json.md), written to `out` (not closed). NULL on ENOMEM. */
+ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush);
+
+/* Destroys any sink; NULL is allowed. */
+void ss_sink_destroy(ss_sink_t *s);
+
+#endif

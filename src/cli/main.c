@@ -1,0 +1,383 @@
+/* main.c - the segscope command: read a capture (file or live) and print its analysis. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "segscope/analyzer.h"
+#include "segscope/err.h"
+#include "segscope/source.h"
+#include "segscope/version.h"
+
+#define EXIT_USAGE 2
+
+/*
+ * The signal handler needs to reach the open source; this is the program's
+ * only mutable file-scope state, and the library has none.
+ */
+static volatile sig_atomic_t g_stop;
+static ss_source_t *volatile g_source;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_stop = 1;
+    if (g_source)
+        ss_source_break(g_source);
+}
+
+static void usage(FILE *o)
+{
+    fprintf(o,
+            "Usage: segscope -r FILE [options] [filter expression]\n"
+            "       segscope -i IFACE [options] [filter expression]\n"
+            "\n"
+            "Decodes and analyses TCP and UDP in a saved capture (pcap or pcapng) or\n"
+            "live on an interface. The optional trailing arguments are a BPF filter\n"
+            "expression, as in tcpdump (e.g. 'tcp port 9000').\n"
+            "\n"
+            "Input:\n"
+            "  -r FILE             read a saved capture; '-' reads standard input\n"
+            "  -i IFACE            capture live on IFACE (e.g. lo); needs privileges\n"
+            "  -c N                stop after N packets\n"
+            "  -w FILE             also save the raw packets to FILE (pcap)\n"
+            "  -s SNAPLEN          live: bytes to keep per packet (default 262144)\n"
+            "  -B KIB              live: kernel capture buffer size in KiB\n"
+            "  -D                  list the interfaces that can be captured on\n"
+            "\n"
+            "Output:\n"
+            "  --json              JSON Lines, one record per packet (see docs/json.md)\n"
+            "  --no-color          no colours (also when NO_COLOR is set)\n"
+            "  --color             colours even when standard output is not a terminal\n"
+            "  --no-options        do not print TCP options in the timeline\n"
+            "  --verify-checksums  check IPv4, TCP and UDP checksums\n"
+            "\n"
+            "Limits:\n"
+            "  --max-flows N       conversations kept at once (default %u)\n"
+            "  --idle-timeout SEC  close conversations idle this long (default 0 = never)\n"
+            "\n"
+            "  -h, --help          this help\n"
+            "  -V, --version       version\n"
+            "\n"
+            "Exit status: 0 success (also when the file ends in the middle of a packet:\n"
+            "a warning says so); 1 the file could not be read to its end; 2 usage error,\n"
+            "unreadable file, or no permission to capture.\n",
+            SS_LIMITS_DEFAULT_MAX_FLOWS);
+}
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s[0] || s[0] == '-')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int list_interfaces(void)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_if_t *all;
+    if (pcap_findalldevs(&all, err) != 0) {
+        fprintf(stderr, "segscope: cannot list interfaces: %s\n", err);
+        return EXIT_USAGE;
+    }
+    int n = 0;
+    for (pcap_if_t *d = all; d; d = d->next)
+        printf("%d. %s%s%s%s\n", ++n, d->name, d->description ? " (" : "",
+               d->description ? d->description : "", d->description ? ")" : "");
+    pcap_freealldevs(all);
+    return 0;
+}
+
+static bool linktype_supported(int lt)
+{
+    switch (lt) {
+    case 0: case 1: case 101: case 108: case 113: case 228: case 229: case 239: case 276:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void print_perm_hint(const char *iface, const char *err)
+{
+    fprintf(stderr,
+            "segscope: no permission to capture on %s (%s).\n"
+            "  Run it as root:           sudo segscope -i %s\n"
+            "  or grant it, once, the capture capabilities:\n"
+            "                            sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v segscope)\"\n",
+            iface, err, iface);
+}
+
+enum {
+    OPT_JSON = 1000,
+    OPT_NO_COLOR,
+    OPT_COLOR,
+    OPT_NO_OPTIONS,
+    OPT_VERIFY,
+    OPT_MAX_FLOWS,
+    OPT_IDLE,
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"color", no_argument, NULL, OPT_COLOR},
+        {"no-options", no_argument, NULL, OPT_NO_OPTIONS},
+        {"verify-checksums", no_argument, NULL, OPT_VERIFY},
+        {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
+        {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *rfile = NULL, *iface = NULL, *wfile = NULL;
+    uint64_t count = 0, u;
+    bool json = false, show_options = true;
+    int color = -1; /* -1 = when stdout is a terminal */
+    ss_config_t cfg;
+    ss_live_opts_t lo;
+    ss_config_init(&cfg);
+    ss_live_opts_init(&lo);
+
+    int ch;
+    while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DhV", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'r': rfile = optarg; break;
+        case 'i': iface = optarg; break;
+        case 'w': wfile = optarg; break;
+        case 'c':
+            if (!parse_u64(optarg, &count) || count == 0) {
+                fprintf(stderr, "segscope: -c needs a positive number, not '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 's':
+            if (!parse_u64(optarg, &u) || u == 0 || u > 262144) {
+                fprintf(stderr, "segscope: -s needs a snapshot length from 1 to 262144\n");
+                return EXIT_USAGE;
+            }
+            lo.snaplen = (int)u;
+            break;
+        case 'B':
+            if (!parse_u64(optarg, &u) || u == 0 || u > INT_MAX / 1024) {
+                fprintf(stderr, "segscope: -B needs a buffer size in KiB\n");
+                return EXIT_USAGE;
+            }
+            lo.buffer_kib = (int)u;
+            break;
+        case 'D': return list_interfaces();
+        case OPT_JSON: json = true; break;
+        case OPT_NO_COLOR: color = 0; break;
+        case OPT_COLOR: color = 1; break;
+        case OPT_NO_OPTIONS: show_options = false; break;
+        case OPT_VERIFY: cfg.verify_checksums = true; break;
+        case OPT_MAX_FLOWS:
+            if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
+                fprintf(stderr, "segscope: --max-flows needs a positive number\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_flows = (uint32_t)u;
+            break;
+        case OPT_IDLE:
+            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
+                fprintf(stderr, "segscope: --idle-timeout needs a number of seconds\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.idle_timeout_s = (uint32_t)u;
+            break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("segscope %s (%s)\n", SS_VERSION, pcap_lib_version()); return 0;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if ((rfile == NULL) == (iface == NULL)) {
+        fprintf(stderr, "segscope: give either -r FILE or -i IFACE (see segscope --help)\n");
+        return EXIT_USAGE;
+    }
+
+    /* The remaining arguments form one filter expression, as with tcpdump. */
+    char *filter = NULL;
+    if (optind < argc) {
+        size_t len = 1;
+        for (int i = optind; i < argc; i++)
+            len += strlen(argv[i]) + 1;
+        filter = calloc(1, len);
+        if (!filter) {
+            fprintf(stderr, "segscope: out of memory\n");
+            return EXIT_USAGE;
+        }
+        for (int i = optind; i < argc; i++) {
+            if (i > optind)
+                strcat(filter, " ");
+            strcat(filter, argv[i]);
+        }
+    }
+
+    char err[SS_SOURCE_ERRBUF] = "";
+    ss_source_t *src = NULL;
+    int rc;
+    const char *name = rfile ? rfile : iface;
+    if (rfile) {
+        rc = ss_source_open_file(&src, rfile, err);
+        if (rc < 0) {
+            fprintf(stderr, "segscope: %s: %s\n", strcmp(rfile, "-") ? rfile : "standard input", err);
+            free(filter);
+            return EXIT_USAGE;
+        }
+    } else {
+        rc = ss_source_open_live(&src, iface, &lo, err);
+        if (rc == SS_ERR_PERM) {
+            print_perm_hint(iface, err);
+            free(filter);
+            return EXIT_USAGE;
+        }
+        if (rc < 0) {
+            fprintf(stderr, "segscope: cannot capture on %s: %s\n", iface, err);
+            free(filter);
+            return EXIT_USAGE;
+        }
+    }
+    if (filter && ss_source_set_filter(src, filter, err) < 0) {
+        fprintf(stderr, "segscope: bad filter expression '%s': %s\n", filter, err);
+        ss_source_close(src);
+        free(filter);
+        return EXIT_USAGE;
+    }
+    free(filter);
+    if (wfile && ss_source_dump_open(src, wfile, err) < 0) {
+        fprintf(stderr, "segscope: %s: %s\n", wfile, err);
+        ss_source_close(src);
+        return EXIT_USAGE;
+    }
+    int lt = ss_source_linktype(src);
+    if (!linktype_supported(lt))
+        fprintf(stderr,
+                "segscope: warning: %s: link-layer type %d (0x%x) is not one segscope decodes; "
+                "its frames are listed without decoding\n",
+                name, lt, (unsigned)lt);
+
+    bool live = ss_source_is_live(src);
+    static char obuf[1 << 16];
+    if (!live)
+        setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+    if (color < 0)
+        color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") ? 1 : 0;
+    else if (color == 1 && getenv("NO_COLOR") && getenv("NO_COLOR")[0])
+        color = 1; /* an explicit --color wins */
+
+    ss_sink_t *sink;
+    if (json) {
+        sink = ss_sink_json_create(stdout, live);
+    } else {
+        ss_text_opts_t to = {.color = color == 1, .show_options = show_options, .line_flush = live};
+        sink = ss_sink_text_create(stdout, &to);
+    }
+    ss_analyzer_t *an = sink ? ss_analyzer_create(&cfg, &sink, 1) : NULL;
+    if (!an) {
+        fprintf(stderr, "segscope: out of memory\n");
+        ss_sink_destroy(sink);
+        ss_source_close(src);
+        return EXIT_USAGE;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_source = src;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ss_run_info_t info = {.source_name = name, .live = live, .linktype = lt};
+    int status = 0;
+    rc = ss_analyzer_begin(an, &info);
+    uint64_t n = 0;
+    ss_run_end_t end;
+    memset(&end, 0, sizeof(end));
+    char warn[SS_SOURCE_ERRBUF + 256] = "";
+    while (rc == 0 && !g_stop && (count == 0 || n < count)) {
+        ss_frame_t fr;
+        int r = ss_source_next(src, &fr, err);
+        if (r == SS_SOURCE_FRAME) {
+            n++;
+            rc = ss_analyzer_feed(an, &fr);
+        } else if (r == SS_SOURCE_TIMEOUT) {
+            continue;
+        } else if (r == SS_SOURCE_EOF) {
+            break;
+        } else {
+            if (r == SS_ERR_TRUNCATED) {
+                snprintf(warn, sizeof(warn),
+                         "the file is cut off in the middle of a packet record after frame %" PRIu64
+                         " (%s); the frames before it were analysed",
+                         n, err);
+            } else if (r == SS_ERR_LINKTYPES) {
+                snprintf(warn, sizeof(warn),
+                         "this pcapng file has interfaces with different link-layer types or "
+                         "snapshot lengths, which libpcap cannot read in one pass (%s); frames 1-%" PRIu64
+                         " were read and the rest were not. Split the file per interface first "
+                         "(for example with editcap or tshark -Y frame.interface_id==N)",
+                         err, n);
+                status = 1;
+            } else {
+                snprintf(warn, sizeof(warn),
+                         "damaged packet record after frame %" PRIu64 " (%s); the rest of the file "
+                         "was not read",
+                         n, err);
+                status = 1;
+            }
+            break;
+        }
+    }
+    g_source = NULL;
+    if (rc < 0) {
+        fprintf(stderr, "segscope: %s\n",
+                rc == SS_ERR_IO ? "cannot write the output" : ss_strerror(rc));
+        status = EXIT_USAGE;
+    }
+    if (warn[0])
+        end.warning = warn;
+    if (live) {
+        ss_source_stats_t st;
+        ss_source_stats(src, &st);
+        end.stats_valid = st.valid;
+        end.pcap_received = st.received;
+        end.pcap_dropped = st.dropped;
+        end.pcap_if_dropped = st.if_dropped;
+    }
+    int frc = ss_analyzer_finish(an, &end);
+    if (frc < 0 && status != EXIT_USAGE) {
+        fprintf(stderr, "segscope: cannot write the output\n");
+        status = EXIT_USAGE;
+    }
+    if (wfile && ss_source_dump_flush(src) < 0) {
+        fprintf(stderr, "segscope: %s: write error\n", wfile);
+        status = EXIT_USAGE;
+    }
+    fflush(stdout);
+    if (warn[0])
+        fprintf(stderr, "segscope: %s: %s: %s\n", status ? "error" : "warning", name, warn);
+    if (live && end.stats_valid)
+        fprintf(stderr, "segscope: %" PRIu64 " packets captured, %" PRIu64 " received by filter, %" PRIu64
+                        " dropped by kernel\n",
+                n, end.pcap_received, end.pcap_dropped);
+    ss_analyzer_destroy(an);
+    ss_sink_destroy(sink);
+    ss_source_close(src);
+    return status;
+}

@@ -1,0 +1,232 @@
+/* analyzer.c - the pipeline: decode, find the conversation, analyse, report to sinks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "segscope/analyzer.h"
+#include "segscope/err.h"
+#include "segscope/flow.h"
+#include "segscope/tcp.h"
+
+/* What the analyzer keeps per conversation, in the flow's ext area. */
+typedef struct conn {
+    ss_conv_info_t info;
+    int client_keydir; /* flow-key direction that goes client -> server */
+    ss_tcp_conn_t tcp;
+} conn_t;
+
+struct ss_analyzer {
+    ss_config_t cfg;
+    ss_sink_t *const *sinks;
+    size_t nsinks;
+    ss_flow_table_t *flows;
+    uint64_t frames;
+    bool have_t0;
+    int64_t t0_sec;
+    uint32_t t0_nsec;
+    bool finishing; /* at the end, conversations are reported in index order first */
+    int sink_err;   /* first error a sink returned from a release callback */
+};
+
+void ss_config_init(ss_config_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    ss_limits_init(&c->limits);
+}
+
+static int emit(ss_analyzer_t *a, const ss_event_t *ev)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->nsinks; i++) {
+        int r = a->sinks[i]->ops->event(a->sinks[i], ev);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    return rc;
+}
+
+static conn_t *flow_conn(ss_flow_t *f) { return (conn_t *)(void *)f->ext; }
+
+static void on_release(void *ctx, ss_flow_t *f, int reason)
+{
+    ss_analyzer_t *a = ctx;
+    (void)reason;
+    if (a->finishing)
+        return; /* already reported in order */
+    ss_event_t ev = {.type = SS_EV_CONVERSATION};
+    ev.u.conv = &flow_conn(f)->info;
+    int rc = emit(a, &ev);
+    if (rc < 0 && a->sink_err == 0)
+        a->sink_err = rc;
+}
+
+ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sinks, size_t nsinks)
+{
+    ss_analyzer_t *a = calloc(1, sizeof(*a));
+    if (!a)
+        return NULL;
+    a->cfg = *cfg;
+    a->sinks = sinks;
+    a->nsinks = nsinks;
+    a->flows = ss_flow_table_create(&a->cfg.limits, sizeof(conn_t), on_release, a);
+    if (!a->flows) {
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+int ss_analyzer_begin(ss_analyzer_t *a, const ss_run_info_t *info)
+{
+    for (size_t i = 0; i < a->nsinks; i++) {
+        int r = a->sinks[i]->ops->begin(a->sinks[i], info);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/*
+ * Which side is the client: the sender of a SYN, the receiver of a SYN-ACK,
+ * or else whoever sent the first packet we saw.
+ */
+static int client_keydir_for(const ss_packet_t *pkt, int keydir)
+{
+    if (pkt->l4 == SS_L4_TCP &&
+        (pkt->tcp.flags & (SS_TCP_SYN | SS_TCP_ACK)) == (SS_TCP_SYN | SS_TCP_ACK))
+        return !keydir;
+    return keydir;
+}
+
+static void conn_init(conn_t *c, const ss_flow_t *f, const ss_packet_t *pkt, int keydir)
+{
+    c->client_keydir = client_keydir_for(pkt, keydir);
+    c->info.proto = f->key.proto;
+    c->info.index = f->index;
+    bool sender_is_client = c->client_keydir == keydir;
+    uint16_t sp = pkt->l4 == SS_L4_TCP ? pkt->tcp.sport : pkt->udp.sport;
+    uint16_t dp = pkt->l4 == SS_L4_TCP ? pkt->tcp.dport : pkt->udp.dport;
+    c->info.addr[0] = sender_is_client ? pkt->src : pkt->dst;
+    c->info.addr[1] = sender_is_client ? pkt->dst : pkt->src;
+    c->info.port[0] = sender_is_client ? sp : dp;
+    c->info.port[1] = sender_is_client ? dp : sp;
+    c->info.first_sec = f->first_sec;
+    c->info.first_nsec = f->first_nsec;
+    ss_tcp_conn_init(&c->tcp);
+}
+
+int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
+{
+    ss_packet_t pkt;
+    ss_csum_result_t csum;
+    ss_tcp_result_t tres;
+    ss_pkt_event_t pe;
+
+    a->frames++;
+    ss_decode(frame, &pkt);
+    memset(&pe, 0, sizeof(pe));
+    pe.pkt = &pkt;
+    if (!a->have_t0) {
+        a->have_t0 = true;
+        a->t0_sec = frame->ts_sec;
+        a->t0_nsec = frame->ts_nsec;
+    }
+    int64_t dns = (frame->ts_sec - a->t0_sec) * 1000000000LL + ((int64_t)frame->ts_nsec - a->t0_nsec);
+    pe.rel_sec = dns / 1000000000LL;
+    pe.rel_nsec = (uint32_t)((dns % 1000000000LL + 1000000000LL) % 1000000000LL);
+    if (dns < 0 && pe.rel_nsec)
+        pe.rel_sec -= 1; /* floor division keeps rel_nsec in [0, 1e9) */
+    if (a->cfg.verify_checksums) {
+        ss_checksum_verify(&pkt, &csum);
+        pe.csum = &csum;
+    }
+
+    if ((pkt.l4 == SS_L4_TCP || pkt.l4 == SS_L4_UDP) && pkt.ports_valid &&
+        !(pkt.flags & SS_PKT_FRAGMENT)) {
+        ss_flow_key_t key;
+        int keydir;
+        ss_flow_key_from_packet(&pkt, &key, &keydir);
+        ss_flow_t *f = ss_flow_lookup(a->flows, &key, frame->ts_sec, frame->ts_nsec);
+        bool tcp_ok = pkt.l4 == SS_L4_TCP && ss_tcp_analyzable(&pkt);
+        if (f && tcp_ok && ss_tcp_is_port_reuse(&flow_conn(f)->tcp, keydir, &pkt))
+            f = NULL; /* a new SYN on these ports: a new conversation */
+        if (!f) {
+            f = ss_flow_create(a->flows, &key, frame->ts_sec, frame->ts_nsec, frame->number);
+            if (!f)
+                return SS_ERR_NOMEM;
+            conn_init(flow_conn(f), f, &pkt, keydir);
+        }
+        if (a->sink_err)
+            return a->sink_err;
+        conn_t *c = flow_conn(f);
+        int dir = keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
+        c->info.frames[dir]++;
+        c->info.bytes[dir] += frame->wirelen;
+        c->info.payload[dir] += pkt.payload_len;
+        c->info.last_sec = frame->ts_sec;
+        c->info.last_nsec = frame->ts_nsec;
+        pe.conv = &c->info;
+        pe.dir = dir;
+        if (pkt.l4 == SS_L4_TCP) {
+            ss_tcp_process(&c->tcp, keydir, &pkt, &tres);
+            pe.tcp = &tres;
+        }
+    }
+    ss_event_t ev = {.type = SS_EV_PACKET};
+    ev.u.packet = &pe;
+    return emit(a, &ev);
+}
+
+typedef struct collect {
+    ss_flow_t **v;
+    size_t n;
+} collect_t;
+
+static void collect_flow(void *ctx, ss_flow_t *f)
+{
+    collect_t *c = ctx;
+    c->v[c->n++] = f;
+}
+
+static int by_first_frame(const void *x, const void *y)
+{
+    const ss_flow_t *a = *(ss_flow_t *const *)x, *b = *(ss_flow_t *const *)y;
+    if (a->first_frame != b->first_frame)
+        return a->first_frame < b->first_frame ? -1 : 1;
+    return a->key.proto - b->key.proto;
+}
+
+int ss_analyzer_finish(ss_analyzer_t *a, ss_run_end_t *end)
+{
+    int rc = a->sink_err;
+    size_t n = ss_flow_table_count(a->flows);
+    collect_t c = {calloc(n ? n : 1, sizeof(ss_flow_t *)), 0};
+    if (!c.v)
+        return SS_ERR_NOMEM;
+    ss_flow_table_foreach(a->flows, collect_flow, &c);
+    qsort(c.v, c.n, sizeof(*c.v), by_first_frame);
+    for (size_t i = 0; i < c.n; i++) {
+        ss_event_t ev = {.type = SS_EV_CONVERSATION};
+        ev.u.conv = &flow_conn(c.v[i])->info;
+        int r = emit(a, &ev);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    free(c.v);
+    a->finishing = true;
+    end->frames = a->frames;
+    for (size_t i = 0; i < a->nsinks; i++) {
+        int r = a->sinks[i]->ops->end(a->sinks[i], end);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    return rc;
+}
+
+void ss_analyzer_destroy(ss_analyzer_t *a)
+{
+    if (!a)
+        return;
+    a->finishing = true;
+    ss_flow_table_destroy(a->flows);
+    free(a);
+}

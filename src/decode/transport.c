@@ -1,0 +1,180 @@
+/* transport.c - TCP (with options), UDP and ICMP headers. */
+#include <string.h>
+
+#include "internal.h"
+
+int ss_decode_tcp_options(const uint8_t *opts, size_t len, ss_tcp_opts_t *out)
+{
+    ss_cursor_t c = ss_cursor(opts, len);
+    memset(out, 0, sizeof(*out));
+    while (ss_cur_left(&c) > 0) {
+        uint8_t kind, olen;
+        (void)ss_cur_u8(&c, &kind);
+        if (out->norder < sizeof(out->order))
+            out->order[out->norder++] = kind;
+        if (kind == 0) { /* EOL: the rest is padding */
+            out->present |= SS_TCPOPT_EOL;
+            break;
+        }
+        if (kind == 1) {
+            if (out->nop_count < 255)
+                out->nop_count++;
+            continue;
+        }
+        if (!ss_cur_u8(&c, &olen) || olen < 2 || ss_cur_left(&c) < (size_t)(olen - 2)) {
+            out->malformed = true;
+            return SS_PKT_INVALID;
+        }
+        ss_cursor_t o;
+        (void)ss_cur_sub(&c, (size_t)(olen - 2), &o);
+        switch (kind) {
+        case 2:
+            if (olen != 4 || !ss_cur_u16(&o, &out->mss))
+                goto bad;
+            out->present |= SS_TCPOPT_MSS;
+            break;
+        case 3:
+            if (olen != 3 || !ss_cur_u8(&o, &out->wscale))
+                goto bad;
+            out->present |= SS_TCPOPT_WSCALE;
+            break;
+        case 4:
+            if (olen != 2)
+                goto bad;
+            out->present |= SS_TCPOPT_SACKOK;
+            break;
+        case 5:
+            if ((olen - 2) % 8 != 0)
+                goto bad;
+            out->present |= SS_TCPOPT_SACK;
+            while (ss_cur_left(&o) >= 8) {
+                uint32_t l = 0, r = 0;
+                (void)ss_cur_u32(&o, &l);
+                (void)ss_cur_u32(&o, &r);
+                if (out->nsack < SS_TCP_MAX_SACK) {
+                    out->sack[out->nsack][0] = l;
+                    out->sack[out->nsack][1] = r;
+                    out->nsack++;
+                }
+            }
+            break;
+        case 8:
+            if (olen != 10 || !ss_cur_u32(&o, &out->ts_val) || !ss_cur_u32(&o, &out->ts_ecr))
+                goto bad;
+            out->present |= SS_TCPOPT_TS;
+            break;
+        case 34:
+            out->present |= SS_TCPOPT_TFO;
+            out->tfo_cookie_len = (uint8_t)(olen - 2);
+            break;
+        default:
+            if (out->nunknown < SS_TCP_MAX_UNKNOWN_OPTS) {
+                out->unknown[out->nunknown].kind = kind;
+                out->unknown[out->nunknown].len = olen;
+                out->nunknown++;
+            }
+            break;
+        }
+        continue;
+    bad:
+        out->malformed = true;
+        return SS_PKT_INVALID;
+    }
+    return 0;
+}
+
+static int decode_tcp(ss_packet_t *pkt, ss_cursor_t *c)
+{
+    ss_tcp_hdr_t *t = &pkt->tcp;
+    uint16_t offflags;
+    pkt->l4 = SS_L4_TCP;
+    if (ss_cur_left(c) >= 4)
+        pkt->ports_valid = true;
+    if (!ss_cur_u16(c, &t->sport) || !ss_cur_u16(c, &t->dport) || !ss_cur_u32(c, &t->seq) ||
+        !ss_cur_u32(c, &t->ack) || !ss_cur_u16(c, &offflags) || !ss_cur_u16(c, &t->win) ||
+        !ss_cur_u16(c, &t->csum) || !ss_cur_u16(c, &t->urp)) {
+        /* A header cut by the IP length is invalid; one cut by the snaplen, truncated. */
+        if (pkt->l4_len < 20)
+            return ss_dec_invalid(pkt, SS_DP_TCP_SHORT);
+        return ss_dec_trunc(pkt, "tcp");
+    }
+    t->doff = (uint8_t)(offflags >> 12);
+    t->flags = offflags & 0x01FF;
+    uint32_t hlen = (uint32_t)t->doff * 4;
+    if (hlen < 20)
+        return ss_dec_invalid(pkt, SS_DP_TCP_DOFF);
+    if (hlen > pkt->l4_len)
+        return ss_dec_invalid(pkt, SS_DP_TCP_SHORT);
+    ss_cursor_t opts;
+    if (!ss_cur_sub(c, hlen - 20, &opts)) {
+        ss_decode_tcp_options(ss_cur_ptr(c), ss_cur_left(c), &t->opts);
+        return ss_dec_trunc(pkt, "tcp options");
+    }
+    if (ss_decode_tcp_options(opts.p, opts.len, &t->opts) != 0)
+        ss_dec_invalid(pkt, SS_DP_TCP_OPTIONS); /* the header itself is still usable */
+    pkt->payload_off = pkt->l4_off + hlen;
+    pkt->payload_len = pkt->l4_len - hlen;
+    return 0;
+}
+
+static int decode_udp(ss_packet_t *pkt, ss_cursor_t *c)
+{
+    ss_udp_hdr_t *u = &pkt->udp;
+    pkt->l4 = SS_L4_UDP;
+    if (ss_cur_left(c) >= 4)
+        pkt->ports_valid = true;
+    if (!ss_cur_u16(c, &u->sport) || !ss_cur_u16(c, &u->dport) || !ss_cur_u16(c, &u->len) ||
+        !ss_cur_u16(c, &u->csum)) {
+        if (pkt->l4_len < 8)
+            return ss_dec_invalid(pkt, SS_DP_UDP_LEN);
+        return ss_dec_trunc(pkt, "udp");
+    }
+    pkt->payload_off = pkt->l4_off + 8;
+    if (u->len == 0 && (pkt->flags & SS_PKT_TSO)) {
+        pkt->payload_len = pkt->l4_len - 8; /* jumbogram: length from IP */
+    } else if (u->len < 8 || u->len > pkt->l4_len) {
+        pkt->payload_len = pkt->l4_len >= 8 ? pkt->l4_len - 8 : 0;
+        return ss_dec_invalid(pkt, SS_DP_UDP_LEN);
+    } else {
+        pkt->payload_len = (uint32_t)u->len - 8;
+    }
+    return 0;
+}
+
+int ss_dec_transport(ss_packet_t *pkt)
+{
+    const ss_frame_t *f = pkt->frame;
+    /* The cursor covers the transport bytes that are both declared by IP and captured. */
+    uint32_t cap_end = pkt->l4_off + pkt->l4_len;
+    if (cap_end > f->caplen)
+        cap_end = f->caplen;
+    if (pkt->l4_off > cap_end)
+        cap_end = pkt->l4_off;
+    ss_cursor_t c = ss_cursor(f->data + (pkt->l4_off <= f->caplen ? pkt->l4_off : f->caplen),
+                              pkt->l4_off <= f->caplen ? cap_end - pkt->l4_off : 0);
+    int rc;
+    switch (pkt->ip_proto) {
+    case 6:
+        rc = decode_tcp(pkt, &c);
+        break;
+    case 17:
+        rc = decode_udp(pkt, &c);
+        break;
+    case 1:
+    case 58:
+        pkt->l4 = pkt->ip_proto == 1 ? SS_L4_ICMP : SS_L4_ICMPV6;
+        if (!ss_cur_u8(&c, &pkt->icmp_type) || !ss_cur_u8(&c, &pkt->icmp_code))
+            return ss_dec_trunc(pkt, pkt->ip_proto == 1 ? "icmp" : "icmpv6");
+        return 0;
+    default:
+        pkt->l4 = SS_L4_OTHER;
+        return 0;
+    }
+    if (pkt->payload_off) {
+        uint32_t have = f->caplen > pkt->payload_off ? f->caplen - pkt->payload_off : 0;
+        pkt->payload_caplen = have < pkt->payload_len ? have : pkt->payload_len;
+        if (pkt->payload_caplen < pkt->payload_len)
+            pkt->flags |= SS_PKT_SHORT_DATA;
+    }
+    return rc;
+}

@@ -1,0 +1,120 @@
+/* fmt.c - shared formatting for the sinks. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *const ss_tcp_flag_names[9] = {"FIN", "SYN", "RST", "PSH", "ACK",
+                                           "URG", "ECE", "CWR", "AE"};
+
+const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t n)
+{
+    char ab[64];
+    ss_addr_str(a, ab, sizeof(ab));
+    if (a->family == 6)
+        snprintf(buf, n, "[%s]:%u", ab, port);
+    else
+        snprintf(buf, n, "%s:%u", ab, port);
+    return buf;
+}
+
+const char *ss_fmt_tcp_flags(uint16_t f, char *buf, size_t n)
+{
+    size_t i = 0;
+    /* Same letters and order as tcpdump, plus A for the AE bit. */
+    static const struct {
+        uint16_t bit;
+        char c;
+    } map[] = {{SS_TCP_SYN, 'S'}, {SS_TCP_FIN, 'F'}, {SS_TCP_PSH, 'P'}, {SS_TCP_RST, 'R'},
+               {SS_TCP_URG, 'U'}, {SS_TCP_ECE, 'E'}, {SS_TCP_CWR, 'W'}, {SS_TCP_AE, 'A'},
+               {SS_TCP_ACK, '.'}};
+    for (size_t k = 0; k < sizeof(map) / sizeof(map[0]) && i + 1 < n; k++)
+        if (f & map[k].bit)
+            buf[i++] = map[k].c;
+    buf[i] = '\0';
+    if (i == 0)
+        snprintf(buf, n, "none");
+    return buf;
+}
+
+static void app(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+    if (*len >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(buf + *len, n - *len, fmt, ap);
+    va_end(ap);
+    if (w > 0)
+        *len += (size_t)w < n - *len ? (size_t)w : n - *len - 1;
+}
+
+const char *ss_fmt_tcp_options(const ss_tcp_opts_t *o, char *buf, size_t n)
+{
+    size_t len = 0;
+    unsigned unknown = 0;
+    buf[0] = '\0';
+    /* In wire order, as tcpdump prints them. */
+    for (unsigned i = 0; i < o->norder; i++) {
+        app(buf, n, &len, "%s", i ? "," : "");
+        switch (o->order[i]) {
+        case 0: app(buf, n, &len, "eol"); break;
+        case 1: app(buf, n, &len, "nop"); break;
+        case 2: app(buf, n, &len, "mss %u", o->mss); break;
+        case 3: app(buf, n, &len, "wscale %u", o->wscale); break;
+        case 4: app(buf, n, &len, "sackOK"); break;
+        case 5:
+            app(buf, n, &len, "sack %u", o->nsack);
+            for (unsigned k = 0; k < o->nsack; k++)
+                app(buf, n, &len, " {%u:%u}", o->sack[k][0], o->sack[k][1]);
+            break;
+        case 8: app(buf, n, &len, "TS val %u ecr %u", o->ts_val, o->ts_ecr); break;
+        case 34:
+            if (o->tfo_cookie_len)
+                app(buf, n, &len, "tfo cookie %u bytes", o->tfo_cookie_len);
+            else
+                app(buf, n, &len, "tfo cookiereq");
+            break;
+        default:
+            if (unknown < o->nunknown) {
+                app(buf, n, &len, "opt-%u len %u", o->unknown[unknown].kind, o->unknown[unknown].len);
+                unknown++;
+            } else {
+                app(buf, n, &len, "opt-%u", o->order[i]);
+            }
+            break;
+        }
+    }
+    if (o->malformed)
+        app(buf, n, &len, "%smalformed", o->norder ? "," : "");
+    return buf;
+}
+
+void ss_json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\r': fputs("\\r", out); break;
+        case '\t': fputs("\\t", out); break;
+        default:
+            if (*p < 0x20)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+void ss_sink_noop_destroy(ss_sink_t *s) { free(s); }
+
+void ss_sink_destroy(ss_sink_t *s)
+{
+    if (s)
+        s->ops->destroy(s);
+}

@@ -1,0 +1,28 @@
+/* internal.h - formatting helpers shared by the output sinks. */
+#ifndef SS_SINK_INTERNAL_H
+#define SS_SINK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "segscope/decode.h"
+#include "segscope/sink.h"
+
+/* Names of the TCP flag bits, in header order from FIN up. */
+extern const char *const ss_tcp_flag_names[9];
+
+/* "addr:port", IPv6 addresses in brackets. */
+const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t n);
+
+/* tcpdump's flag letters: "S", "S.", "P.", "F.", "R", "none" ... */
+const char *ss_fmt_tcp_flags(uint16_t flags, char *buf, size_t n);
+
+/* tcpdump-style option list: "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7". */
+const char *ss_fmt_tcp_options(const ss_tcp_opts_t *o, char *buf, size_t n);
+
+/* Writes s as a JSON string literal (with quotes). */
+void ss_json_str(FILE *out, const char *s);
+
+void ss_sink_noop_destroy(ss_sink_t *s);
+
+#endif

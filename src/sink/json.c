@@ -1,0 +1,220 @@
+/* json.c - JSON Lines output (schema in docs/json.md). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "segscope/err.h"
+
+#define SS_JSON_SCHEMA_VERSION 1
+
+typedef struct json_sink {
+    ss_sink_t base;
+    FILE *out;
+    bool line_flush;
+} json_sink_t;
+
+static void json_options(FILE *o, const ss_tcp_opts_t *op)
+{
+    const char *sep = "";
+    fputs("{", o);
+#define KEY(k) (fprintf(o, "%s\"" k "\":", sep), sep = ",")
+    if (op->present & SS_TCPOPT_MSS) {
+        KEY("mss");
+        fprintf(o, "%u", op->mss);
+    }
+    if (op->present & SS_TCPOPT_WSCALE) {
+        KEY("wscale");
+        fprintf(o, "%u", op->wscale);
+    }
+    if (op->present & SS_TCPOPT_SACKOK) {
+        KEY("sack_perm");
+        fputs("true", o);
+    }
+    if (op->present & SS_TCPOPT_SACK) {
+        KEY("sack_raw");
+        fputc('[', o);
+        for (unsigned i = 0; i < op->nsack; i++)
+            fprintf(o, "%s[%" PRIu32 ",%" PRIu32 "]", i ? "," : "", op->sack[i][0], op->sack[i][1]);
+        fputc(']', o);
+    }
+    if (op->present & SS_TCPOPT_TS) {
+        KEY("ts");
+        fprintf(o, "{\"val\":%" PRIu32 ",\"ecr\":%" PRIu32 "}", op->ts_val, op->ts_ecr);
+    }
+    if (op->present & SS_TCPOPT_TFO) {
+        KEY("tfo");
+        fprintf(o, "{\"cookie_len\":%u}", op->tfo_cookie_len);
+    }
+    if (op->nop_count) {
+        KEY("nop");
+        fprintf(o, "%u", op->nop_count);
+    }
+    if (op->present & SS_TCPOPT_EOL) {
+        KEY("eol");
+        fputs("true", o);
+    }
+    if (op->nunknown) {
+        KEY("unknown");
+        fputc('[', o);
+        for (unsigned i = 0; i < op->nunknown; i++)
+            fprintf(o, "%s{\"kind\":%u,\"len\":%u}", i ? "," : "", op->unknown[i].kind,
+                    op->unknown[i].len);
+        fputc(']', o);
+    }
+    if (op->malformed) {
+        KEY("malformed");
+        fputs("true", o);
+    }
+#undef KEY
+    fputs("}", o);
+}
+
+static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
+{
+    FILE *o = j->out;
+    const ss_packet_t *p = pe->pkt;
+    const ss_frame_t *f = p->frame;
+    char ab[64], nb[40];
+
+    fprintf(o, "{\"type\":\"packet\",\"frame\":%" PRIu64 ",\"ts\":%" PRId64 ".%09u", f->number,
+            f->ts_sec, f->ts_nsec);
+    fprintf(o, ",\"rel_ts\":%" PRId64 ".%09u", pe->rel_sec, pe->rel_nsec);
+    fprintf(o, ",\"frame_len\":%" PRIu32 ",\"caplen\":%" PRIu32, f->wirelen, f->caplen);
+    if (p->vlan_count) {
+        fprintf(o, ",\"vlan\":[%u", p->vlan_id[0]);
+        if (p->vlan_count > 1)
+            fprintf(o, ",%u", p->vlan_id[1]);
+        fputc(']', o);
+    }
+    if (p->l3 == SS_L3_IPV4 || p->l3 == SS_L3_IPV6) {
+        fputs(",\"src\":", o);
+        ss_json_str(o, ss_addr_str(&p->src, ab, sizeof(ab)));
+        fputs(",\"dst\":", o);
+        ss_json_str(o, ss_addr_str(&p->dst, ab, sizeof(ab)));
+        fprintf(o, ",\"ip_version\":%d", p->l3 == SS_L3_IPV4 ? 4 : 6);
+    }
+    fputs(",\"proto\":", o);
+    ss_json_str(o, ss_decode_proto_name(p, nb, sizeof(nb)));
+    if ((p->l4 == SS_L4_TCP || p->l4 == SS_L4_UDP) && p->ports_valid) {
+        uint16_t sp = p->l4 == SS_L4_TCP ? p->tcp.sport : p->udp.sport;
+        uint16_t dp = p->l4 == SS_L4_TCP ? p->tcp.dport : p->udp.dport;
+        fprintf(o, ",\"sport\":%u,\"dport\":%u", sp, dp);
+    }
+    if (pe->conv) {
+        fprintf(o, ",\"%s\":%" PRIu64 ",\"dir\":\"%s\"",
+                pe->conv->proto == 6 ? "tcp_stream" : "udp_stream", pe->conv->index,
+                pe->dir == SS_DIR_C2S ? "c2s" : "s2c");
+    }
+    if (p->l4 == SS_L4_TCP && p->ports_valid && (pe->tcp || p->payload_off)) {
+        const ss_tcp_hdr_t *th = &p->tcp;
+        ss_tcp_result_t raw = {.rel_seq = th->seq, .rel_ack = th->ack, .win = th->win};
+        const ss_tcp_result_t *r = pe->tcp ? pe->tcp : &raw;
+        fputs(",\"flags\":[", o);
+        int n = 0;
+        for (int b = 0; b < 9; b++)
+            if (th->flags & (1u << b))
+                fprintf(o, "%s\"%s\"", n++ ? "," : "", ss_tcp_flag_names[b]);
+        fputc(']', o);
+        fprintf(o, ",\"seq\":%" PRIu32 ",\"ack\":%" PRIu32, r->rel_seq, r->rel_ack);
+        fprintf(o, ",\"seq_raw\":%" PRIu32 ",\"ack_raw\":%" PRIu32, th->seq, th->ack);
+        fprintf(o, ",\"len\":%" PRIu32 ",\"win\":%" PRIu32 ",\"win_raw\":%u", p->payload_len, r->win,
+                th->win);
+        if (r->win_scale >= 0)
+            fprintf(o, ",\"win_scale\":%d", r->win_scale);
+        else
+            fprintf(o, ",\"win_scale\":\"%s\"", r->win_scale == SS_WSCALE_NONE ? "none" : "unknown");
+        fprintf(o, ",\"hdr_len\":%u,\"urg_ptr\":%u,\"analyzed\":%s", th->doff * 4u, th->urp,
+                pe->tcp && pe->tcp->analyzed ? "true" : "false");
+        fputs(",\"options\":", o);
+        json_options(o, &th->opts);
+    } else if (p->l4 == SS_L4_UDP && p->ports_valid) {
+        fprintf(o, ",\"len\":%" PRIu32 ",\"udp_len\":%u", p->payload_len, p->udp.len);
+    } else if (p->l4 == SS_L4_ICMP || p->l4 == SS_L4_ICMPV6) {
+        fprintf(o, ",\"icmp_type\":%u,\"icmp_code\":%u", p->icmp_type, p->icmp_code);
+    }
+    if (p->flags & SS_PKT_FRAGMENT)
+        fprintf(o, ",\"fragment\":{\"offset\":%u,\"more\":%s}", p->frag_offset,
+                p->frag_more ? "true" : "false");
+    if (p->flags & SS_PKT_TRUNCATED) {
+        fputs(",\"truncated\":", o);
+        ss_json_str(o, p->truncated_in ? p->truncated_in : "");
+    } else if (p->flags & SS_PKT_SHORT_DATA) {
+        fprintf(o, ",\"payload_captured\":%" PRIu32, p->payload_caplen);
+    }
+    if (p->flags & SS_PKT_INVALID) {
+        fputs(",\"malformed\":", o);
+        ss_json_str(o, ss_decode_problem_str(p->problem));
+    }
+    if (pe->csum) {
+        fputs(",\"checksum\":{", o);
+        const char *sep = "";
+        if (pe->csum->ip != SS_CSUM_NOT_CHECKED) {
+            fprintf(o, "\"ip\":\"%s\"", ss_csum_status_str(pe->csum->ip));
+            sep = ",";
+        }
+        if (pe->csum->l4 != SS_CSUM_NOT_CHECKED) {
+            fprintf(o, "%s\"%s\":\"%s\"", sep, p->l4 == SS_L4_TCP ? "tcp" : "udp",
+                    ss_csum_status_str(pe->csum->l4));
+            if (pe->csum->l4 == SS_CSUM_BAD || pe->csum->l4 == SS_CSUM_OFFLOAD)
+                fprintf(o, ",\"expected\":%u", pe->csum->l4_expected);
+        }
+        fputc('}', o);
+    }
+    fputs("}\n", o);
+}
+
+static int json_event(ss_sink_t *s, const ss_event_t *ev)
+{
+    json_sink_t *j = (json_sink_t *)s;
+    if (ev->type == SS_EV_PACKET)
+        json_packet(j, ev->u.packet);
+    else if (ev->type == SS_EV_NOTICE) {
+        fputs("{\"type\":\"notice\",\"text\":", j->out);
+        ss_json_str(j->out, ev->u.notice);
+        fputs("}\n", j->out);
+    } else {
+        return 0;
+    }
+    if (j->line_flush)
+        fflush(j->out);
+    return ferror(j->out) ? SS_ERR_IO : 0;
+}
+
+static int json_begin(ss_sink_t *s, const ss_run_info_t *info)
+{
+    json_sink_t *j = (json_sink_t *)s;
+    fprintf(j->out, "{\"type\":\"capture\",\"schema\":%d,\"source\":", SS_JSON_SCHEMA_VERSION);
+    ss_json_str(j->out, info->source_name ? info->source_name : "");
+    fprintf(j->out, ",\"live\":%s,\"linktype\":%d}\n", info->live ? "true" : "false", info->linktype);
+    return ferror(j->out) ? SS_ERR_IO : 0;
+}
+
+static int json_end(ss_sink_t *s, const ss_run_end_t *end)
+{
+    json_sink_t *j = (json_sink_t *)s;
+    fprintf(j->out, "{\"type\":\"end\",\"frames\":%" PRIu64, end->frames);
+    if (end->warning) {
+        fputs(",\"warning\":", j->out);
+        ss_json_str(j->out, end->warning);
+    }
+    if (end->stats_valid)
+        fprintf(j->out, ",\"pcap_received\":%" PRIu64 ",\"pcap_dropped\":%" PRIu64
+                        ",\"pcap_if_dropped\":%" PRIu64,
+                end->pcap_received, end->pcap_dropped, end->pcap_if_dropped);
+    fputs("}\n", j->out);
+    return fflush(j->out) == 0 && !ferror(j->out) ? 0 : SS_ERR_IO;
+}
+
+static const ss_sink_ops_t json_ops = {json_begin, json_event, json_end, ss_sink_noop_destroy};
+
+ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush)
+{
+    json_sink_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return NULL;
+    j->base.ops = &json_ops;
+    j->out = out;
+    j->line_flush = line_flush;
+    return &j->base;
+}

@@ -1,0 +1,209 @@
+/* text.c - the timeline: one decoded line per packet. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "segscope/err.h"
+
+typedef struct text_sink {
+    ss_sink_t base;
+    FILE *out;
+    ss_text_opts_t opts;
+} text_sink_t;
+
+#define C_RESET "\033[0m"
+#define C_DIM "\033[2m"
+#define C_RED "\033[31m"
+#define C_GREEN "\033[32m"
+#define C_YELLOW "\033[33m"
+#define C_BLUE "\033[34m"
+#define C_MAGENTA "\033[35m"
+#define C_CYAN "\033[36m"
+
+static const char *col(const text_sink_t *t, const char *c) { return t->opts.color ? c : ""; }
+
+static const char *icmp_name(const ss_packet_t *p)
+{
+    if (p->l4 == SS_L4_ICMP) {
+        switch (p->icmp_type) {
+        case 0: return "echo reply";
+        case 3: return "destination unreachable";
+        case 5: return "redirect";
+        case 8: return "echo request";
+        case 11: return "time exceeded";
+        default: return NULL;
+        }
+    }
+    switch (p->icmp_type) {
+    case 1: return "destination unreachable";
+    case 2: return "packet too big";
+    case 3: return "time exceeded";
+    case 128: return "echo request";
+    case 129: return "echo reply";
+    case 133: return "router solicitation";
+    case 134: return "router advertisement";
+    case 135: return "neighbor solicitation";
+    case 136: return "neighbor advertisement";
+    case 137: return "redirect";
+    default: return NULL;
+    }
+}
+
+static const char *flag_color(const text_sink_t *t, uint16_t f)
+{
+    if (f & SS_TCP_RST)
+        return col(t, C_RED);
+    if (f & SS_TCP_SYN)
+        return col(t, C_GREEN);
+    if (f & SS_TCP_FIN)
+        return col(t, C_MAGENTA);
+    return col(t, C_CYAN);
+}
+
+static void print_tcp(text_sink_t *t, const ss_pkt_event_t *pe)
+{
+    const ss_packet_t *p = pe->pkt;
+    const ss_tcp_hdr_t *th = &p->tcp;
+    FILE *o = t->out;
+    char fb[16];
+    ss_fmt_tcp_flags(th->flags, fb, sizeof(fb));
+    fprintf(o, "TCP %s[%s]%s", flag_color(t, th->flags), fb, col(t, C_RESET));
+    /* Without analysis (an IP fragment, a damaged header) the numbers are the raw ones. */
+    ss_tcp_result_t raw = {.rel_seq = th->seq, .rel_ack = th->ack, .win = th->win};
+    const ss_tcp_result_t *r = pe->tcp ? pe->tcp : &raw;
+    fprintf(o, " seq %" PRIu32, r->rel_seq);
+    if (th->flags & SS_TCP_ACK)
+        fprintf(o, ", ack %" PRIu32, r->rel_ack);
+    fprintf(o, ", win %" PRIu32, r->win);
+    if (p->payload_off || !r->analyzed)
+        fprintf(o, ", len %" PRIu32, p->payload_len);
+    if (t->opts.show_options && p->tcp.doff > 5) {
+        char ob[512];
+        ss_fmt_tcp_options(&th->opts, ob, sizeof(ob));
+        if (ob[0])
+            fprintf(o, ", options [%s]", ob);
+    }
+    if (!r->analyzed)
+        fprintf(o, " %s(raw numbers: header not analysable)%s", col(t, C_DIM), col(t, C_RESET));
+}
+
+static void print_problems(text_sink_t *t, const ss_pkt_event_t *pe)
+{
+    const ss_packet_t *p = pe->pkt;
+    FILE *o = t->out;
+    if (p->flags & SS_PKT_FRAGMENT)
+        fprintf(o, " %s[IP fragment: offset %u%s]%s", col(t, C_YELLOW), p->frag_offset,
+                p->frag_more ? ", more follow" : ", last", col(t, C_RESET));
+    if (p->flags & SS_PKT_INVALID)
+        fprintf(o, " %s[malformed: %s]%s", col(t, C_RED), ss_decode_problem_str(p->problem),
+                col(t, C_RESET));
+    if (p->flags & SS_PKT_TRUNCATED)
+        fprintf(o, " %s[truncated: capture ends inside the %s header]%s", col(t, C_YELLOW),
+                p->truncated_in ? p->truncated_in : "?", col(t, C_RESET));
+    else if (p->flags & SS_PKT_SHORT_DATA)
+        fprintf(o, " %s[truncated: %" PRIu32 " of %" PRIu32 " payload bytes captured]%s",
+                col(t, C_YELLOW), p->payload_caplen, p->payload_len, col(t, C_RESET));
+    if (pe->csum) {
+        const ss_csum_result_t *c = pe->csum;
+        if (c->ip == SS_CSUM_BAD)
+            fprintf(o, " %s[bad IPv4 header checksum 0x%04x]%s", col(t, C_RED), p->ip_csum,
+                    col(t, C_RESET));
+        const char *l4 = p->l4 == SS_L4_TCP ? "TCP" : "UDP";
+        uint16_t field = p->l4 == SS_L4_TCP ? p->tcp.csum : p->udp.csum;
+        if (c->l4 == SS_CSUM_BAD)
+            fprintf(o, " %s[bad %s checksum 0x%04x, should be 0x%04x]%s", col(t, C_RED), l4, field,
+                    c->l4_expected, col(t, C_RESET));
+        else if (c->l4 == SS_CSUM_OFFLOAD)
+            fprintf(o, " %s[%s checksum unverified (offload)]%s", col(t, C_DIM), l4, col(t, C_RESET));
+        else if (c->l4 == SS_CSUM_UNVERIFIABLE)
+            fprintf(o, " %s[%s checksum unverifiable: not fully captured]%s", col(t, C_DIM), l4,
+                    col(t, C_RESET));
+    }
+}
+
+static int text_event(ss_sink_t *s, const ss_event_t *ev)
+{
+    text_sink_t *t = (text_sink_t *)s;
+    if (ev->type != SS_EV_PACKET)
+        return 0;
+    const ss_pkt_event_t *pe = ev->u.packet;
+    const ss_packet_t *p = pe->pkt;
+    FILE *o = t->out;
+    char a[80], b[80], nb[40];
+
+    fprintf(o, "%s%6" PRIu64 "%s %4" PRId64 ".%06u  ", col(t, C_DIM), p->frame->number,
+            col(t, C_RESET), pe->rel_sec, pe->rel_nsec / 1000);
+    if (p->l4 == SS_L4_TCP || p->l4 == SS_L4_UDP) {
+        uint16_t sp = p->l4 == SS_L4_TCP ? p->tcp.sport : p->udp.sport;
+        uint16_t dp = p->l4 == SS_L4_TCP ? p->tcp.dport : p->udp.dport;
+        if (p->ports_valid)
+            fprintf(o, "%s > %s  ", ss_fmt_endpoint(&p->src, sp, a, sizeof(a)),
+                    ss_fmt_endpoint(&p->dst, dp, b, sizeof(b)));
+        else
+            fprintf(o, "%s > %s  ", ss_addr_str(&p->src, a, sizeof(a)), ss_addr_str(&p->dst, b, sizeof(b)));
+        if (p->l4 == SS_L4_UDP)
+            fprintf(o, "UDP len %" PRIu32, p->payload_len);
+        else if (p->ports_valid && (p->payload_off || pe->tcp))
+            print_tcp(t, pe);
+        else
+            fprintf(o, "TCP");
+    } else if (p->l3 == SS_L3_IPV4 || p->l3 == SS_L3_IPV6) {
+        fprintf(o, "%s > %s  ", ss_addr_str(&p->src, a, sizeof(a)), ss_addr_str(&p->dst, b, sizeof(b)));
+        const char *name = ss_decode_proto_name(p, nb, sizeof(nb));
+        if (p->l4 == SS_L4_ICMP || p->l4 == SS_L4_ICMPV6) {
+            const char *in = icmp_name(p);
+            fprintf(o, "%s", p->l4 == SS_L4_ICMP ? "ICMP" : "ICMPv6");
+            if (in)
+                fprintf(o, " %s", in);
+            else
+                fprintf(o, " type %u code %u", p->icmp_type, p->icmp_code);
+        } else if (p->flags & SS_PKT_FRAGMENT) {
+            fprintf(o, "IP proto %u, %" PRIu32 " bytes", p->ip_proto, p->l4_len);
+        } else {
+            for (const char *c = name; *c; c++)
+                fputc(*c >= 'a' && *c <= 'z' ? *c - 32 : *c, o);
+        }
+    } else if (p->l3 == SS_L3_NONE && p->problem == SS_DP_LINK_UNSUPPORTED) {
+        fprintf(o, "link-layer type %d (not decoded), %" PRIu32 " bytes", p->frame->linktype,
+                p->frame->wirelen);
+    } else {
+        const char *name = ss_decode_proto_name(p, nb, sizeof(nb));
+        for (const char *c = name; *c; c++)
+            fputc(*c >= 'a' && *c <= 'z' ? *c - 32 : *c, o);
+        fprintf(o, ", %" PRIu32 " bytes", p->frame->wirelen);
+    }
+    if (!(p->l3 == SS_L3_NONE && p->problem == SS_DP_LINK_UNSUPPORTED))
+        print_problems(t, pe);
+    fputc('\n', o);
+    if (t->opts.line_flush)
+        fflush(o);
+    return ferror(o) ? SS_ERR_IO : 0;
+}
+
+static int text_begin(ss_sink_t *s, const ss_run_info_t *info)
+{
+    (void)s;
+    (void)info;
+    return 0;
+}
+
+static int text_end(ss_sink_t *s, const ss_run_end_t *end)
+{
+    text_sink_t *t = (text_sink_t *)s;
+    (void)end;
+    return fflush(t->out) == 0 ? 0 : SS_ERR_IO;
+}
+
+static const ss_sink_ops_t text_ops = {text_begin, text_event, text_end, ss_sink_noop_destroy};
+
+ss_sink_t *ss_sink_text_create(FILE *out, const ss_text_opts_t *opts)
+{
+    text_sink_t *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->base.ops = &text_ops;
+    t->out = out;
+    t->opts = *opts;
+    return &t->base;
+}

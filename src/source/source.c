@@ -1,0 +1,251 @@
+/* source.c - libpcap behind the ss_source_t interface. */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "segscope/err.h"
+#include "segscope/source.h"
+
+struct ss_source {
+    pcap_t *pcap;
+    pcap_dumper_t *dumper;
+    FILE *file; /* the saved file (NULL when live); pcap closes it */
+    uint64_t file_size;
+    bool live;
+    bool nsec;
+    int linktype;
+    uint64_t count;
+    struct pcap_pkthdr *last_hdr;
+    const u_char *last_data;
+};
+
+void ss_live_opts_init(ss_live_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->snaplen = 262144;
+    o->timeout_ms = 100;
+}
+
+static ss_source_t *source_new(void)
+{
+    return calloc(1, sizeof(ss_source_t));
+}
+
+int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+    FILE *fp;
+    *out = NULL;
+    if (strcmp(path, "-") == 0) {
+        fp = stdin;
+    } else {
+        struct stat st;
+        fp = fopen(path, "rb");
+        if (!fp) {
+            snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", strerror(errno));
+            return SS_ERR_IO;
+        }
+        if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+            fclose(fp);
+            snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", strerror(EISDIR));
+            return SS_ERR_IO;
+        }
+    }
+    ss_source_t *s = source_new();
+    if (!s) {
+        if (fp != stdin)
+            fclose(fp);
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", ss_strerror(SS_ERR_NOMEM));
+        return SS_ERR_NOMEM;
+    }
+    if (fp != stdin) {
+        struct stat st;
+        if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+            s->file_size = (uint64_t)st.st_size;
+    }
+    s->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
+    if (!s->pcap) {
+        if (fp != stdin)
+            fclose(fp);
+        free(s);
+        /* libpcap says "unknown file format" for anything that is not a capture. */
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", perr[0] ? perr : "not a capture file");
+        return SS_ERR_FORMAT;
+    }
+    s->file = fp;
+    s->nsec = true;
+    s->linktype = pcap_datalink(s->pcap);
+    *out = s;
+    return 0;
+}
+
+int ss_source_open_live(ss_source_t **out, const char *iface, const ss_live_opts_t *opts,
+                        char *errbuf)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    *out = NULL;
+    ss_source_t *s = source_new();
+    if (!s) {
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", ss_strerror(SS_ERR_NOMEM));
+        return SS_ERR_NOMEM;
+    }
+    s->live = true;
+    s->pcap = pcap_create(iface, perr);
+    if (!s->pcap) {
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", perr);
+        free(s);
+        return SS_ERR_IO;
+    }
+    pcap_set_snaplen(s->pcap, opts->snaplen > 0 ? opts->snaplen : 262144);
+    pcap_set_promisc(s->pcap, opts->promisc ? 1 : 0);
+    pcap_set_timeout(s->pcap, opts->timeout_ms > 0 ? opts->timeout_ms : 100);
+    pcap_set_immediate_mode(s->pcap, 1);
+    if (opts->buffer_kib > 0)
+        pcap_set_buffer_size(s->pcap, opts->buffer_kib * 1024);
+    s->nsec = pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    int rc = pcap_activate(s->pcap);
+    if (rc < 0) {
+        int err = SS_ERR_IO;
+        if (rc == PCAP_ERROR_PERM_DENIED)
+            err = SS_ERR_PERM;
+        else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            err = SS_ERR_NODEV;
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s",
+                 pcap_geterr(s->pcap)[0] ? pcap_geterr(s->pcap) : pcap_statustostr(rc));
+        pcap_close(s->pcap);
+        free(s);
+        return err;
+    }
+    if (s->nsec)
+        s->nsec = pcap_get_tstamp_precision(s->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+    s->linktype = pcap_datalink(s->pcap);
+    *out = s;
+    return 0;
+}
+
+int ss_source_set_filter(ss_source_t *s, const char *expr, char *errbuf)
+{
+    struct bpf_program prog;
+    if (pcap_compile(s->pcap, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", pcap_geterr(s->pcap));
+        return SS_ERR_FILTER;
+    }
+    int rc = pcap_setfilter(s->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", pcap_geterr(s->pcap));
+        return SS_ERR_FILTER;
+    }
+    return 0;
+}
+
+/* Sorts libpcap's read errors into the cases the user is told about differently. */
+static int classify_read_error(const char *msg)
+{
+    if (strstr(msg, "truncated"))
+        return SS_ERR_TRUNCATED;
+    if (strstr(msg, "different from the") && strstr(msg, "interface"))
+        return SS_ERR_LINKTYPES;
+    if (strstr(msg, "invalid packet capture length") || strstr(msg, "bigger than") ||
+        strstr(msg, "block") || strstr(msg, "invalid"))
+        return SS_ERR_FORMAT;
+    return SS_ERR_IO;
+}
+
+int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
+{
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int rc = pcap_next_ex(s->pcap, &h, &d);
+    if (rc == 1) {
+        s->count++;
+        s->last_hdr = h;
+        s->last_data = d;
+        frame->data = d;
+        frame->caplen = h->caplen;
+        frame->wirelen = h->len;
+        frame->ts_sec = (int64_t)h->ts.tv_sec;
+        /* tv_usec holds nanoseconds when nanosecond precision was granted. */
+        long sub = (long)h->ts.tv_usec;
+        if (sub < 0)
+            sub = 0;
+        frame->ts_nsec = s->nsec ? (uint32_t)(sub % 1000000000L) : (uint32_t)(sub % 1000000L) * 1000u;
+        frame->linktype = s->linktype;
+        frame->number = s->count;
+        if (s->dumper)
+            pcap_dump((u_char *)s->dumper, h, d);
+        return SS_SOURCE_FRAME;
+    }
+    if (rc == 0)
+        return SS_SOURCE_TIMEOUT;
+    if (rc == PCAP_ERROR_BREAK)
+        return SS_SOURCE_EOF;
+    const char *msg = pcap_geterr(s->pcap);
+    snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", msg);
+    return classify_read_error(msg);
+}
+
+int ss_source_linktype(const ss_source_t *s) { return s->linktype; }
+bool ss_source_is_live(const ss_source_t *s) { return s->live; }
+
+void ss_source_progress(const ss_source_t *s, uint64_t *done, uint64_t *total)
+{
+    *done = 0;
+    *total = s->file_size;
+    if (s->file && s->file_size) {
+        long pos = ftell(s->file);
+        if (pos > 0)
+            *done = (uint64_t)pos;
+    }
+}
+
+int ss_source_dump_open(ss_source_t *s, const char *path, char *errbuf)
+{
+    s->dumper = pcap_dump_open(s->pcap, path);
+    if (!s->dumper) {
+        snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", pcap_geterr(s->pcap));
+        return SS_ERR_IO;
+    }
+    return 0;
+}
+
+int ss_source_dump_flush(ss_source_t *s)
+{
+    if (s->dumper && pcap_dump_flush(s->dumper) != 0)
+        return SS_ERR_IO;
+    return 0;
+}
+
+void ss_source_stats(ss_source_t *s, ss_source_stats_t *st)
+{
+    struct pcap_stat ps;
+    memset(st, 0, sizeof(*st));
+    if (!s->live || pcap_stats(s->pcap, &ps) != 0)
+        return;
+    st->received = ps.ps_recv;
+    st->dropped = ps.ps_drop;
+    st->if_dropped = ps.ps_ifdrop;
+    st->valid = true;
+}
+
+void ss_source_break(ss_source_t *s)
+{
+    if (s && s->pcap)
+        pcap_breakloop(s->pcap);
+}
+
+void ss_source_close(ss_source_t *s)
+{
+    if (!s)
+        return;
+    if (s->dumper) {
+        pcap_dump_flush(s->dumper);
+        pcap_dump_close(s->dumper);
+    }
+    if (s->pcap)
+        pcap_close(s->pcap); /* also closes the FILE it was opened on */
+    free(s);
+}
