@@ -137,6 +137,22 @@ typedef struct ss_addr {
     uint8_t a[16];  /* IPv4 uses the first 4 bytes */
 } ss_addr_t;
 
+/*
+ * The start of the datagram an ICMP error quotes (RFC 792: its IP header
+ * and at least 8 bytes, enough for the ports and the TCP sequence number).
+ */
+typedef struct ss_quoted {
+    bool valid;        /* an IP header and the transport ports were read */
+    ss_addr_t src, dst;
+    uint8_t proto;     /* 6 = TCP, 17 = UDP, other */
+    uint16_t sport, dport;
+    bool has_seq;      /* TCP: sequence number captured */
+    uint32_t seq;
+    bool has_ack;      /* TCP: acknowledgment number and flags captured */
+    uint32_t ack;
+    uint16_t flags;
+} ss_quoted_t;
+
 /* Flags in ss_packet_t.flags. */
 #define SS_PKT_TRUNCATED 0x01  /* the capture ended inside a header */
 #define SS_PKT_SHORT_DATA 0x02 /* headers complete, payload partly captured */
@@ -156,6 +172,7 @@ typedef struct ss_packet {
     uint8_t vlan_count;
     uint16_t vlan_id[2];
     bool pppoe;
+    uint32_t link_end;  /* when non-zero: the link layer's own length ends the packet here */
 
     /* network layer */
     ss_l3_t l3;
@@ -179,6 +196,7 @@ typedef struct ss_packet {
     ss_tcp_hdr_t tcp;
     ss_udp_hdr_t udp;
     uint8_t icmp_type, icmp_code;
+    ss_quoted_t quoted;     /* ICMP errors: the datagram they refer to */
     uint32_t payload_off;   /* offset of the payload in the frame */
     uint32_t payload_len;   /* payload bytes per the IP length (never padding) */
     uint32_t payload_caplen; /* of which captured */

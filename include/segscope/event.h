@@ -34,6 +34,7 @@ typedef struct ss_pkt_event {
     const ss_conv_info_t *conv;   /* NULL for packets outside TCP/UDP conversations */
     int dir;                      /* SS_DIR_C2S / SS_DIR_S2C when conv is set */
     const ss_tcp_result_t *tcp;   /* TCP analysis; NULL for other packets */
+    const ss_conv_info_t *quoted_conv; /* ICMP errors: the conversation they refer to, if known */
 } ss_pkt_event_t;
 
 typedef enum {

@@ -28,6 +28,10 @@ typedef struct ss_flow_key {
  */
 void ss_flow_key_from_packet(const ss_packet_t *pkt, ss_flow_key_t *key, int *dir_out);
 
+/* The same from explicit endpoints (e.g. the datagram an ICMP error quotes). */
+void ss_flow_key_make(ss_flow_key_t *key, int *dir_out, uint8_t proto, const ss_addr_t *src,
+                      uint16_t sport, const ss_addr_t *dst, uint16_t dport);
+
 typedef struct ss_flow ss_flow_t;
 struct ss_flow {
     ss_flow_key_t key;
@@ -65,6 +69,9 @@ void ss_flow_table_destroy(ss_flow_table_t *t);
 
 /* Finds the current flow for `key`, or NULL. Marks it as just seen at (sec, nsec). */
 ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec);
+
+/* Finds the current flow for `key` without marking it as seen, or NULL. */
+ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key);
 
 /*
  * Creates a new flow for `key` (replacing and releasing a current one with

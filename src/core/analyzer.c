@@ -171,6 +171,15 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             pe.tcp = &tres;
         }
     }
+    if (pkt.quoted.valid) {
+        ss_flow_key_t key;
+        int keydir;
+        ss_flow_key_make(&key, &keydir, pkt.quoted.proto, &pkt.quoted.src, pkt.quoted.sport,
+                         &pkt.quoted.dst, pkt.quoted.dport);
+        ss_flow_t *f = ss_flow_find(a->flows, &key);
+        if (f)
+            pe.quoted_conv = &flow_conn(f)->info;
+    }
     ss_event_t ev = {.type = SS_EV_PACKET};
     ev.u.packet = &pe;
     return emit(a, &ev);

@@ -18,6 +18,8 @@ static void set_l4_bounds(ss_packet_t *pkt, uint32_t l4_off, uint32_t ip_end)
     uint32_t wire_end = pkt->l3_off + wire_left(pkt->frame, pkt->l3_off);
     if (ip_end > wire_end)
         ip_end = wire_end;
+    if (pkt->link_end && ip_end > pkt->link_end)
+        ip_end = pkt->link_end;
     pkt->l4_off = l4_off;
     pkt->l4_len = ip_end > l4_off ? ip_end - l4_off : 0;
 }

@@ -42,6 +42,8 @@ static int decode_pppoe(ss_packet_t *pkt, ss_cursor_t *c)
     if (!ss_cur_u16(c, &proto))
         return ss_dec_trunc(pkt, "ppp");
     pkt->pppoe = true;
+    /* The PPPoE length covers the PPP protocol field and what follows it. */
+    pkt->link_end = (uint32_t)(c->off - 2 + len);
     if (proto == 0x0021)
         return ss_dec_ip(pkt, (uint32_t)c->off, 4);
     if (proto == 0x0057)

@@ -105,15 +105,17 @@ static int decode_tcp(ss_packet_t *pkt, ss_cursor_t *c)
         return ss_dec_invalid(pkt, SS_DP_TCP_DOFF);
     if (hlen > pkt->l4_len)
         return ss_dec_invalid(pkt, SS_DP_TCP_SHORT);
+    /* The payload is bounded by the IP length, even when the options were cut by the capture. */
+    pkt->payload_off = pkt->l4_off + hlen;
+    pkt->payload_len = pkt->l4_len - hlen;
     ss_cursor_t opts;
     if (!ss_cur_sub(c, hlen - 20, &opts)) {
         ss_decode_tcp_options(ss_cur_ptr(c), ss_cur_left(c), &t->opts);
+        t->opts.malformed = false; /* cut short by the capture, not malformed */
         return ss_dec_trunc(pkt, "tcp options");
     }
     if (ss_decode_tcp_options(opts.p, opts.len, &t->opts) != 0)
         ss_dec_invalid(pkt, SS_DP_TCP_OPTIONS); /* the header itself is still usable */
-    pkt->payload_off = pkt->l4_off + hlen;
-    pkt->payload_len = pkt->l4_len - hlen;
     return 0;
 }
 
@@ -141,6 +143,57 @@ static int decode_udp(ss_packet_t *pkt, ss_cursor_t *c)
     return 0;
 }
 
+/* ICMP error messages quote the offending datagram; decode its addresses, ports and TCP numbers. */
+static void decode_quoted(ss_packet_t *pkt, ss_cursor_t *c)
+{
+    ss_quoted_t *q = &pkt->quoted;
+    uint8_t first;
+    size_t start = c->off;
+    if (!ss_cur_skip(c, 6) || !ss_cur_u8(c, &first)) /* rest of the ICMP header */
+        return;
+    c->off = start + 6;
+    if ((first >> 4) == 4 && pkt->l4 == SS_L4_ICMP) {
+        uint8_t vihl;
+        if (!ss_cur_u8(c, &vihl) || !ss_cur_skip(c, 8) || !ss_cur_u8(c, &q->proto) ||
+            !ss_cur_skip(c, 2))
+            return;
+        q->src.family = q->dst.family = 4;
+        if (!ss_cur_bytes(c, q->src.a, 4) || !ss_cur_bytes(c, q->dst.a, 4))
+            return;
+        if ((vihl & 0x0F) < 5 || !ss_cur_skip(c, (size_t)(vihl & 0x0F) * 4 - 20))
+            return;
+    } else if ((first >> 4) == 6 && pkt->l4 == SS_L4_ICMPV6) {
+        if (!ss_cur_skip(c, 6) || !ss_cur_u8(c, &q->proto) || !ss_cur_skip(c, 1))
+            return;
+        q->src.family = q->dst.family = 6;
+        if (!ss_cur_bytes(c, q->src.a, 16) || !ss_cur_bytes(c, q->dst.a, 16))
+            return;
+    } else {
+        return;
+    }
+    if (q->proto != 6 && q->proto != 17)
+        return;
+    if (!ss_cur_u16(c, &q->sport) || !ss_cur_u16(c, &q->dport))
+        return;
+    q->valid = true;
+    if (q->proto == 6 && ss_cur_u32(c, &q->seq)) {
+        uint16_t offflags;
+        q->has_seq = true;
+        if (ss_cur_u32(c, &q->ack) && ss_cur_u16(c, &offflags)) {
+            q->has_ack = true;
+            q->flags = offflags & 0x01FF;
+        }
+    }
+}
+
+static bool icmp_is_error(const ss_packet_t *pkt)
+{
+    if (pkt->l4 == SS_L4_ICMP)
+        return pkt->icmp_type == 3 || pkt->icmp_type == 4 || pkt->icmp_type == 5 ||
+               pkt->icmp_type == 11 || pkt->icmp_type == 12;
+    return pkt->icmp_type >= 1 && pkt->icmp_type <= 4;
+}
+
 int ss_dec_transport(ss_packet_t *pkt)
 {
     const ss_frame_t *f = pkt->frame;
@@ -165,6 +218,8 @@ int ss_dec_transport(ss_packet_t *pkt)
         pkt->l4 = pkt->ip_proto == 1 ? SS_L4_ICMP : SS_L4_ICMPV6;
         if (!ss_cur_u8(&c, &pkt->icmp_type) || !ss_cur_u8(&c, &pkt->icmp_code))
             return ss_dec_trunc(pkt, pkt->ip_proto == 1 ? "icmp" : "icmpv6");
+        if (icmp_is_error(pkt))
+            decode_quoted(pkt, &c);
         return 0;
     default:
         pkt->l4 = SS_L4_OTHER;

@@ -26,22 +26,26 @@ static int endpoint_cmp(const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint1
     return (int)p1 - (int)p2;
 }
 
-void ss_flow_key_from_packet(const ss_packet_t *pkt, ss_flow_key_t *key, int *dir_out)
+void ss_flow_key_make(ss_flow_key_t *key, int *dir_out, uint8_t proto, const ss_addr_t *src,
+                      uint16_t sp, const ss_addr_t *dst, uint16_t dp)
 {
     memset(key, 0, sizeof(*key));
-    size_t alen = pkt->src.family == 6 ? 16 : 4;
-    uint16_t sp = pkt->l4 == SS_L4_TCP ? pkt->tcp.sport : pkt->udp.sport;
-    uint16_t dp = pkt->l4 == SS_L4_TCP ? pkt->tcp.dport : pkt->udp.dport;
-    key->family = pkt->src.family;
-    key->proto = pkt->l4 == SS_L4_TCP ? 6 : 17;
-    int dir = endpoint_cmp(pkt->src.a, sp, pkt->dst.a, dp, alen) <= 0 ? 0 : 1;
-    const uint8_t *a0 = dir == 0 ? pkt->src.a : pkt->dst.a;
-    const uint8_t *a1 = dir == 0 ? pkt->dst.a : pkt->src.a;
-    memcpy(key->addr[0], a0, alen);
-    memcpy(key->addr[1], a1, alen);
+    size_t alen = src->family == 6 ? 16 : 4;
+    key->family = src->family;
+    key->proto = proto;
+    int dir = endpoint_cmp(src->a, sp, dst->a, dp, alen) <= 0 ? 0 : 1;
+    memcpy(key->addr[0], dir == 0 ? src->a : dst->a, alen);
+    memcpy(key->addr[1], dir == 0 ? dst->a : src->a, alen);
     key->port[0] = dir == 0 ? sp : dp;
     key->port[1] = dir == 0 ? dp : sp;
     *dir_out = dir;
+}
+
+void ss_flow_key_from_packet(const ss_packet_t *pkt, ss_flow_key_t *key, int *dir_out)
+{
+    bool tcp = pkt->l4 == SS_L4_TCP;
+    ss_flow_key_make(key, dir_out, tcp ? 6 : 17, &pkt->src, tcp ? pkt->tcp.sport : pkt->udp.sport,
+                     &pkt->dst, tcp ? pkt->tcp.dport : pkt->udp.dport);
 }
 
 static uint32_t key_hash(const ss_flow_key_t *k)
@@ -136,6 +140,15 @@ void ss_flow_table_destroy(ss_flow_table_t *t)
         remove_flow(t, t->lru_head, SS_FLOW_RELEASE_END);
     free(t->buckets);
     free(t);
+}
+
+ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
+{
+    uint32_t h = key_hash(key);
+    for (ss_flow_t *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext)
+        if (f->hash == h && key_eq(&f->key, key))
+            return f;
+    return NULL;
 }
 
 ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec)

@@ -70,6 +70,32 @@ static void json_options(FILE *o, const ss_tcp_opts_t *op)
     fputs("}", o);
 }
 
+/* The datagram an ICMP error refers to. */
+static void json_quoted(FILE *o, const ss_pkt_event_t *pe)
+{
+    const ss_quoted_t *q = &pe->pkt->quoted;
+    char ab[64];
+    fprintf(o, ",\"quoted\":{\"proto\":\"%s\",\"src\":", q->proto == 6 ? "tcp" : "udp");
+    ss_json_str(o, ss_addr_str(&q->src, ab, sizeof(ab)));
+    fputs(",\"dst\":", o);
+    ss_json_str(o, ss_addr_str(&q->dst, ab, sizeof(ab)));
+    fprintf(o, ",\"sport\":%u,\"dport\":%u", q->sport, q->dport);
+    if (q->has_seq)
+        fprintf(o, ",\"seq_raw\":%" PRIu32, q->seq);
+    if (q->has_ack) {
+        fprintf(o, ",\"ack_raw\":%" PRIu32 ",\"flags\":[", q->ack);
+        int n = 0;
+        for (int b = 0; b < 9; b++)
+            if (q->flags & (1u << b))
+                fprintf(o, "%s\"%s\"", n++ ? "," : "", ss_tcp_flag_names[b]);
+        fputc(']', o);
+    }
+    if (pe->quoted_conv)
+        fprintf(o, ",\"%s\":%" PRIu64, q->proto == 6 ? "tcp_stream" : "udp_stream",
+                pe->quoted_conv->index);
+    fputc('}', o);
+}
+
 static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
 {
     FILE *o = j->out;
@@ -132,6 +158,8 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
         fprintf(o, ",\"len\":%" PRIu32 ",\"udp_len\":%u", p->payload_len, p->udp.len);
     } else if (p->l4 == SS_L4_ICMP || p->l4 == SS_L4_ICMPV6) {
         fprintf(o, ",\"icmp_type\":%u,\"icmp_code\":%u", p->icmp_type, p->icmp_code);
+        if (p->quoted.valid)
+            json_quoted(o, pe);
     }
     if (p->flags & SS_PKT_FRAGMENT)
         fprintf(o, ",\"fragment\":{\"offset\":%u,\"more\":%s}", p->frag_offset,

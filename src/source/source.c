@@ -29,6 +29,21 @@ void ss_live_opts_init(ss_live_opts_t *o)
     o->timeout_ms = 100;
 }
 
+/*
+ * libpcap reports DLT_ values, which equal the LINKTYPE_ values of the
+ * file formats except for a few historical ones; the decoder speaks LINKTYPE_.
+ */
+static int dlt_to_linktype(int dlt)
+{
+#ifdef DLT_RAW
+    if (dlt == DLT_RAW)
+        return 101; /* LINKTYPE_RAW */
+#endif
+    if (dlt == 12 || dlt == 14)
+        return 101;
+    return dlt;
+}
+
 static ss_source_t *source_new(void)
 {
     return calloc(1, sizeof(ss_source_t));
@@ -77,7 +92,7 @@ int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
     }
     s->file = fp;
     s->nsec = true;
-    s->linktype = pcap_datalink(s->pcap);
+    s->linktype = dlt_to_linktype(pcap_datalink(s->pcap));
     *out = s;
     return 0;
 }
@@ -121,7 +136,7 @@ int ss_source_open_live(ss_source_t **out, const char *iface, const ss_live_opts
     }
     if (s->nsec)
         s->nsec = pcap_get_tstamp_precision(s->pcap) == PCAP_TSTAMP_PRECISION_NANO;
-    s->linktype = pcap_datalink(s->pcap);
+    s->linktype = dlt_to_linktype(pcap_datalink(s->pcap));
     *out = s;
     return 0;
 }

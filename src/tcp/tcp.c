@@ -76,8 +76,17 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, ss_tcp_re
         rev->base_seq = th->ack - 1;
         rev->base_set = true;
     }
+    if ((th->flags & (SS_TCP_SYN | SS_TCP_ACK)) == (SS_TCP_SYN | SS_TCP_ACK) &&
+        th->seq != fwd->base_seq) {
+        /*
+         * A SYN-ACK with a new ISN: the ports were reused (or the earlier
+         * base came from a stray packet). Its ISN is the base from now on.
+         */
+        fwd->base_seq = th->seq;
+    }
     res->rel_seq = th->seq - fwd->base_seq;
-    res->rel_ack = (th->flags & SS_TCP_ACK) ? th->ack - rev->base_seq : 0;
+    /* Without the ACK flag the field means nothing; it is shown as carried. */
+    res->rel_ack = (th->flags & SS_TCP_ACK) ? th->ack - rev->base_seq : th->ack;
 
     if (th->flags & SS_TCP_SYN) {
         negotiate_wscale(c, dir, pkt);
