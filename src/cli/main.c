@@ -234,7 +234,12 @@ int main(int argc, char **argv)
     if (rfile) {
         rc = ss_source_open_file(&src, rfile, err);
         if (rc < 0) {
-            fprintf(stderr, "segscope: %s: %s\n", strcmp(rfile, "-") ? rfile : "standard input", err);
+            const char *shown = strcmp(rfile, "-") ? rfile : "standard input";
+            if (rc == SS_ERR_FORMAT)
+                fprintf(stderr, "segscope: %s: not a capture file segscope can read (libpcap: %s)\n",
+                        shown, err);
+            else
+                fprintf(stderr, "segscope: %s: %s\n", shown, err);
             free(filter);
             return EXIT_USAGE;
         }
@@ -266,9 +271,12 @@ int main(int argc, char **argv)
     int lt = ss_source_linktype(src);
     if (!linktype_supported(lt))
         fprintf(stderr,
-                "segscope: warning: %s: link-layer type %d (0x%x) is not one segscope decodes; "
+                "segscope: warning: %s: link-layer type %d (0x%08x) is not one segscope decodes%s; "
                 "its frames are listed without decoding\n",
-                name, lt, (unsigned)lt);
+                name, lt, (unsigned)lt,
+                ((unsigned)lt & 0xFFFF0000u) ? " (reserved bits of the link-type field are set: "
+                                               "the file header is probably damaged)"
+                                             : "");
 
     bool live = ss_source_is_live(src);
     static char obuf[1 << 16];

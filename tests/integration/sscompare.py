@@ -56,7 +56,7 @@ def read_tsv(path):
     return rows
 
 
-def tshark_fields(capture, fields):
+def tshark_fields(capture, fields, prefs=()):
     """Runs tshark with a private empty profile; returns rows as dicts."""
     import tempfile
     with tempfile.TemporaryDirectory() as cfg:
@@ -64,6 +64,8 @@ def tshark_fields(capture, fields):
         args = ["tshark", "-n", "-r", capture, "-o", "tcp.relative_sequence_numbers:TRUE",
                 "-o", "tcp.analyze_sequence_numbers:TRUE", "-T", "fields", "-E", "header=y",
                 "-E", "separator=/t", "-E", "occurrence=f"]
+        for pref in prefs:
+            args += ["-o", pref]
         for f in fields:
             args += ["-e", f]
         p = subprocess.run(args, capture_output=True, env=env)

@@ -196,7 +196,7 @@ ss_frame_t *ss_pb_trace_add(ss_pb_trace_t *t, const ss_pb_link_t *l, const ss_pb
 void ss_pb_trace_advance(ss_pb_trace_t *t, uint32_t usec);
 void ss_pb_trace_fini(ss_pb_trace_t *t);
 
-/* Copies `len` bytes into a new exactly-sized heap block (free it with free()). */
+/* Copies `len` bytes into a new exactly-sized heap block (free it with free(); NULL possible when len is 0). */
 uint8_t *ss_pb_dup(const uint8_t *bytes, size_t len);
 
 /* What a sink wrote, captured with open_memstream. */
