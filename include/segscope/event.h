@@ -12,6 +12,41 @@
 #define SS_DIR_C2S 0
 #define SS_DIR_S2C 1
 
+typedef enum { SS_HS_NONE = 0, SS_HS_PARTIAL, SS_HS_COMPLETE } ss_handshake_t;
+typedef enum { SS_CLOSE_OPEN = 0, SS_CLOSE_FIN, SS_CLOSE_HALF, SS_CLOSE_RST, SS_CLOSE_REFUSED } ss_close_t;
+
+/* "none"/"partial"/"complete" and "open"/"fin"/"half"/"rst"/"refused". */
+const char *ss_handshake_name(ss_handshake_t h);
+const char *ss_close_name(ss_close_t c);
+
+/* What a TCP conversation showed, from the client's point of view (index SS_DIR_C2S = client). */
+typedef struct ss_conv_tcp {
+    bool syn, synack, hs_ack;   /* handshake pieces seen: SYN, SYN-ACK, the ACK of the SYN-ACK */
+    bool simultaneous_open;
+    bool has_irtt;
+    int64_t irtt_ns;
+    bool isn_known[2];
+    uint32_t isn[2];
+    uint16_t mss[2];            /* 0 = not announced */
+    int8_t wscale[2];           /* -1 = not announced */
+    bool sack_perm[2], timestamps[2];
+    bool ecn_requested;         /* the SYN carried ECE+CWR (RFC 3168) */
+    bool ecn_setup;             /* ... and the SYN-ACK answered with ECE: ECN in use */
+    uint32_t syn_retrans[2];    /* SYN and SYN-ACK retransmissions */
+    bool fin[2], rst[2];
+    int first_fin;              /* SS_DIR_* of the side that sent the first FIN, -1 none */
+    int first_rst;              /* SS_DIR_* of the first RST's sender, -1 none */
+    ss_tcp_state_t rst_state;   /* the RST sender's state when it sent it */
+    bool half_close;            /* data flowed after the other side's FIN */
+    ss_tcp_state_t state[2];    /* latest state of the client and of the server */
+    const char *history;        /* Zeek-style history letters */
+    uint64_t counts[SS_TA_COUNT]; /* packets with each analysis flag */
+    uint64_t rtt_samples;
+    int64_t rtt_min_ns, rtt_max_ns, rtt_sum_ns;
+    uint32_t max_bif;
+    uint8_t completeness;       /* Wireshark's tcp.completeness bits */
+} ss_conv_tcp_t;
+
 /* Per-conversation counters, indexed by SS_DIR_*. */
 typedef struct ss_conv_info {
     uint8_t proto;          /* 6 = TCP, 17 = UDP */
@@ -20,10 +55,16 @@ typedef struct ss_conv_info {
     uint16_t port[2];
     int64_t first_sec, last_sec;
     uint32_t first_nsec, last_nsec;
+    int64_t run_t0_ns;      /* capture time of the run's first packet, for relative times */
     uint64_t frames[2];
     uint64_t bytes[2];      /* frame lengths on the wire */
     uint64_t payload[2];    /* transport payload bytes */
+    const ss_conv_tcp_t *tcp; /* TCP conversations only */
 } ss_conv_info_t;
+
+/* Derived from ss_conv_tcp_t: how the handshake and the close went. */
+ss_handshake_t ss_conv_handshake(const ss_conv_tcp_t *t);
+ss_close_t ss_conv_close(const ss_conv_tcp_t *t);
 
 /* One packet, decoded and analysed. */
 typedef struct ss_pkt_event {
@@ -34,6 +75,7 @@ typedef struct ss_pkt_event {
     const ss_conv_info_t *conv;   /* NULL for packets outside TCP/UDP conversations */
     int dir;                      /* SS_DIR_C2S / SS_DIR_S2C when conv is set */
     const ss_tcp_result_t *tcp;   /* TCP analysis; NULL for other packets */
+    const ss_conv_tcp_t *conv_tcp; /* the TCP conversation so far (states after this packet) */
     const ss_conv_info_t *quoted_conv; /* ICMP errors: the conversation they refer to, if known */
 } ss_pkt_event_t;
 

@@ -12,6 +12,7 @@ typedef struct conn {
     ss_conv_info_t info;
     int client_keydir; /* flow-key direction that goes client -> server */
     ss_tcp_conn_t tcp;
+    ss_conv_tcp_t sum; /* TCP: what the conversation showed so far */
 } conn_t;
 
 struct ss_analyzer {
@@ -49,14 +50,18 @@ static conn_t *flow_conn(ss_flow_t *f) { return (conn_t *)(void *)f->ext; }
 static void on_release(void *ctx, ss_flow_t *f, int reason)
 {
     ss_analyzer_t *a = ctx;
+    conn_t *c = flow_conn(f);
     (void)reason;
-    if (a->finishing)
+    if (a->finishing) {
+        ss_tcp_conn_fini(&c->tcp);
         return; /* already reported in order */
+    }
     ss_event_t ev = {.type = SS_EV_CONVERSATION};
     ev.u.conv = &flow_conn(f)->info;
     int rc = emit(a, &ev);
     if (rc < 0 && a->sink_err == 0)
         a->sink_err = rc;
+    ss_tcp_conn_fini(&c->tcp);
 }
 
 ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sinks, size_t nsinks)
@@ -97,7 +102,8 @@ static int client_keydir_for(const ss_packet_t *pkt, int keydir)
     return keydir;
 }
 
-static void conn_init(conn_t *c, const ss_flow_t *f, const ss_packet_t *pkt, int keydir)
+static void conn_init(conn_t *c, const ss_flow_t *f, const ss_packet_t *pkt, int keydir,
+                      uint32_t limits_max_unacked)
 {
     c->client_keydir = client_keydir_for(pkt, keydir);
     c->info.proto = f->key.proto;
@@ -111,7 +117,80 @@ static void conn_init(conn_t *c, const ss_flow_t *f, const ss_packet_t *pkt, int
     c->info.port[1] = sender_is_client ? dp : sp;
     c->info.first_sec = f->first_sec;
     c->info.first_nsec = f->first_nsec;
-    ss_tcp_conn_init(&c->tcp);
+    ss_tcp_conn_init(&c->tcp, limits_max_unacked);
+    c->tcp.orig = c->client_keydir;
+    if (f->key.proto == 6) {
+        c->info.tcp = &c->sum;
+        c->sum.first_fin = c->sum.first_rst = -1;
+        c->sum.wscale[0] = c->sum.wscale[1] = -1;
+        c->sum.history = c->tcp.history;
+    }
+}
+
+/* Folds one analysed TCP packet (sent in client direction `dir`) into the conversation summary. */
+static void conv_tcp_update(conn_t *c, int dir, const ss_packet_t *pkt, const ss_tcp_result_t *r,
+                            ss_tcp_state_t sender_state_before)
+{
+    ss_conv_tcp_t *t = &c->sum;
+    const ss_tcp_hdr_t *th = &pkt->tcp;
+    uint16_t f = th->flags;
+    if (!r->analyzed)
+        return;
+    if (f & SS_TCP_SYN) {
+        bool synack = (f & SS_TCP_ACK) != 0;
+        if (t->isn_known[dir] && t->isn[dir] == th->seq)
+            t->syn_retrans[dir]++;
+        if (!synack && t->syn && dir == SS_DIR_S2C)
+            t->simultaneous_open = true;
+        if (synack)
+            t->synack = true;
+        else if (dir == SS_DIR_C2S || !t->syn)
+            t->syn = true;
+        t->isn_known[dir] = true;
+        t->isn[dir] = th->seq;
+        const ss_tcp_opts_t *o = &th->opts;
+        t->mss[dir] = (o->present & SS_TCPOPT_MSS) ? o->mss : 0;
+        t->wscale[dir] = (o->present & SS_TCPOPT_WSCALE) ? (int8_t)(o->wscale > 14 ? 14 : o->wscale) : -1;
+        t->sack_perm[dir] = (o->present & SS_TCPOPT_SACKOK) != 0;
+        t->timestamps[dir] = (o->present & SS_TCPOPT_TS) != 0;
+        if (!synack && (f & SS_TCP_ECE) && (f & SS_TCP_CWR))
+            t->ecn_requested = true;
+        if (synack && t->ecn_requested && (f & SS_TCP_ECE) && !(f & SS_TCP_CWR))
+            t->ecn_setup = true;
+    } else if ((f & SS_TCP_ACK) && t->synack && !t->hs_ack && dir == SS_DIR_C2S &&
+               t->isn_known[SS_DIR_S2C] && th->ack == t->isn[SS_DIR_S2C] + 1) {
+        t->hs_ack = true;
+    }
+    if (pkt->payload_len > 0 && t->fin[!dir] && !(f & SS_TCP_SYN))
+        t->half_close = true;
+    if ((f & SS_TCP_FIN) && !t->fin[dir]) {
+        t->fin[dir] = true;
+        if (t->first_fin < 0)
+            t->first_fin = dir;
+    }
+    if ((f & SS_TCP_RST) && !t->rst[dir]) {
+        t->rst[dir] = true;
+        if (t->first_rst < 0) {
+            t->first_rst = dir;
+            t->rst_state = sender_state_before;
+        }
+    }
+    for (int b = 0; b < SS_TA_COUNT; b++)
+        if (r->flags & (1u << b))
+            t->counts[b]++;
+    if (r->has_ack_rtt) {
+        if (t->rtt_samples == 0 || r->ack_rtt_ns < t->rtt_min_ns)
+            t->rtt_min_ns = r->ack_rtt_ns;
+        if (t->rtt_samples == 0 || r->ack_rtt_ns > t->rtt_max_ns)
+            t->rtt_max_ns = r->ack_rtt_ns;
+        t->rtt_sum_ns += r->ack_rtt_ns;
+        t->rtt_samples++;
+    }
+    if (r->has_bif && r->bytes_in_flight > t->max_bif)
+        t->max_bif = r->bytes_in_flight;
+    t->has_irtt = r->has_irtt;
+    t->irtt_ns = r->irtt_ns;
+    t->completeness = c->tcp.completeness;
 }
 
 int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
@@ -147,13 +226,18 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         ss_flow_key_from_packet(&pkt, &key, &keydir);
         ss_flow_t *f = ss_flow_lookup(a->flows, &key, frame->ts_sec, frame->ts_nsec);
         bool tcp_ok = pkt.l4 == SS_L4_TCP && ss_tcp_analyzable(&pkt);
-        if (f && tcp_ok && ss_tcp_is_port_reuse(&flow_conn(f)->tcp, keydir, &pkt))
+        bool reused = false, reuse_candidate = false;
+        if (f && tcp_ok && ss_tcp_is_port_reuse(&flow_conn(f)->tcp, keydir, &pkt)) {
             f = NULL; /* a new SYN on these ports: a new conversation */
+            reuse_candidate = true;
+        }
         if (!f) {
             f = ss_flow_create(a->flows, &key, frame->ts_sec, frame->ts_nsec, frame->number);
             if (!f)
                 return SS_ERR_NOMEM;
-            conn_init(flow_conn(f), f, &pkt, keydir);
+            conn_init(flow_conn(f), f, &pkt, keydir, a->cfg.limits.max_unacked);
+            flow_conn(f)->info.run_t0_ns = a->t0_sec * 1000000000LL + a->t0_nsec;
+            reused = reuse_candidate;
         }
         if (a->sink_err)
             return a->sink_err;
@@ -167,8 +251,18 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         pe.conv = &c->info;
         pe.dir = dir;
         if (pkt.l4 == SS_L4_TCP) {
-            ss_tcp_process(&c->tcp, keydir, &pkt, &tres);
+            int64_t t_ns = frame->ts_sec * 1000000000LL + frame->ts_nsec;
+            ss_tcp_state_t before = c->tcp.state[keydir];
+            ss_tcp_process(&c->tcp, keydir, &pkt, t_ns, frame->number, &tres);
+            if (reused)
+                tres.flags |= SS_TA(REUSED_PORTS);
+            conv_tcp_update(c, dir, &pkt, &tres, before);
+            c->sum.state[SS_DIR_C2S] = c->tcp.state[c->client_keydir];
+            c->sum.state[SS_DIR_S2C] = c->tcp.state[!c->client_keydir];
+            for (int i = 0; i < tres.ntrans; i++) /* report ends as client/server */
+                tres.trans[i].end = tres.trans[i].end == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
             pe.tcp = &tres;
+            pe.conv_tcp = &c->sum;
         }
     }
     if (pkt.quoted.valid) {

@@ -70,6 +70,137 @@ static void json_options(FILE *o, const ss_tcp_opts_t *op)
     fputs("}", o);
 }
 
+static void json_secs(FILE *o, const char *key, int64_t ns)
+{
+    int64_t a = ns < 0 ? -ns : ns;
+    fprintf(o, ",\"%s\":%s%" PRId64 ".%09" PRId64, key, ns < 0 ? "-" : "", (int64_t)(a / 1000000000),
+            (int64_t)(a % 1000000000));
+}
+
+/* Analysis flags, derived fields and endpoint states of a TCP packet. */
+static void json_tcp_analysis(FILE *o, const ss_pkt_event_t *pe)
+{
+    const ss_tcp_result_t *r = pe->tcp;
+    fputs(",\"analysis\":[", o);
+    int n = 0;
+    for (int b = 0; b < SS_TA_COUNT; b++)
+        if (r->flags & (1u << b))
+            fprintf(o, "%s\"%s\"", n++ ? "," : "", ss_tcp_analysis_name(b));
+    fputc(']', o);
+    if (r->flags & SS_TA(DUPLICATE_ACK))
+        fprintf(o, ",\"dup_ack_num\":%" PRIu32 ",\"dup_ack_of\":%" PRIu64, r->dup_ack_num, r->dup_ack_of);
+    if (r->has_ack_rtt) {
+        json_secs(o, "ack_rtt", r->ack_rtt_ns);
+        fprintf(o, ",\"acks_frame\":%" PRIu64, r->acks_frame);
+    }
+    if (r->has_bif)
+        fprintf(o, ",\"bytes_in_flight\":%" PRIu32, r->bytes_in_flight);
+    if (r->has_irtt)
+        json_secs(o, "irtt", r->irtt_ns);
+    if (r->has_rto) {
+        json_secs(o, "rto", r->rto_ns);
+        fprintf(o, ",\"rto_frame\":%" PRIu64, r->rto_frame);
+    }
+    if (r->nsack) {
+        fputs(",\"sack\":[", o);
+        for (unsigned i = 0; i < r->nsack; i++)
+            fprintf(o, "%s[%" PRIu32 ",%" PRIu32 "]", i ? "," : "", r->sack[i][0], r->sack[i][1]);
+        fprintf(o, "],\"dsack\":%s", r->dsack ? "true" : "false");
+    }
+    if (pe->pkt->tcp.flags & SS_TCP_FIN)
+        fprintf(o, ",\"fin\":\"%s\"", r->fin_active ? "active" : "passive");
+    if (pe->conv_tcp)
+        fprintf(o, ",\"state\":{\"client\":\"%s\",\"server\":\"%s\"}",
+                ss_tcp_state_name(pe->conv_tcp->state[SS_DIR_C2S]),
+                ss_tcp_state_name(pe->conv_tcp->state[SS_DIR_S2C]));
+    if (r->ntrans) {
+        fputs(",\"transitions\":[", o);
+        for (int i = 0; i < r->ntrans; i++)
+            fprintf(o, "%s{\"end\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"inferred\":%s}", i ? "," : "",
+                    r->trans[i].end == SS_DIR_C2S ? "client" : "server", ss_tcp_state_name(r->trans[i].from),
+                    ss_tcp_state_name(r->trans[i].to), r->trans[i].inferred ? "true" : "false");
+        fputc(']', o);
+    }
+}
+
+static void json_conversation(FILE *o, const ss_conv_info_t *cv)
+{
+    char a[80], b[80];
+    const ss_conv_tcp_t *t = cv->tcp;
+    int64_t start = (cv->first_sec) * 1000000000LL + cv->first_nsec;
+    int64_t last = (cv->last_sec) * 1000000000LL + cv->last_nsec;
+    fprintf(o, "{\"type\":\"conversation\",\"%s\":%" PRIu64 ",\"proto\":\"%s\",\"client\":",
+            cv->proto == 6 ? "tcp_stream" : "udp_stream", cv->index, cv->proto == 6 ? "tcp" : "udp");
+    ss_json_str(o, ss_fmt_endpoint(&cv->addr[0], cv->port[0], a, sizeof(a)));
+    fputs(",\"server\":", o);
+    ss_json_str(o, ss_fmt_endpoint(&cv->addr[1], cv->port[1], b, sizeof(b)));
+    json_secs(o, "start", start - cv->run_t0_ns);
+    json_secs(o, "duration", last - start);
+    fprintf(o,
+            ",\"frames_c2s\":%" PRIu64 ",\"bytes_c2s\":%" PRIu64 ",\"frames_s2c\":%" PRIu64
+            ",\"bytes_s2c\":%" PRIu64 ",\"payload_c2s\":%" PRIu64 ",\"payload_s2c\":%" PRIu64,
+            cv->frames[0], cv->bytes[0], cv->frames[1], cv->bytes[1], cv->payload[0], cv->payload[1]);
+    if (t) {
+        ss_close_t cl = ss_conv_close(t);
+        fprintf(o, ",\"handshake\":\"%s\"", ss_handshake_name(ss_conv_handshake(t)));
+        if (t->has_irtt)
+            json_secs(o, "irtt", t->irtt_ns);
+        else
+            fputs(",\"irtt\":null", o);
+        fprintf(o, ",\"close\":\"%s\"", ss_close_name(cl));
+        int first = t->first_fin >= 0 ? t->first_fin : t->first_rst;
+        if (cl == SS_CLOSE_OPEN || first < 0)
+            fputs(",\"closed_first_by\":null", o);
+        else
+            fprintf(o, ",\"closed_first_by\":\"%s\"", first == SS_DIR_C2S ? "client" : "server");
+        if (t->first_rst >= 0)
+            fprintf(o, ",\"rst_by\":\"%s\",\"rst_in_state\":\"%s\"",
+                    t->first_rst == SS_DIR_C2S ? "client" : "server", ss_tcp_state_name(t->rst_state));
+        fprintf(o, ",\"half_close\":%s", t->half_close ? "true" : "false");
+        fprintf(o, ",\"state\":{\"client\":\"%s\",\"server\":\"%s\"}", ss_tcp_state_name(t->state[0]),
+                ss_tcp_state_name(t->state[1]));
+        fputs(",\"history\":", o);
+        ss_json_str(o, t->history ? t->history : "");
+        fputs(",\"options\":{", o);
+        for (int d = 0; d < 2; d++) {
+            fprintf(o, "%s\"%s\":{\"mss\":", d ? "," : "", d ? "server" : "client");
+            if (t->mss[d])
+                fprintf(o, "%u", t->mss[d]);
+            else
+                fputs("null", o);
+            fputs(",\"wscale\":", o);
+            if (t->wscale[d] >= 0)
+                fprintf(o, "%d", t->wscale[d]);
+            else
+                fputs("null", o);
+            fprintf(o, ",\"sack_perm\":%s,\"timestamps\":%s}", t->sack_perm[d] ? "true" : "false",
+                    t->timestamps[d] ? "true" : "false");
+        }
+        fprintf(o, ",\"ecn\":%s}", t->ecn_setup ? "true" : "false");
+        fprintf(o, ",\"syn_retransmissions\":%" PRIu32 ",\"synack_retransmissions\":%" PRIu32,
+                t->syn_retrans[0], t->syn_retrans[1]);
+        fputs(",\"analysis_counts\":{", o);
+        int n = 0;
+        for (int bit = 0; bit < SS_TA_COUNT; bit++)
+            if (t->counts[bit])
+                fprintf(o, "%s\"%s\":%" PRIu64, n++ ? "," : "", ss_tcp_analysis_name(bit), t->counts[bit]);
+        fputc('}', o);
+        fputs(",\"rtt\":", o);
+        if (t->rtt_samples) {
+            int64_t avg = t->rtt_sum_ns / (int64_t)t->rtt_samples;
+            fprintf(o, "{\"samples\":%" PRIu64, t->rtt_samples);
+            json_secs(o, "min", t->rtt_min_ns);
+            json_secs(o, "avg", avg);
+            json_secs(o, "max", t->rtt_max_ns);
+            fputc('}', o);
+        } else {
+            fputs("null", o);
+        }
+        fprintf(o, ",\"max_bytes_in_flight\":%" PRIu32 ",\"completeness\":%u", t->max_bif, t->completeness);
+    }
+    fputs("}\n", o);
+}
+
 /* The datagram an ICMP error refers to. */
 static void json_quoted(FILE *o, const ss_pkt_event_t *pe)
 {
@@ -154,6 +285,8 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
                 pe->tcp && pe->tcp->analyzed ? "true" : "false");
         fputs(",\"options\":", o);
         json_options(o, &th->opts);
+        if (pe->tcp && pe->tcp->analyzed)
+            json_tcp_analysis(o, pe);
     } else if (p->l4 == SS_L4_UDP && p->ports_valid) {
         fprintf(o, ",\"len\":%" PRIu32 ",\"udp_len\":%u", p->payload_len, p->udp.len);
     } else if (p->l4 == SS_L4_ICMP || p->l4 == SS_L4_ICMPV6) {
@@ -201,6 +334,8 @@ static int json_event(ss_sink_t *s, const ss_event_t *ev)
         fputs("{\"type\":\"notice\",\"text\":", j->out);
         ss_json_str(j->out, ev->u.notice);
         fputs("}\n", j->out);
+    } else if (ev->type == SS_EV_CONVERSATION) {
+        json_conversation(j->out, ev->u.conv);
     } else {
         return 0;
     }
