@@ -1,1 +1,430 @@
-int main(void){return 0;}
+/* test_analyzer.c - the pipeline end to end through a collecting test sink. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pktbuild.h"
+#include "segscope/analyzer.h"
+#include "segscope/sink.h"
+
+/* ---- a sink that keeps a copy of what it is told ------------------------ */
+
+#define MAX_REC 64
+
+typedef struct rec {
+    ss_event_type_t type;
+    /* packet events */
+    uint64_t frame;
+    ss_l3_t l3;
+    ss_l4_t l4;
+    bool has_conv;
+    bool has_tcp;
+    bool has_csum;
+    uint8_t proto;
+    uint64_t index;
+    int dir;
+    bool analyzed;
+    uint32_t rel_seq, rel_ack;
+    int64_t rel_sec;
+    uint32_t rel_nsec;
+    /* conversation events (and the conversation of a packet) */
+    ss_conv_info_t conv;
+} rec_t;
+
+typedef struct test_sink {
+    ss_sink_t base;
+    int begins, ends;
+    uint64_t end_frames;
+    int n;
+    rec_t r[MAX_REC];
+} test_sink_t;
+
+static int ts_begin(ss_sink_t *s, const ss_run_info_t *info)
+{
+    test_sink_t *t = (test_sink_t *)s;
+    (void)info;
+    t->begins++;
+    return 0;
+}
+
+static int ts_event(ss_sink_t *s, const ss_event_t *ev)
+{
+    test_sink_t *t = (test_sink_t *)s;
+    if (ev->type != SS_EV_PACKET && ev->type != SS_EV_CONVERSATION)
+        return 0;
+    assert_true(t->n < MAX_REC);
+    rec_t *r = &t->r[t->n++];
+    memset(r, 0, sizeof(*r));
+    r->type = ev->type;
+    if (ev->type == SS_EV_CONVERSATION) {
+        r->conv = *ev->u.conv;
+        r->proto = ev->u.conv->proto;
+        r->index = ev->u.conv->index;
+        return 0;
+    }
+    const ss_pkt_event_t *pe = ev->u.packet;
+    r->frame = pe->pkt->frame->number;
+    r->l3 = pe->pkt->l3;
+    r->l4 = pe->pkt->l4;
+    r->rel_sec = pe->rel_sec;
+    r->rel_nsec = pe->rel_nsec;
+    r->has_csum = pe->csum != NULL;
+    if (pe->conv) {
+        r->has_conv = true;
+        r->conv = *pe->conv;
+        r->proto = pe->conv->proto;
+        r->index = pe->conv->index;
+        r->dir = pe->dir;
+    }
+    if (pe->tcp) {
+        r->has_tcp = true;
+        r->analyzed = pe->tcp->analyzed;
+        r->rel_seq = pe->tcp->rel_seq;
+        r->rel_ack = pe->tcp->rel_ack;
+    }
+    return 0;
+}
+
+static int ts_end(ss_sink_t *s, const ss_run_end_t *end)
+{
+    test_sink_t *t = (test_sink_t *)s;
+    t->ends++;
+    t->end_frames = end->frames;
+    return 0;
+}
+
+static void ts_destroy(ss_sink_t *s) { (void)s; }
+
+static const ss_sink_ops_t ts_ops = {ts_begin, ts_event, ts_end, ts_destroy};
+
+static void sink_init(test_sink_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->base.ops = &ts_ops;
+}
+
+/* The packet record of frame `frame`. */
+static const rec_t *pkt_rec(const test_sink_t *t, uint64_t frame)
+{
+    for (int i = 0; i < t->n; i++)
+        if (t->r[i].type == SS_EV_PACKET && t->r[i].frame == frame)
+            return &t->r[i];
+    fail_msg("no packet event for frame %llu", (unsigned long long)frame);
+    return NULL;
+}
+
+static int count_type(const test_sink_t *t, ss_event_type_t type)
+{
+    int n = 0;
+    for (int i = 0; i < t->n; i++)
+        n += t->r[i].type == type;
+    return n;
+}
+
+/* ---- traces ------------------------------------------------------------- */
+
+static void add_tcp(ss_pb_trace_t *t, bool c2s, uint16_t flags, uint32_t seq, uint32_t ack,
+                    const char *data)
+{
+    ss_pb_pkt_t p = c2s ? ss_pb_tcp4("10.0.0.1", 40000, "10.0.0.2", 80)
+                        : ss_pb_tcp4("10.0.0.2", 80, "10.0.0.1", 40000);
+    p.tcp.flags = flags;
+    p.tcp.seq = seq;
+    p.tcp.ack = ack;
+    if (data) {
+        p.tcp.payload = (const uint8_t *)data;
+        p.tcp.payload_len = strlen(data);
+    }
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    assert_non_null(ss_pb_trace_add(t, &l, &p));
+    ss_pb_trace_advance(t, 1000);
+}
+
+static void add_udp(ss_pb_trace_t *t, const char *src, uint16_t sport, const char *dst,
+                    uint16_t dport, const char *data)
+{
+    ss_pb_pkt_t p = ss_pb_udp4(src, sport, dst, dport);
+    p.udp.payload = (const uint8_t *)data;
+    p.udp.payload_len = strlen(data);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    assert_non_null(ss_pb_trace_add(t, &l, &p));
+    ss_pb_trace_advance(t, 1000);
+}
+
+#define SYN SS_TCP_SYN
+#define ACK SS_TCP_ACK
+#define SYNACK (SS_TCP_SYN | SS_TCP_ACK)
+#define PSHACK (SS_TCP_PSH | SS_TCP_ACK)
+#define FINACK (SS_TCP_FIN | SS_TCP_ACK)
+
+/*
+ * Handshake, "hello" from the client, "hi!" back, FIN close from the client.
+ * Client ISN 1000, server ISN 5000.
+ */
+static void conversation(ss_pb_trace_t *t, uint32_t isn_c)
+{
+    add_tcp(t, true, SYN, isn_c, 0, NULL);                   /* 1 */
+    add_tcp(t, false, SYNACK, 5000, isn_c + 1, NULL);        /* 2 */
+    add_tcp(t, true, ACK, isn_c + 1, 5001, NULL);            /* 3 */
+    add_tcp(t, true, PSHACK, isn_c + 1, 5001, "hello");      /* 4 */
+    add_tcp(t, false, PSHACK, 5001, isn_c + 6, "hi!");       /* 5 */
+    add_tcp(t, true, FINACK, isn_c + 6, 5004, NULL);         /* 6 */
+    add_tcp(t, false, FINACK, 5004, isn_c + 7, NULL);        /* 7 */
+    add_tcp(t, true, ACK, isn_c + 7, 5005, NULL);            /* 8 */
+}
+
+static void run(test_sink_t *s, const ss_config_t *cfg, const ss_pb_trace_t *t)
+{
+    sink_init(s);
+    assert_int_equal(ss_pb_run(&s->base, cfg, t), 0);
+    assert_int_equal(s->begins, 1);
+    assert_int_equal(s->ends, 1);
+    assert_int_equal(s->end_frames, t->n);
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_analyzer_conversation_stream_dir_and_relative_numbers(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1000, 0);
+    conversation(&t, 1000);
+    test_sink_t s;
+    run(&s, NULL, &t);
+
+    static const struct {
+        int dir;
+        uint32_t seq, ack;
+    } want[8] = {
+        {SS_DIR_C2S, 0, 0}, {SS_DIR_S2C, 0, 1}, {SS_DIR_C2S, 1, 1}, {SS_DIR_C2S, 1, 1},
+        {SS_DIR_S2C, 1, 6}, {SS_DIR_C2S, 6, 4}, {SS_DIR_S2C, 4, 7}, {SS_DIR_C2S, 7, 5},
+    };
+    for (uint64_t f = 1; f <= 8; f++) {
+        const rec_t *r = pkt_rec(&s, f);
+        assert_true(r->has_conv);
+        assert_true(r->has_tcp);
+        assert_true(r->analyzed);
+        assert_int_equal(r->proto, 6);
+        assert_int_equal(r->index, 0);
+        if (r->dir != want[f - 1].dir || r->rel_seq != want[f - 1].seq || r->rel_ack != want[f - 1].ack)
+            fail_msg("frame %llu: dir %d seq %u ack %u, expected dir %d seq %u ack %u",
+                     (unsigned long long)f, r->dir, r->rel_seq, r->rel_ack, want[f - 1].dir,
+                     want[f - 1].seq, want[f - 1].ack);
+    }
+    /* Packet events come in frame order. */
+    uint64_t last = 0;
+    for (int i = 0; i < s.n; i++)
+        if (s.r[i].type == SS_EV_PACKET) {
+            assert_int_equal(s.r[i].frame, last + 1);
+            last = s.r[i].frame;
+        }
+
+    /* One conversation, reported once, with the client first. */
+    assert_int_equal(count_type(&s, SS_EV_CONVERSATION), 1);
+    const rec_t *c = NULL;
+    for (int i = 0; i < s.n; i++)
+        if (s.r[i].type == SS_EV_CONVERSATION)
+            c = &s.r[i];
+    assert_non_null(c);
+    assert_int_equal(c->conv.proto, 6);
+    assert_int_equal(c->conv.index, 0);
+    uint8_t cli[4] = {10, 0, 0, 1}, srv[4] = {10, 0, 0, 2};
+    assert_memory_equal(c->conv.addr[0].a, cli, 4);
+    assert_memory_equal(c->conv.addr[1].a, srv, 4);
+    assert_int_equal(c->conv.port[0], 40000);
+    assert_int_equal(c->conv.port[1], 80);
+    assert_int_equal(c->conv.frames[SS_DIR_C2S], 5);
+    assert_int_equal(c->conv.frames[SS_DIR_S2C], 3);
+    assert_int_equal(c->conv.payload[SS_DIR_C2S], 5);
+    assert_int_equal(c->conv.payload[SS_DIR_S2C], 3);
+    /* Frames of 54 bytes, plus 5 and 3 payload bytes. */
+    assert_int_equal(c->conv.bytes[SS_DIR_C2S], 5 * 54 + 5);
+    assert_int_equal(c->conv.bytes[SS_DIR_S2C], 3 * 54 + 3);
+    assert_int_equal(c->conv.first_sec, 1000);
+    assert_int_equal(c->conv.last_sec, 1000);
+    assert_int_equal(c->conv.last_nsec, 7000000);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_analyzer_port_reuse_new_isn_starts_stream_1(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1000, 0);
+    conversation(&t, 1000);
+    add_tcp(&t, true, SYN, 90000, 0, NULL);            /* 9: new ISN, same ports */
+    add_tcp(&t, false, SYNACK, 70000, 90001, NULL);    /* 10 */
+    add_tcp(&t, true, ACK, 90001, 70001, NULL);        /* 11 */
+    test_sink_t s;
+    run(&s, NULL, &t);
+
+    for (uint64_t f = 1; f <= 8; f++)
+        assert_int_equal(pkt_rec(&s, f)->index, 0);
+    const rec_t *r9 = pkt_rec(&s, 9), *r10 = pkt_rec(&s, 10), *r11 = pkt_rec(&s, 11);
+    assert_int_equal(r9->index, 1);
+    assert_int_equal(r9->dir, SS_DIR_C2S);
+    assert_int_equal(r9->rel_seq, 0);
+    assert_int_equal(r10->index, 1);
+    assert_int_equal(r10->dir, SS_DIR_S2C);
+    assert_int_equal(r10->rel_seq, 0);
+    assert_int_equal(r10->rel_ack, 1);
+    assert_int_equal(r11->index, 1);
+    assert_int_equal(r11->rel_seq, 1);
+    assert_int_equal(r11->rel_ack, 1);
+    /* The new conversation counts only its own frames. */
+    assert_int_equal(r11->conv.frames[SS_DIR_C2S], 2);
+    assert_int_equal(r11->conv.frames[SS_DIR_S2C], 1);
+
+    /* Both conversations are reported; the first one before the SYN that replaced it. */
+    assert_int_equal(count_type(&s, SS_EV_CONVERSATION), 2);
+    int conv0 = -1, syn9 = -1;
+    for (int i = 0; i < s.n; i++) {
+        if (s.r[i].type == SS_EV_CONVERSATION && s.r[i].index == 0)
+            conv0 = i;
+        if (s.r[i].type == SS_EV_PACKET && s.r[i].frame == 9)
+            syn9 = i;
+    }
+    assert_true(conv0 >= 0 && syn9 >= 0);
+    assert_true(conv0 < syn9);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_analyzer_repeated_syn_same_isn_same_stream(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1000, 0);
+    add_tcp(&t, true, SYN, 1000, 0, NULL);
+    add_tcp(&t, true, SYN, 1000, 0, NULL);
+    add_tcp(&t, false, SYNACK, 5000, 1001, NULL);
+    test_sink_t s;
+    run(&s, NULL, &t);
+    for (uint64_t f = 1; f <= 3; f++)
+        assert_int_equal(pkt_rec(&s, f)->index, 0);
+    assert_int_equal(pkt_rec(&s, 2)->rel_seq, 0);
+    assert_int_equal(pkt_rec(&s, 3)->rel_ack, 1);
+    assert_int_equal(count_type(&s, SS_EV_CONVERSATION), 1);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_analyzer_udp_flows_numbered_apart_from_tcp(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 50, 0);
+    add_udp(&t, "10.0.0.1", 5000, "10.0.0.53", 53, "query1");   /* 1: udp 0 */
+    add_tcp(&t, true, SYN, 1, 0, NULL);                        /* 2: tcp 0 */
+    add_udp(&t, "10.0.0.1", 5001, "10.0.0.53", 53, "query2");   /* 3: udp 1 */
+    add_udp(&t, "10.0.0.53", 53, "10.0.0.1", 5000, "answer1");  /* 4: udp 0, reply */
+    add_udp(&t, "10.0.0.53", 53, "10.0.0.1", 5001, "answer2");  /* 5: udp 1, reply */
+    test_sink_t s;
+    run(&s, NULL, &t);
+
+    const rec_t *r1 = pkt_rec(&s, 1), *r2 = pkt_rec(&s, 2), *r3 = pkt_rec(&s, 3),
+                *r4 = pkt_rec(&s, 4), *r5 = pkt_rec(&s, 5);
+    assert_int_equal(r1->proto, 17);
+    assert_int_equal(r1->index, 0);
+    assert_int_equal(r1->dir, SS_DIR_C2S);
+    assert_false(r1->has_tcp);
+    assert_int_equal(r2->proto, 6);
+    assert_int_equal(r2->index, 0);
+    assert_true(r2->has_tcp);
+    assert_int_equal(r3->proto, 17);
+    assert_int_equal(r3->index, 1);
+    assert_int_equal(r4->index, 0);
+    assert_int_equal(r4->dir, SS_DIR_S2C);
+    assert_int_equal(r5->index, 1);
+    assert_int_equal(r5->dir, SS_DIR_S2C);
+    /* The first sender is the client of a UDP conversation. */
+    assert_int_equal(r5->conv.port[0], 5001);
+    assert_int_equal(r5->conv.port[1], 53);
+    assert_int_equal(r5->conv.payload[SS_DIR_C2S], 6);
+    assert_int_equal(r5->conv.payload[SS_DIR_S2C], 7);
+    assert_int_equal(count_type(&s, SS_EV_CONVERSATION), 3);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_analyzer_arp_packet_without_conversation(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 50, 0);
+    uint8_t arp[28], fr[64];
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    l.pad_to = 60;
+    size_t an = ss_pb_arp_request(arp, sizeof(arp), "10.0.0.1", "10.0.0.2");
+    size_t fn = ss_pb_wrap(fr, sizeof(fr), &l, 0x0806, arp, an);
+    assert_non_null(ss_pb_trace_add_bytes(&t, fr, fn));
+    add_tcp(&t, true, SYN, 1, 0, NULL);
+    test_sink_t s;
+    run(&s, NULL, &t);
+    const rec_t *r = pkt_rec(&s, 1);
+    assert_int_equal(r->l3, SS_L3_ARP);
+    assert_int_equal(r->l4, SS_L4_NONE);
+    assert_false(r->has_conv);
+    assert_false(r->has_tcp);
+    /* The TCP packet after it still opens conversation 0. */
+    assert_int_equal(pkt_rec(&s, 2)->index, 0);
+    assert_int_equal(count_type(&s, SS_EV_CONVERSATION), 1);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_analyzer_rel_time_since_first_packet(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 100, 900000000);
+    add_udp(&t, "10.0.0.1", 1, "10.0.0.2", 2, "a");
+    t.ts_sec = 101;
+    t.ts_nsec = 100000000;
+    add_udp(&t, "10.0.0.1", 1, "10.0.0.2", 2, "b");
+    t.ts_sec = 103;
+    t.ts_nsec = 1;
+    add_udp(&t, "10.0.0.1", 1, "10.0.0.2", 2, "c");
+    test_sink_t s;
+    run(&s, NULL, &t);
+    assert_int_equal(pkt_rec(&s, 1)->rel_sec, 0);
+    assert_int_equal(pkt_rec(&s, 1)->rel_nsec, 0);
+    assert_int_equal(pkt_rec(&s, 2)->rel_sec, 0);
+    assert_int_equal(pkt_rec(&s, 2)->rel_nsec, 200000000);
+    assert_int_equal(pkt_rec(&s, 3)->rel_sec, 2);
+    assert_int_equal(pkt_rec(&s, 3)->rel_nsec, 100000001);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_analyzer_checksums_only_when_configured(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1, 0);
+    add_udp(&t, "10.0.0.1", 1, "10.0.0.2", 2, "x");
+    test_sink_t s;
+    run(&s, NULL, &t);
+    assert_false(pkt_rec(&s, 1)->has_csum);
+    ss_config_t cfg;
+    ss_config_init(&cfg);
+    cfg.verify_checksums = true;
+    run(&s, &cfg, &t);
+    assert_true(pkt_rec(&s, 1)->has_csum);
+    ss_pb_trace_fini(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_analyzer_conversation_stream_dir_and_relative_numbers),
+        cmocka_unit_test(test_analyzer_port_reuse_new_isn_starts_stream_1),
+        cmocka_unit_test(test_analyzer_repeated_syn_same_isn_same_stream),
+        cmocka_unit_test(test_analyzer_udp_flows_numbered_apart_from_tcp),
+        cmocka_unit_test(test_analyzer_arp_packet_without_conversation),
+        cmocka_unit_test(test_analyzer_rel_time_since_first_packet),
+        cmocka_unit_test(test_analyzer_checksums_only_when_configured),
+    };
+    return cmocka_run_group_tests_name("analyzer", tests, NULL, NULL);
+}

@@ -1,1 +1,386 @@
-int main(void){return 0;}
+/* test_flow.c - canonical flow keys and the conversation table (indices, replace, cap, idle, order). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pktbuild.h"
+#include "segscope/flow.h"
+
+/* ---- keys --------------------------------------------------------------- */
+
+/* Decodes a built packet and returns its key and direction. */
+static void key_of(const ss_pb_pkt_t *p, ss_flow_key_t *key, int *dir)
+{
+    uint8_t buf[256];
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    size_t n = ss_pb_build(buf, sizeof(buf), &l, p);
+    assert_true(n > 0);
+    ss_frame_t f = ss_pb_frame(buf, n, SS_LINK_ETHERNET, 1, 0, 0);
+    ss_packet_t pkt;
+    assert_int_equal(ss_decode(&f, &pkt), 0);
+    *dir = -1;
+    ss_flow_key_from_packet(&pkt, key, dir);
+}
+
+static void test_flow_key_both_directions_same_key(void **state)
+{
+    (void)state;
+    ss_flow_key_t k1, k2;
+    int d1, d2;
+    ss_pb_pkt_t fwd = ss_pb_tcp4("10.0.0.2", 80, "10.0.0.1", 1234);
+    ss_pb_pkt_t rev = ss_pb_tcp4("10.0.0.1", 1234, "10.0.0.2", 80);
+    key_of(&fwd, &k1, &d1);
+    key_of(&rev, &k2, &d2);
+    assert_memory_equal(&k1, &k2, sizeof(k1));
+    /* 10.0.0.1 sorts first, so it is endpoint 0 and the packet it sends goes 0 -> 1. */
+    assert_int_equal(d1, 1);
+    assert_int_equal(d2, 0);
+    uint8_t a0[16] = {10, 0, 0, 1}, a1[16] = {10, 0, 0, 2};
+    assert_int_equal(k1.family, 4);
+    assert_int_equal(k1.proto, 6);
+    assert_memory_equal(k1.addr[0], a0, 16);
+    assert_memory_equal(k1.addr[1], a1, 16);
+    assert_int_equal(k1.port[0], 1234);
+    assert_int_equal(k1.port[1], 80);
+}
+
+static void test_flow_key_address_order_wins_over_ports(void **state)
+{
+    (void)state;
+    ss_flow_key_t k;
+    int d;
+    ss_pb_pkt_t p = ss_pb_tcp4("10.0.0.1", 65000, "10.0.0.2", 1);
+    key_of(&p, &k, &d);
+    assert_int_equal(d, 0);
+    assert_int_equal(k.port[0], 65000);
+    assert_int_equal(k.port[1], 1);
+    /* Address bytes compare as unsigned: 10.0.0.200 after 10.0.0.3. */
+    ss_pb_pkt_t q = ss_pb_tcp4("10.0.0.200", 1, "10.0.0.3", 2);
+    key_of(&q, &k, &d);
+    assert_int_equal(d, 1);
+    assert_int_equal(k.addr[0][3], 3);
+    assert_int_equal(k.port[0], 2);
+}
+
+static void test_flow_key_loopback_same_address_ordered_by_port(void **state)
+{
+    (void)state;
+    ss_flow_key_t k1, k2;
+    int d1, d2;
+    ss_pb_pkt_t a = ss_pb_tcp4("127.0.0.1", 5000, "127.0.0.1", 4000);
+    ss_pb_pkt_t b = ss_pb_tcp4("127.0.0.1", 4000, "127.0.0.1", 5000);
+    key_of(&a, &k1, &d1);
+    key_of(&b, &k2, &d2);
+    assert_memory_equal(&k1, &k2, sizeof(k1));
+    assert_int_equal(d1, 1);
+    assert_int_equal(d2, 0);
+    assert_int_equal(k1.port[0], 4000);
+    assert_int_equal(k1.port[1], 5000);
+
+    ss_pb_pkt_t c = ss_pb_tcp6("::1", 45678, "::1", 8080);
+    key_of(&c, &k1, &d1);
+    assert_int_equal(k1.family, 6);
+    assert_int_equal(d1, 1);
+    assert_int_equal(k1.port[0], 8080);
+    assert_int_equal(k1.port[1], 45678);
+}
+
+static void test_flow_key_ipv6_udp_and_protocol_part_of_key(void **state)
+{
+    (void)state;
+    ss_flow_key_t ku, kt;
+    int du, dt;
+    ss_pb_pkt_t u = ss_pb_udp6("2001:db8::10", 53, "2001:db8::2", 5353);
+    key_of(&u, &ku, &du);
+    assert_int_equal(ku.family, 6);
+    assert_int_equal(ku.proto, 17);
+    assert_int_equal(du, 1); /* ::2 sorts before ::10 */
+    assert_int_equal(ku.addr[0][15], 0x02);
+    assert_int_equal(ku.addr[1][15], 0x10);
+    assert_int_equal(ku.port[0], 5353);
+
+    ss_pb_pkt_t t = ss_pb_tcp6("2001:db8::10", 53, "2001:db8::2", 5353);
+    key_of(&t, &kt, &dt);
+    assert_int_equal(kt.proto, 6);
+    assert_int_equal(dt, du);
+    assert_memory_not_equal(&kt, &ku, sizeof(kt));
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+/* Records every release callback. */
+typedef struct rel_log {
+    int n;
+    uint16_t port[32];
+    uint64_t index[32];
+    int reason[32];
+} rel_log_t;
+
+static void on_release(void *ctx, ss_flow_t *f, int reason)
+{
+    rel_log_t *log = ctx;
+    if (log->n < 32) {
+        log->port[log->n] = f->key.port[0];
+        log->index[log->n] = f->index;
+        log->reason[log->n] = reason;
+    }
+    log->n++;
+}
+
+/* A key told apart by protocol and the first port. */
+static ss_flow_key_t mk_key(uint8_t proto, uint16_t port)
+{
+    ss_flow_key_t k;
+    memset(&k, 0, sizeof(k));
+    k.family = 4;
+    k.proto = proto;
+    k.addr[0][0] = 10;
+    k.addr[0][3] = 1;
+    k.addr[1][0] = 10;
+    k.addr[1][3] = 2;
+    k.port[0] = port;
+    k.port[1] = 80;
+    return k;
+}
+
+static ss_flow_table_t *mk_table(uint32_t max_flows, uint32_t idle, rel_log_t *log)
+{
+    ss_limits_t lim;
+    ss_limits_init(&lim);
+    if (max_flows)
+        lim.max_flows = max_flows;
+    lim.idle_timeout_s = idle;
+    memset(log, 0, sizeof(*log));
+    ss_flow_table_t *t = ss_flow_table_create(&lim, 64, on_release, log);
+    assert_non_null(t);
+    return t;
+}
+
+static void test_flow_index_per_protocol_from_zero(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    ss_flow_key_t t1 = mk_key(6, 1), u1 = mk_key(17, 1), t2 = mk_key(6, 2), u2 = mk_key(17, 2),
+                  t3 = mk_key(6, 3);
+    assert_int_equal(ss_flow_create(t, &t1, 1, 0, 1)->index, 0);
+    assert_int_equal(ss_flow_create(t, &u1, 2, 0, 2)->index, 0);
+    assert_int_equal(ss_flow_create(t, &t2, 3, 0, 3)->index, 1);
+    assert_int_equal(ss_flow_create(t, &u2, 4, 0, 4)->index, 1);
+    assert_int_equal(ss_flow_create(t, &t3, 5, 0, 5)->index, 2);
+    assert_int_equal(ss_flow_table_count(t), 5);
+    assert_int_equal(ss_flow_table_evicted(t), 0);
+    assert_int_equal(log.n, 0);
+    ss_flow_table_destroy(t);
+    assert_int_equal(log.n, 5);
+}
+
+static void test_flow_lookup_finds_created_and_marks_seen(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    ss_flow_key_t a = mk_key(6, 1000), b = mk_key(6, 1001), au = mk_key(17, 1000);
+    ss_flow_t *fa = ss_flow_create(t, &a, 10, 500, 7);
+    assert_non_null(fa);
+    assert_memory_equal(&fa->key, &a, sizeof(a));
+    assert_int_equal(fa->first_sec, 10);
+    assert_int_equal(fa->first_nsec, 500);
+    assert_int_equal(fa->last_sec, 10);
+    assert_int_equal(fa->first_frame, 7);
+    /* The ext area is zeroed and writable over its whole size. */
+    const uint8_t *ext = (const uint8_t *)fa->ext;
+    for (size_t i = 0; i < 64; i++)
+        assert_int_equal(ext[i], 0);
+    memset(fa->ext, 0xA5, 64);
+
+    assert_null(ss_flow_lookup(t, &b, 11, 0));
+    assert_null(ss_flow_lookup(t, &au, 11, 0)); /* same ports, other protocol */
+    ss_flow_t *again = ss_flow_lookup(t, &a, 20, 9);
+    assert_ptr_equal(again, fa);
+    assert_int_equal(again->last_sec, 20);
+    assert_int_equal(again->last_nsec, 9);
+    assert_int_equal(again->first_sec, 10);
+    ss_flow_table_destroy(t);
+}
+
+static void test_flow_create_same_key_replaces_and_releases(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    ss_flow_key_t a = mk_key(6, 4000);
+    ss_flow_t *old = ss_flow_create(t, &a, 1, 0, 1);
+    assert_int_equal(old->index, 0);
+    ss_flow_t *nw = ss_flow_create(t, &a, 2, 0, 5);
+    assert_non_null(nw);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.reason[0], SS_FLOW_RELEASE_REPLACED);
+    assert_int_equal(log.index[0], 0);
+    assert_int_equal(log.port[0], 4000);
+    assert_int_equal(nw->index, 1);
+    assert_int_equal(nw->first_frame, 5);
+    assert_int_equal(ss_flow_table_count(t), 1);
+    /* A replacement is not an eviction. */
+    assert_int_equal(ss_flow_table_evicted(t), 0);
+    assert_ptr_equal(ss_flow_lookup(t, &a, 3, 0), nw);
+    ss_flow_table_destroy(t);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.reason[1], SS_FLOW_RELEASE_END);
+    assert_int_equal(log.index[1], 1);
+}
+
+static void test_flow_cap_evicts_least_recently_seen(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(2, 0, &log);
+    ss_flow_key_t a = mk_key(6, 1), b = mk_key(6, 2), c = mk_key(6, 3);
+    ss_flow_t *fa = ss_flow_create(t, &a, 1, 0, 1);
+    assert_non_null(ss_flow_create(t, &b, 2, 0, 2));
+    /* A is seen again, so B is now the least recently seen. */
+    assert_ptr_equal(ss_flow_lookup(t, &a, 3, 0), fa);
+    ss_flow_t *fc = ss_flow_create(t, &c, 4, 0, 3);
+    assert_non_null(fc);
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.reason[0], SS_FLOW_RELEASE_CAP);
+    assert_int_equal(log.port[0], 2);
+    assert_int_equal(ss_flow_table_count(t), 2);
+    assert_int_equal(ss_flow_table_evicted(t), 1);
+    assert_null(ss_flow_lookup(t, &b, 5, 0));
+    assert_ptr_equal(ss_flow_lookup(t, &a, 5, 0), fa);
+    assert_ptr_equal(ss_flow_lookup(t, &c, 5, 0), fc);
+    /* Indices keep counting across evictions. */
+    assert_int_equal(fc->index, 2);
+
+    /* A was looked up before C, so A is now the least recently seen. */
+    ss_flow_key_t d = mk_key(6, 4);
+    assert_non_null(ss_flow_create(t, &d, 6, 0, 4));
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.port[1], 1);
+    assert_int_equal(ss_flow_table_evicted(t), 2);
+    ss_flow_table_destroy(t);
+}
+
+static void test_flow_idle_timeout_evicts_on_capture_time(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 10, &log);
+    ss_flow_key_t a = mk_key(17, 1), b = mk_key(17, 2), c = mk_key(17, 3), d = mk_key(17, 4),
+                  e = mk_key(17, 5);
+    assert_non_null(ss_flow_create(t, &a, 100, 0, 1));
+    assert_non_null(ss_flow_create(t, &b, 105, 0, 2));
+    /* 11 s after A: A has been idle longer than 10 s, B only 6 s. */
+    assert_non_null(ss_flow_create(t, &c, 111, 0, 3));
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.reason[0], SS_FLOW_RELEASE_IDLE);
+    assert_int_equal(log.port[0], 1);
+    assert_int_equal(ss_flow_table_evicted(t), 1);
+    assert_null(ss_flow_lookup(t, &a, 111, 0));
+    /* B idle exactly 10 s is not longer than the timeout. */
+    assert_non_null(ss_flow_create(t, &d, 115, 0, 4));
+    assert_int_equal(log.n, 1);
+    /* A lookup is activity: C (created 111, seen 120) and D (115) survive at 124, B (105) does not. */
+    assert_non_null(ss_flow_lookup(t, &c, 120, 0));
+    assert_non_null(ss_flow_create(t, &e, 124, 0, 5));
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.port[1], 2);
+    assert_int_equal(log.reason[1], SS_FLOW_RELEASE_IDLE);
+    assert_int_equal(ss_flow_table_count(t), 3);
+    ss_flow_table_destroy(t);
+}
+
+static void test_flow_idle_timeout_zero_never_evicts(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    ss_flow_key_t a = mk_key(6, 1), b = mk_key(6, 2);
+    assert_non_null(ss_flow_create(t, &a, 0, 0, 1));
+    assert_non_null(ss_flow_create(t, &b, 1000000, 0, 2));
+    assert_int_equal(log.n, 0);
+    assert_int_equal(ss_flow_table_count(t), 2);
+    ss_flow_table_destroy(t);
+}
+
+typedef struct order_log {
+    int n;
+    uint16_t port[8];
+} order_log_t;
+
+static void record_order(void *ctx, ss_flow_t *f)
+{
+    order_log_t *o = ctx;
+    assert_true(o->n < 8);
+    o->port[o->n++] = f->key.port[0];
+}
+
+static void test_flow_foreach_visits_every_flow_oldest_first(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    ss_flow_key_t a = mk_key(6, 30), b = mk_key(17, 10), c = mk_key(6, 20);
+    assert_non_null(ss_flow_create(t, &a, 1, 0, 1));
+    assert_non_null(ss_flow_create(t, &b, 2, 0, 2));
+    assert_non_null(ss_flow_create(t, &c, 3, 0, 3));
+    order_log_t o = {0};
+    ss_flow_table_foreach(t, record_order, &o);
+    assert_int_equal(o.n, 3);
+    assert_int_equal(o.port[0], 30);
+    assert_int_equal(o.port[1], 10);
+    assert_int_equal(o.port[2], 20);
+    ss_flow_table_destroy(t);
+    /* Destroy releases every flow once, with END. */
+    assert_int_equal(log.n, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(log.reason[i], SS_FLOW_RELEASE_END);
+}
+
+static void test_flow_many_flows_all_found(void **state)
+{
+    (void)state;
+    /* Enough flows to make the table grow; every one must stay reachable. */
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    for (uint16_t i = 0; i < 3000; i++) {
+        ss_flow_key_t k = mk_key(6, (uint16_t)(i + 1));
+        ss_flow_t *f = ss_flow_create(t, &k, i, 0, i);
+        assert_non_null(f);
+        assert_int_equal(f->index, i);
+    }
+    assert_int_equal(ss_flow_table_count(t), 3000);
+    for (uint16_t i = 0; i < 3000; i++) {
+        ss_flow_key_t k = mk_key(6, (uint16_t)(i + 1));
+        ss_flow_t *f = ss_flow_lookup(t, &k, 5000, 0);
+        assert_non_null(f);
+        assert_int_equal(f->index, i);
+    }
+    ss_flow_table_destroy(t);
+    assert_int_equal(log.n, 3000);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_flow_key_both_directions_same_key),
+        cmocka_unit_test(test_flow_key_address_order_wins_over_ports),
+        cmocka_unit_test(test_flow_key_loopback_same_address_ordered_by_port),
+        cmocka_unit_test(test_flow_key_ipv6_udp_and_protocol_part_of_key),
+        cmocka_unit_test(test_flow_index_per_protocol_from_zero),
+        cmocka_unit_test(test_flow_lookup_finds_created_and_marks_seen),
+        cmocka_unit_test(test_flow_create_same_key_replaces_and_releases),
+        cmocka_unit_test(test_flow_cap_evicts_least_recently_seen),
+        cmocka_unit_test(test_flow_idle_timeout_evicts_on_capture_time),
+        cmocka_unit_test(test_flow_idle_timeout_zero_never_evicts),
+        cmocka_unit_test(test_flow_foreach_visits_every_flow_oldest_first),
+        cmocka_unit_test(test_flow_many_flows_all_found),
+    };
+    return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
+}

@@ -1,1 +1,653 @@
-int main(void){return 0;}
+/* test_sink.c - the JSON Lines and text sinks, fed hand-built packets through an analyzer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pktbuild.h"
+#include "segscope/analyzer.h"
+#include "segscope/sink.h"
+
+/* ---- a small JSON checker ----------------------------------------------- */
+
+/*
+ * Enough of RFC 8259 to check that every line is one well-formed value and to
+ * pick out members: strings (with escapes, no raw control characters),
+ * numbers, literals, arrays, objects.
+ */
+static void js_ws(const char **p)
+{
+    while (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r')
+        (*p)++;
+}
+
+static bool js_value(const char **p);
+
+static bool js_string(const char **p)
+{
+    const char *s = *p;
+    if (*s++ != '"')
+        return false;
+    for (;;) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '\0' || ch < 0x20)
+            return false;
+        s++;
+        if (ch == '"')
+            break;
+        if (ch == '\\') {
+            char e = *s++;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++, s++) {
+                    char h = *s;
+                    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f') || (h >= 'A' && h <= 'F')))
+                        return false;
+                }
+            } else if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+                return false;
+            }
+        }
+    }
+    *p = s;
+    return true;
+}
+
+static bool js_digits(const char **p)
+{
+    if (**p < '0' || **p > '9')
+        return false;
+    while (**p >= '0' && **p <= '9')
+        (*p)++;
+    return true;
+}
+
+static bool js_number(const char **p)
+{
+    const char *s = *p;
+    if (*s == '-')
+        s++;
+    if (*s == '0')
+        s++;
+    else if (!js_digits(&s))
+        return false;
+    if (*s == '.') {
+        s++;
+        if (!js_digits(&s))
+            return false;
+    }
+    if (*s == 'e' || *s == 'E') {
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!js_digits(&s))
+            return false;
+    }
+    *p = s;
+    return true;
+}
+
+static bool js_container(const char **p, char open, char close, bool keys)
+{
+    if (**p != open)
+        return false;
+    (*p)++;
+    js_ws(p);
+    if (**p == close) {
+        (*p)++;
+        return true;
+    }
+    for (;;) {
+        js_ws(p);
+        if (keys) {
+            if (!js_string(p))
+                return false;
+            js_ws(p);
+            if (**p != ':')
+                return false;
+            (*p)++;
+        }
+        if (!js_value(p))
+            return false;
+        js_ws(p);
+        if (**p == ',') {
+            (*p)++;
+            continue;
+        }
+        if (**p != close)
+            return false;
+        (*p)++;
+        return true;
+    }
+}
+
+static bool js_value(const char **p)
+{
+    js_ws(p);
+    switch (**p) {
+    case '{': return js_container(p, '{', '}', true);
+    case '[': return js_container(p, '[', ']', false);
+    case '"': return js_string(p);
+    case 't': return strncmp(*p, "true", 4) == 0 ? (*p += 4, true) : false;
+    case 'f': return strncmp(*p, "false", 5) == 0 ? (*p += 5, true) : false;
+    case 'n': return strncmp(*p, "null", 4) == 0 ? (*p += 4, true) : false;
+    default: return js_number(p);
+    }
+}
+
+/* Whether `line` is exactly one JSON object. */
+static bool js_valid_object(const char *line)
+{
+    const char *p = line;
+    js_ws(&p);
+    if (*p != '{' || !js_value(&p))
+        return false;
+    js_ws(&p);
+    return *p == '\0';
+}
+
+/*
+ * Copies the raw text of member `key` of the object `obj` (top level only)
+ * into out; false when absent.
+ */
+static bool js_get(const char *obj, const char *key, char *out, size_t n)
+{
+    const char *p = obj;
+    js_ws(&p);
+    if (*p++ != '{')
+        return false;
+    for (;;) {
+        js_ws(&p);
+        if (*p == '}')
+            return false;
+        const char *ks = p;
+        if (!js_string(&p))
+            return false;
+        size_t klen = (size_t)(p - ks) - 2;
+        js_ws(&p);
+        if (*p++ != ':')
+            return false;
+        js_ws(&p);
+        const char *vs = p;
+        if (!js_value(&p))
+            return false;
+        if (klen == strlen(key) && strncmp(ks + 1, key, klen) == 0) {
+            size_t vlen = (size_t)(p - vs);
+            if (vlen + 1 > n)
+                return false;
+            memcpy(out, vs, vlen);
+            out[vlen] = '\0';
+            return true;
+        }
+        js_ws(&p);
+        if (*p == ',')
+            p++;
+    }
+}
+
+static void test_sink_json_checker_rejects_bad_json(void **state)
+{
+    (void)state;
+    /* The checker itself must be able to say no, or the tests below prove nothing. */
+    assert_true(js_valid_object("{\"a\":[1,-2.5e3,true,null,{\"b\":\"\\u00e9\\n\"}]}"));
+    assert_false(js_valid_object("{\"a\":1,}"));
+    assert_false(js_valid_object("{\"a\":01}"));
+    assert_false(js_valid_object("{\"a\":\"x\ty\"}"));
+    assert_false(js_valid_object("{\"a\":\"\\x\"}"));
+    assert_false(js_valid_object("{\"a\":1} x"));
+    assert_false(js_valid_object("{\"a\" 1}"));
+    assert_false(js_valid_object("{\"a\":[1 2]}"));
+    char v[64];
+    assert_true(js_get("{\"x\":{\"y\":1},\"y\":[2]}", "y", v, sizeof(v)));
+    assert_string_equal(v, "[2]");
+    assert_false(js_get("{\"x\":{\"y\":1}}", "y", v, sizeof(v)));
+}
+
+/* ---- a conversation to print -------------------------------------------- */
+
+/* MSS 1460, SACK permitted, TS val 1 ecr 0, NOP, window scale `ws`. */
+static void syn_opts(uint8_t o[20], uint32_t tsval, uint32_t tsecr, uint8_t ws)
+{
+    static const uint8_t base[20] = {2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 0};
+    memcpy(o, base, 20);
+    o[8] = (uint8_t)(tsval >> 24);
+    o[9] = (uint8_t)(tsval >> 16);
+    o[10] = (uint8_t)(tsval >> 8);
+    o[11] = (uint8_t)tsval;
+    o[12] = (uint8_t)(tsecr >> 24);
+    o[13] = (uint8_t)(tsecr >> 16);
+    o[14] = (uint8_t)(tsecr >> 8);
+    o[15] = (uint8_t)tsecr;
+    o[19] = ws;
+}
+
+static void add_tcp(ss_pb_trace_t *t, bool c2s, uint16_t flags, uint32_t seq, uint32_t ack,
+                    uint16_t win, const char *data, const uint8_t *opts, size_t olen)
+{
+    ss_pb_pkt_t p = c2s ? ss_pb_tcp4("10.0.0.1", 40000, "10.0.0.2", 80)
+                        : ss_pb_tcp4("10.0.0.2", 80, "10.0.0.1", 40000);
+    p.tcp.flags = flags;
+    p.tcp.seq = seq;
+    p.tcp.ack = ack;
+    p.tcp.win = win;
+    p.tcp.opts = opts;
+    p.tcp.opts_len = olen;
+    if (data) {
+        p.tcp.payload = (const uint8_t *)data;
+        p.tcp.payload_len = strlen(data);
+    }
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    assert_non_null(ss_pb_trace_add(t, &l, &p));
+    ss_pb_trace_advance(t, 1000);
+}
+
+/* Handshake with window scaling (7 and 8), 5 bytes of data, FIN close. */
+static void conversation(ss_pb_trace_t *t)
+{
+    uint8_t o1[20], o2[20];
+    syn_opts(o1, 1, 0, 7);
+    syn_opts(o2, 2, 1, 8);
+    ss_pb_trace_init(t, SS_LINK_ETHERNET, 1700000000, 123456789);
+    add_tcp(t, true, SS_TCP_SYN, 1000, 0, 64240, NULL, o1, 20);
+    add_tcp(t, false, SS_TCP_SYN | SS_TCP_ACK, 5000, 1001, 65160, NULL, o2, 20);
+    add_tcp(t, true, SS_TCP_ACK, 1001, 5001, 502, NULL, NULL, 0);
+    add_tcp(t, true, SS_TCP_PSH | SS_TCP_ACK, 1001, 5001, 502, "hello", NULL, 0);
+    add_tcp(t, false, SS_TCP_ACK, 5001, 1006, 509, NULL, NULL, 0);
+    add_tcp(t, true, SS_TCP_FIN | SS_TCP_ACK, 1006, 5001, 502, NULL, NULL, 0);
+    add_tcp(t, false, SS_TCP_FIN | SS_TCP_ACK, 5001, 1007, 509, NULL, NULL, 0);
+    add_tcp(t, true, SS_TCP_ACK, 1007, 5002, 502, NULL, NULL, 0);
+}
+
+/* Splits text into at most `max` lines (the copy is owned by the caller through *store). */
+static int split_lines(const char *text, char **lines, int max, char **store)
+{
+    *store = strdup(text);
+    assert_non_null(*store);
+    int n = 0;
+    char *save = NULL;
+    for (char *l = strtok_r(*store, "\n", &save); l && n < max; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    return n;
+}
+
+static void assert_member(const char *obj, const char *key, const char *want)
+{
+    char v[512];
+    if (!js_get(obj, key, v, sizeof(v)))
+        fail_msg("member \"%s\" missing in %s", key, obj);
+    if (strcmp(v, want) != 0)
+        fail_msg("member \"%s\" is %s, expected %s", key, v, want);
+}
+
+/* Runs `t` through a JSON sink; returns the lines (free *store). */
+static int run_json(const ss_pb_trace_t *t, char **lines, int max, char **store)
+{
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_json_create(m.f, false);
+    assert_non_null(s);
+    assert_int_equal(ss_pb_run(s, NULL, t), 0);
+    ss_sink_destroy(s);
+    int n = split_lines(ss_pb_memout_text(&m), lines, max, store);
+    ss_pb_memout_close(&m);
+    return n;
+}
+
+/* The packet record of frame `frame` among the lines, or fails. */
+static const char *packet_line(char **lines, int n, int frame)
+{
+    char want[32], v[32];
+    snprintf(want, sizeof(want), "%d", frame);
+    for (int i = 0; i < n; i++) {
+        if (js_get(lines[i], "type", v, sizeof(v)) && strcmp(v, "\"packet\"") == 0 &&
+            js_get(lines[i], "frame", v, sizeof(v)) && strcmp(v, want) == 0)
+            return lines[i];
+    }
+    fail_msg("no packet record for frame %d", frame);
+    return NULL;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+static void test_sink_json_every_line_valid_capture_packets_end(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    conversation(&t);
+    char *lines[64], *store;
+    int n = run_json(&t, lines, 64, &store);
+    assert_true(n >= 10);
+    for (int i = 0; i < n; i++)
+        if (!js_valid_object(lines[i]))
+            fail_msg("line %d is not a JSON object: %s", i + 1, lines[i]);
+    assert_member(lines[0], "type", "\"capture\"");
+    assert_member(lines[0], "schema", "1");
+    assert_member(lines[0], "source", "\"pktbuild\"");
+    assert_member(lines[0], "live", "false");
+    assert_member(lines[0], "linktype", "1");
+    assert_member(lines[n - 1], "type", "\"end\"");
+    assert_member(lines[n - 1], "frames", "8");
+    int packets = 0;
+    char v[32];
+    for (int i = 0; i < n; i++)
+        if (js_get(lines[i], "type", v, sizeof(v)) && strcmp(v, "\"packet\"") == 0)
+            packets++;
+    assert_int_equal(packets, 8);
+    /* Packet records come in frame order, right after the capture record. */
+    for (int f = 1; f <= 8; f++) {
+        snprintf(v, sizeof(v), "%d", f);
+        assert_member(lines[f], "frame", v);
+    }
+    free(store);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_sink_json_syn_record_fields(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    conversation(&t);
+    char *lines[64], *store;
+    int n = run_json(&t, lines, 64, &store);
+    const char *syn = packet_line(lines, n, 1);
+    assert_member(syn, "ts", "1700000000.123456789");
+    assert_member(syn, "rel_ts", "0.000000000");
+    assert_member(syn, "frame_len", "74");
+    assert_member(syn, "caplen", "74");
+    assert_member(syn, "src", "\"10.0.0.1\"");
+    assert_member(syn, "dst", "\"10.0.0.2\"");
+    assert_member(syn, "ip_version", "4");
+    assert_member(syn, "sport", "40000");
+    assert_member(syn, "dport", "80");
+    assert_member(syn, "proto", "\"tcp\"");
+    assert_member(syn, "tcp_stream", "0");
+    assert_member(syn, "dir", "\"c2s\"");
+    assert_member(syn, "flags", "[\"SYN\"]");
+    assert_member(syn, "seq", "0");
+    assert_member(syn, "ack", "0");
+    assert_member(syn, "seq_raw", "1000");
+    assert_member(syn, "ack_raw", "0");
+    assert_member(syn, "len", "0");
+    assert_member(syn, "win", "64240");
+    assert_member(syn, "win_raw", "64240");
+    assert_member(syn, "hdr_len", "40");
+    assert_member(syn, "analyzed", "true");
+
+    char opts[256];
+    assert_true(js_get(syn, "options", opts, sizeof(opts)));
+    assert_member(opts, "mss", "1460");
+    assert_member(opts, "wscale", "7");
+    assert_member(opts, "sack_perm", "true");
+    assert_member(opts, "ts", "{\"val\":1,\"ecr\":0}");
+    assert_member(opts, "nop", "1");
+    char v[16];
+    assert_false(js_get(opts, "eol", v, sizeof(v)));
+    assert_false(js_get(opts, "malformed", v, sizeof(v)));
+    free(store);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_sink_json_data_and_reply_records(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    conversation(&t);
+    char *lines[64], *store;
+    int n = run_json(&t, lines, 64, &store);
+
+    const char *synack = packet_line(lines, n, 2);
+    assert_member(synack, "flags", "[\"SYN\",\"ACK\"]");
+    assert_member(synack, "dir", "\"s2c\"");
+    assert_member(synack, "seq", "0");
+    assert_member(synack, "ack", "1");
+    assert_member(synack, "rel_ts", "0.001000000");
+    assert_member(synack, "ts", "1700000000.124456789");
+
+    const char *data = packet_line(lines, n, 4);
+    assert_member(data, "flags", "[\"PSH\",\"ACK\"]");
+    assert_member(data, "seq", "1");
+    assert_member(data, "ack", "1");
+    assert_member(data, "seq_raw", "1001");
+    assert_member(data, "ack_raw", "5001");
+    assert_member(data, "len", "5");
+    assert_member(data, "win_raw", "502");
+    assert_member(data, "win", "64256"); /* 502 << 7 */
+    assert_member(data, "win_scale", "7");
+    assert_member(data, "options", "{}");
+    assert_member(data, "hdr_len", "20");
+
+    const char *reply = packet_line(lines, n, 5);
+    assert_member(reply, "dir", "\"s2c\"");
+    assert_member(reply, "src", "\"10.0.0.2\"");
+    assert_member(reply, "sport", "80");
+    assert_member(reply, "ack", "6");
+    assert_member(reply, "win", "130304"); /* 509 << 8 */
+
+    const char *fin = packet_line(lines, n, 6);
+    assert_member(fin, "flags", "[\"FIN\",\"ACK\"]");
+    assert_member(fin, "seq", "6");
+    free(store);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_sink_json_all_flag_names_and_udp_and_arp(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 10, 0);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    ss_pb_pkt_t p = ss_pb_tcp4("192.0.2.1", 1, "192.0.2.2", 2);
+    p.tcp.flags = 0x1FF;
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    ss_pb_pkt_t u = ss_pb_udp6("2001:db8::1", 53, "2001:db8::2", 5353);
+    u.udp.payload = (const uint8_t *)"abc";
+    u.udp.payload_len = 3;
+    assert_non_null(ss_pb_trace_add(&t, &l, &u));
+    uint8_t arp[28], fr[64];
+    size_t an = ss_pb_arp_request(arp, sizeof(arp), "192.0.2.1", "192.0.2.9");
+    size_t fn = ss_pb_wrap(fr, sizeof(fr), &l, 0x0806, arp, an);
+    assert_non_null(ss_pb_trace_add_bytes(&t, fr, fn));
+
+    char *lines[16], *store;
+    int n = run_json(&t, lines, 16, &store);
+    for (int i = 0; i < n; i++)
+        assert_true(js_valid_object(lines[i]));
+    const char *all = packet_line(lines, n, 1);
+    assert_member(all, "flags",
+                  "[\"FIN\",\"SYN\",\"RST\",\"PSH\",\"ACK\",\"URG\",\"ECE\",\"CWR\",\"AE\"]");
+
+    const char *udp = packet_line(lines, n, 2);
+    assert_member(udp, "proto", "\"udp\"");
+    assert_member(udp, "src", "\"2001:db8::1\"");
+    assert_member(udp, "ip_version", "6");
+    assert_member(udp, "udp_stream", "0");
+    assert_member(udp, "len", "3");
+    assert_member(udp, "udp_len", "11");
+    char v[32];
+    assert_false(js_get(udp, "flags", v, sizeof(v)));
+
+    const char *a = packet_line(lines, n, 3);
+    assert_member(a, "proto", "\"arp\"");
+    assert_false(js_get(a, "sport", v, sizeof(v)));
+    assert_false(js_get(a, "src", v, sizeof(v)));
+    assert_false(js_get(a, "tcp_stream", v, sizeof(v)));
+    free(store);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_sink_json_string_escapes_control_characters(void **state)
+{
+    (void)state;
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_json_create(m.f, true);
+    assert_non_null(s);
+    ss_run_info_t info = {.source_name = "a\"b\\c\nd\te\x01" "f\x1f/\xc3\xa9", .live = true,
+                          .linktype = 276};
+    assert_int_equal(s->ops->begin(s, &info), 0);
+    ss_event_t ev = {.type = SS_EV_NOTICE};
+    ev.u.notice = "cap\rreached\b";
+    assert_int_equal(s->ops->event(s, &ev), 0);
+    ss_run_end_t end = {.frames = 0, .warning = "cut\x7f" "off\x02"};
+    assert_int_equal(s->ops->end(s, &end), 0);
+    ss_sink_destroy(s);
+
+    char *lines[8], *store;
+    int n = split_lines(ss_pb_memout_text(&m), lines, 8, &store);
+    ss_pb_memout_close(&m);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++)
+        if (!js_valid_object(lines[i]))
+            fail_msg("not valid JSON: %s", lines[i]);
+    assert_member(lines[0], "source", "\"a\\\"b\\\\c\\nd\\te\\u0001f\\u001f/\xc3\xa9\"");
+    assert_member(lines[0], "live", "true");
+    assert_member(lines[0], "linktype", "276");
+    assert_member(lines[1], "type", "\"notice\"");
+    char v[64];
+    assert_true(js_get(lines[1], "text", v, sizeof(v)));
+    /* \r and \b may be written as short escapes or as \u00XX; either is JSON. */
+    assert_true(strcmp(v, "\"cap\\rreached\\b\"") == 0 || strcmp(v, "\"cap\\rreached\\u0008\"") == 0);
+    assert_member(lines[2], "type", "\"end\"");
+    assert_true(js_get(lines[2], "warning", v, sizeof(v)));
+    assert_non_null(strstr(v, "\\u0002"));
+    free(store);
+}
+
+static void test_sink_json_rel_ts_negative_when_time_goes_back(void **state)
+{
+    (void)state;
+    /* Captures are not re-sorted: a frame may be stamped before the first one. */
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 100, 500000000);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    ss_pb_pkt_t p = ss_pb_udp4("10.0.0.1", 1, "10.0.0.2", 2);
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    t.ts_sec = 100;
+    t.ts_nsec = 250000000;
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    char *lines[8], *store;
+    int n = run_json(&t, lines, 8, &store);
+    const char *second = packet_line(lines, n, 2);
+    char v[64] = "";
+    bool found = js_get(second, "rel_ts", v, sizeof(v));
+    free(store);
+    ss_pb_trace_fini(&t);
+    assert_true(found);
+    /* 100.25 - 100.5 = -0.25 s */
+    double rel = strtod(v, NULL);
+    if (!(rel > -0.2500001 && rel < -0.2499999))
+        fail_msg("rel_ts is %s, expected -0.250000000", v);
+}
+
+/* ---- text --------------------------------------------------------------- */
+
+static int run_text(const ss_pb_trace_t *t, bool color, char **lines, int max, char **store)
+{
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_text_opts_t o = {.color = color, .show_options = true, .line_flush = false};
+    ss_sink_t *s = ss_sink_text_create(m.f, &o);
+    assert_non_null(s);
+    assert_int_equal(ss_pb_run(s, NULL, t), 0);
+    ss_sink_destroy(s);
+    int n = split_lines(ss_pb_memout_text(&m), lines, max, store);
+    ss_pb_memout_close(&m);
+    return n;
+}
+
+/* SYN, SYN-ACK, FIN-ACK, RST. */
+static void flag_trace(ss_pb_trace_t *t)
+{
+    ss_pb_trace_init(t, SS_LINK_ETHERNET, 1700000000, 0);
+    add_tcp(t, true, SS_TCP_SYN, 1000, 0, 64240, NULL, NULL, 0);
+    add_tcp(t, false, SS_TCP_SYN | SS_TCP_ACK, 5000, 1001, 65160, NULL, NULL, 0);
+    add_tcp(t, true, SS_TCP_FIN | SS_TCP_ACK, 1001, 5001, 502, NULL, NULL, 0);
+    add_tcp(t, false, SS_TCP_RST, 5001, 0, 0, NULL, NULL, 0);
+}
+
+static void test_sink_text_flag_letters_and_relative_seq(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    flag_trace(&t);
+    char *lines[16], *store;
+    int n = run_text(&t, false, lines, 16, &store);
+    assert_int_equal(n, 4);
+    assert_non_null(strstr(lines[0], "[S]"));
+    assert_non_null(strstr(lines[0], "seq 0"));
+    assert_non_null(strstr(lines[0], "10.0.0.1:40000 > 10.0.0.2:80"));
+    assert_non_null(strstr(lines[1], "[S.]"));
+    assert_non_null(strstr(lines[1], "ack 1"));
+    assert_non_null(strstr(lines[2], "[F.]"));
+    assert_non_null(strstr(lines[2], "seq 1"));
+    assert_non_null(strstr(lines[3], "[R]"));
+    assert_null(strstr(lines[3], "[R.]"));
+    assert_non_null(strstr(lines[3], "10.0.0.2:80 > 10.0.0.1:40000"));
+    for (int i = 0; i < n; i++)
+        if (strchr(lines[i], '\033'))
+            fail_msg("escape sequence without colour: %s", lines[i]);
+    free(store);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_sink_text_color_adds_ansi_escapes(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    flag_trace(&t);
+    char *lines[16], *store;
+    int n = run_text(&t, true, lines, 16, &store);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++)
+        if (!strstr(lines[i], "\033["))
+            fail_msg("no escape sequence with colour: %s", lines[i]);
+    /* The flags are still there between the escapes. */
+    assert_non_null(strstr(lines[0], "[S]"));
+    assert_non_null(strstr(lines[3], "[R]"));
+    free(store);
+    ss_pb_trace_fini(&t);
+}
+
+static void test_sink_text_rel_time_negative_when_time_goes_back(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 100, 500000000);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    ss_pb_pkt_t p = ss_pb_udp4("10.0.0.1", 1, "10.0.0.2", 2);
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    t.ts_nsec = 250000000; /* 100.25: a quarter second before the first frame */
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    char *lines[8], *store;
+    int n = run_text(&t, false, lines, 8, &store);
+    bool first_ok = n == 2 && strstr(lines[0], " 0.000000 ") != NULL;
+    bool second_ok = n == 2 && strstr(lines[1], " -0.250000 ") != NULL;
+    char second[256] = "";
+    if (n == 2)
+        snprintf(second, sizeof(second), "%s", lines[1]);
+    free(store);
+    ss_pb_trace_fini(&t);
+    assert_true(first_ok);
+    if (!second_ok)
+        fail_msg("expected -0.250000 in: %s", second);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sink_json_checker_rejects_bad_json),
+        cmocka_unit_test(test_sink_json_every_line_valid_capture_packets_end),
+        cmocka_unit_test(test_sink_json_syn_record_fields),
+        cmocka_unit_test(test_sink_json_data_and_reply_records),
+        cmocka_unit_test(test_sink_json_all_flag_names_and_udp_and_arp),
+        cmocka_unit_test(test_sink_json_string_escapes_control_characters),
+        cmocka_unit_test(test_sink_json_rel_ts_negative_when_time_goes_back),
+        cmocka_unit_test(test_sink_text_flag_letters_and_relative_seq),
+        cmocka_unit_test(test_sink_text_color_adds_ansi_escapes),
+        cmocka_unit_test(test_sink_text_rel_time_negative_when_time_goes_back),
+    };
+    return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
+}

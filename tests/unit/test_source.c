@@ -1,1 +1,347 @@
-int main(void){return 0;}
+/* test_source.c - reading saved captures through libpcap: errors, frames, truncation, filters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <pcap/pcap.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pktbuild.h"
+#include "segscope/err.h"
+#include "segscope/source.h"
+
+/* ---- a temporary directory per run -------------------------------------- */
+
+static char tmpdir[64];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/ss_test_source_XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmpdir);
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char p[512];
+            snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    return rmdir(tmpdir);
+}
+
+static void tmp_path(char *out, size_t n, const char *name)
+{
+    snprintf(out, n, "%s/%s", tmpdir, name);
+}
+
+/* ---- frames to write ---------------------------------------------------- */
+
+typedef struct wframe {
+    uint8_t data[256];
+    uint32_t caplen, len;
+    int64_t sec;
+    uint32_t sub; /* nanoseconds or microseconds, as the file's precision */
+} wframe_t;
+
+static void mk_tcp(wframe_t *w, uint16_t sport, uint32_t seq, int64_t sec, uint32_t sub)
+{
+    ss_pb_pkt_t p = ss_pb_tcp4("10.0.0.1", sport, "10.0.0.2", 80);
+    p.tcp.seq = seq;
+    p.tcp.flags = SS_TCP_ACK;
+    p.tcp.payload = (const uint8_t *)"payload!";
+    p.tcp.payload_len = 8;
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    size_t n = ss_pb_build(w->data, sizeof(w->data), &l, &p);
+    assert_true(n > 0);
+    w->caplen = w->len = (uint32_t)n;
+    w->sec = sec;
+    w->sub = sub;
+}
+
+static void mk_udp(wframe_t *w, uint16_t sport, int64_t sec, uint32_t sub)
+{
+    ss_pb_pkt_t p = ss_pb_udp4("10.0.0.1", sport, "10.0.0.2", 53);
+    p.udp.payload = (const uint8_t *)"q";
+    p.udp.payload_len = 1;
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    l.pad_to = 60;
+    size_t n = ss_pb_build(w->data, sizeof(w->data), &l, &p);
+    assert_true(n > 0);
+    w->caplen = w->len = (uint32_t)n;
+    w->sec = sec;
+    w->sub = sub;
+}
+
+static void mk_arp(wframe_t *w, int64_t sec, uint32_t sub)
+{
+    uint8_t arp[28];
+    size_t an = ss_pb_arp_request(arp, sizeof(arp), "10.0.0.1", "10.0.0.2");
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    l.pad_to = 60;
+    size_t n = ss_pb_wrap(w->data, sizeof(w->data), &l, 0x0806, arp, an);
+    w->caplen = w->len = (uint32_t)n;
+    w->sec = sec;
+    w->sub = sub;
+}
+
+/* Writes frames as a pcap file with libpcap itself. */
+static void write_pcap(const char *path, const wframe_t *w, size_t n, int precision)
+{
+    pcap_t *pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, (u_int)precision);
+    assert_non_null(pd);
+    pcap_dumper_t *d = pcap_dump_open(pd, path);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) {
+        struct pcap_pkthdr h;
+        memset(&h, 0, sizeof(h));
+        h.ts.tv_sec = (time_t)w[i].sec;
+        h.ts.tv_usec = (suseconds_t)w[i].sub;
+        h.caplen = w[i].caplen;
+        h.len = w[i].len;
+        pcap_dump((u_char *)d, &h, w[i].data);
+    }
+    pcap_dump_close(d);
+    pcap_close(pd);
+}
+
+static long file_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (long)st.st_size;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+static void test_source_missing_file_io_error(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "does-not-exist.pcap");
+    ss_source_t *s = (ss_source_t *)(uintptr_t)1;
+    assert_int_equal(ss_source_open_file(&s, path, err), SS_ERR_IO);
+    assert_null(s);
+    assert_non_null(strstr(err, "No such file"));
+}
+
+static void test_source_text_file_format_error(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "notes.txt");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("This is a text file, not a capture. It is long enough for any magic number.\n", f);
+    fclose(f);
+    ss_source_t *s = (ss_source_t *)(uintptr_t)1;
+    assert_int_equal(ss_source_open_file(&s, path, err), SS_ERR_FORMAT);
+    assert_null(s);
+    assert_true(err[0] != '\0');
+}
+
+static void test_source_directory_io_error(void **state)
+{
+    (void)state;
+    char err[SS_SOURCE_ERRBUF] = "";
+    ss_source_t *s = (ss_source_t *)(uintptr_t)1;
+    assert_int_equal(ss_source_open_file(&s, tmpdir, err), SS_ERR_IO);
+    assert_null(s);
+    assert_true(err[0] != '\0');
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void test_source_reads_frames_numbers_and_nanoseconds(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "three.pcap");
+    wframe_t w[3];
+    mk_tcp(&w[0], 1111, 1, 1700000000, 123456789);
+    mk_udp(&w[1], 2222, 1700000001, 5);
+    mk_tcp(&w[2], 3333, 2, 1700000001, 999999999);
+    w[2].caplen = 40; /* snaplen-cut: the wire length stays */
+    write_pcap(path, w, 3, PCAP_TSTAMP_PRECISION_NANO);
+
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    assert_non_null(s);
+    assert_int_equal(ss_source_linktype(s), SS_LINK_ETHERNET);
+    assert_false(ss_source_is_live(s));
+    ss_source_stats_t st;
+    ss_source_stats(s, &st);
+    assert_false(st.valid);
+
+    for (int i = 0; i < 3; i++) {
+        ss_frame_t f;
+        memset(&f, 0, sizeof(f));
+        assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+        assert_int_equal(f.number, (uint64_t)i + 1);
+        assert_int_equal(f.caplen, w[i].caplen);
+        assert_int_equal(f.wirelen, w[i].len);
+        assert_int_equal(f.ts_sec, w[i].sec);
+        assert_int_equal(f.ts_nsec, w[i].sub);
+        assert_int_equal(f.linktype, SS_LINK_ETHERNET);
+        assert_memory_equal(f.data, w[i].data, f.caplen);
+    }
+    ss_frame_t f;
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_EOF);
+    uint64_t done = 0, total = 0;
+    ss_source_progress(s, &done, &total);
+    assert_int_equal(total, (uint64_t)file_size(path));
+    assert_int_equal(done, total);
+    ss_source_close(s);
+}
+
+static void test_source_microsecond_file_gives_nanoseconds(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "micro.pcap");
+    wframe_t w[2];
+    mk_tcp(&w[0], 1, 1, 1600000000, 654321);
+    mk_tcp(&w[1], 1, 2, 1600000002, 999999);
+    write_pcap(path, w, 2, PCAP_TSTAMP_PRECISION_MICRO);
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    ss_frame_t f;
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.ts_sec, 1600000000);
+    assert_int_equal(f.ts_nsec, 654321000u);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.ts_nsec, 999999000u);
+    ss_source_close(s);
+}
+
+static void test_source_file_cut_mid_record_truncated_after_whole_frames(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "cut.pcap");
+    wframe_t w[3];
+    mk_tcp(&w[0], 1, 10, 100, 1);
+    mk_tcp(&w[1], 2, 20, 101, 2);
+    mk_tcp(&w[2], 3, 30, 102, 3);
+    write_pcap(path, w, 3, PCAP_TSTAMP_PRECISION_NANO);
+    long size = file_size(path);
+    assert_int_equal(truncate(path, size - 5), 0);
+
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    ss_frame_t f;
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.number, 1);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.number, 2);
+    assert_memory_equal(f.data, w[1].data, w[1].caplen);
+    err[0] = '\0';
+    assert_int_equal(ss_source_next(s, &f, err), SS_ERR_TRUNCATED);
+    assert_true(err[0] != '\0');
+    ss_source_close(s);
+
+    /* Cut inside the third record's header: the same. */
+    assert_int_equal(truncate(path, size - (long)w[2].caplen - 6), 0);
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(ss_source_next(s, &f, err), SS_ERR_TRUNCATED);
+    ss_source_close(s);
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+static void test_source_filter_tcp_keeps_only_tcp(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "mixed.pcap");
+    wframe_t w[4];
+    mk_tcp(&w[0], 1001, 1, 10, 0);
+    mk_udp(&w[1], 2002, 11, 0);
+    mk_arp(&w[2], 12, 0);
+    mk_tcp(&w[3], 1004, 4, 13, 0);
+    write_pcap(path, w, 4, PCAP_TSTAMP_PRECISION_NANO);
+
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    assert_int_equal(ss_source_set_filter(s, "tcp", err), 0);
+    ss_frame_t f;
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.ts_sec, 10);
+    assert_memory_equal(f.data, w[0].data, w[0].caplen);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.ts_sec, 13);
+    assert_memory_equal(f.data, w[3].data, w[3].caplen);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_EOF);
+    ss_source_close(s);
+
+    /* A filter on a port picks the one frame. */
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    assert_int_equal(ss_source_set_filter(s, "udp and src port 2002", err), 0);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    assert_int_equal(f.ts_sec, 11);
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_EOF);
+    ss_source_close(s);
+}
+
+static void test_source_invalid_filter_error(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "one.pcap");
+    wframe_t w[1];
+    mk_tcp(&w[0], 1, 1, 1, 0);
+    write_pcap(path, w, 1, PCAP_TSTAMP_PRECISION_NANO);
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    err[0] = '\0';
+    assert_int_equal(ss_source_set_filter(s, "tcp and and port", err), SS_ERR_FILTER);
+    assert_true(err[0] != '\0');
+    assert_int_equal(ss_source_set_filter(s, "port 99999999", err), SS_ERR_FILTER);
+    /* The source still reads after a rejected filter. */
+    ss_frame_t f;
+    assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+    ss_source_close(s);
+}
+
+static void test_source_strerror_texts(void **state)
+{
+    (void)state;
+    assert_string_equal(ss_strerror(SS_ERR_TRUNCATED), "capture file cut off in the middle of a record");
+    assert_string_equal(ss_strerror(SS_ERR_FILTER), "invalid filter expression");
+    assert_string_equal(ss_strerror(0), "success");
+    assert_string_equal(ss_strerror(-1000), "unknown error");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_source_missing_file_io_error),
+        cmocka_unit_test(test_source_text_file_format_error),
+        cmocka_unit_test(test_source_directory_io_error),
+        cmocka_unit_test(test_source_reads_frames_numbers_and_nanoseconds),
+        cmocka_unit_test(test_source_microsecond_file_gives_nanoseconds),
+        cmocka_unit_test(test_source_file_cut_mid_record_truncated_after_whole_frames),
+        cmocka_unit_test(test_source_filter_tcp_keeps_only_tcp),
+        cmocka_unit_test(test_source_invalid_filter_error),
+        cmocka_unit_test(test_source_strerror_texts),
+    };
+    return cmocka_run_group_tests_name("source", tests, group_setup, group_teardown);
+}
