@@ -129,7 +129,7 @@ size_t ss_pb_ip(uint8_t *buf, size_t cap, const ss_pb_pkt_t *p);
 
 /* The link layer put around a datagram. Zero fields take defaults. */
 typedef struct ss_pb_link {
-    int linktype;           /* SS_LINK_ETHERNET, _LINUX_SLL, _LINUX_SLL2, _NULL, _LOOP, _RAW, _IPV4, _IPV6 */
+    int linktype;           /* SS_LINK_ETHERNET, _LINUX_SLL(2), _NULL, _LOOP, _RAW, _IPV4, _IPV6 */
     int nvlan;              /* Ethernet: 0, 1 or 2 VLAN tags */
     uint16_t vlan[2];       /* VLAN ids, outer first */
     uint16_t vlan_tpid[2];  /* 0 = 0x8100 (with two tags the outer defaults to 0x88A8) */
@@ -196,7 +196,10 @@ ss_frame_t *ss_pb_trace_add(ss_pb_trace_t *t, const ss_pb_link_t *l, const ss_pb
 void ss_pb_trace_advance(ss_pb_trace_t *t, uint32_t usec);
 void ss_pb_trace_fini(ss_pb_trace_t *t);
 
-/* Copies `len` bytes into a new exactly-sized heap block (free it with free(); NULL possible when len is 0). */
+/*
+ * Copies `len` bytes into a new exactly-sized heap block, so that ASan
+ * reports any read past them. Free it with free(); may be NULL when len is 0.
+ */
 uint8_t *ss_pb_dup(const uint8_t *bytes, size_t len);
 
 /* What a sink wrote, captured with open_memstream. */

@@ -189,7 +189,7 @@ static void run(test_sink_t *s, const ss_config_t *cfg, const ss_pb_trace_t *t)
 
 /* ---- tests -------------------------------------------------------------- */
 
-static void test_analyzer_conversation_stream_dir_and_relative_numbers(void **state)
+static void test_analyzer_conversation_one_stream_dirs_and_relative_numbers_right(void **state)
 {
     (void)state;
     ss_pb_trace_t t;
@@ -375,7 +375,7 @@ static void test_analyzer_arp_packet_without_conversation(void **state)
     ss_pb_trace_fini(&t);
 }
 
-static void test_analyzer_rel_time_since_first_packet(void **state)
+static void test_analyzer_rel_time_counts_from_first_packet(void **state)
 {
     (void)state;
     ss_pb_trace_t t;
@@ -415,16 +415,61 @@ static void test_analyzer_checksums_only_when_configured(void **state)
     ss_pb_trace_fini(&t);
 }
 
+/*
+ * limits.h: "a conversation idle this long (capture time) is closed". The
+ * same 4-tuple after the timeout is therefore a new conversation, whether or
+ * not other traffic happened in between.
+ */
+static void test_analyzer_idle_timeout_closes_conversation(void **state)
+{
+    (void)state;
+    ss_config_t cfg;
+    ss_config_init(&cfg);
+    cfg.limits.idle_timeout_s = 10;
+
+    /* With other traffic in between: A, B at +50 s, A again at +100 s. */
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1000, 0);
+    add_udp(&t, "10.0.0.1", 5000, "10.0.0.2", 53, "a");
+    t.ts_sec = 1050;
+    add_udp(&t, "10.0.0.1", 6000, "10.0.0.2", 53, "b");
+    t.ts_sec = 1100;
+    add_udp(&t, "10.0.0.1", 5000, "10.0.0.2", 53, "a");
+    test_sink_t s;
+    run(&s, &cfg, &t);
+    uint64_t with_other = pkt_rec(&s, 3)->index;
+    ss_pb_trace_fini(&t);
+
+    /* Without: A, then A again at +100 s. */
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1000, 0);
+    add_udp(&t, "10.0.0.1", 5000, "10.0.0.2", 53, "a");
+    t.ts_sec = 1100;
+    add_udp(&t, "10.0.0.1", 5000, "10.0.0.2", 53, "a");
+    run(&s, &cfg, &t);
+    uint64_t alone = pkt_rec(&s, 2)->index;
+    int convs = count_type(&s, SS_EV_CONVERSATION);
+    ss_pb_trace_fini(&t);
+
+    /* A's first conversation is 0 and B's is 1, so the reopened A is 2. */
+    assert_int_equal(with_other, 2);
+    /* Alone, the reopened A is conversation 1, and two conversations are reported. */
+    if (alone != 1 || convs != 2)
+        fail_msg("a packet 100 s after its conversation went idle (timeout 10 s) joined "
+                 "udp_stream %llu; expected a new udp_stream 1 (conversations reported: %d)",
+                 (unsigned long long)alone, convs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_analyzer_conversation_stream_dir_and_relative_numbers),
+        cmocka_unit_test(test_analyzer_conversation_one_stream_dirs_and_relative_numbers_right),
         cmocka_unit_test(test_analyzer_port_reuse_new_isn_starts_stream_1),
         cmocka_unit_test(test_analyzer_repeated_syn_same_isn_same_stream),
         cmocka_unit_test(test_analyzer_udp_flows_numbered_apart_from_tcp),
         cmocka_unit_test(test_analyzer_arp_packet_without_conversation),
-        cmocka_unit_test(test_analyzer_rel_time_since_first_packet),
+        cmocka_unit_test(test_analyzer_rel_time_counts_from_first_packet),
         cmocka_unit_test(test_analyzer_checksums_only_when_configured),
+        cmocka_unit_test(test_analyzer_idle_timeout_closes_conversation),
     };
     return cmocka_run_group_tests_name("analyzer", tests, NULL, NULL);
 }

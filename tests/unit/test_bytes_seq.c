@@ -63,7 +63,7 @@ static void test_bytes_u8_exact_length_then_fails(void **state)
     free(buf);
 }
 
-static void test_bytes_u16_exact_and_one_short(void **state)
+static void test_bytes_u16_exact_ok_one_short_fails(void **state)
 {
     (void)state;
     uint8_t *two = ss_pb_dup(sample, 2);
@@ -86,7 +86,7 @@ static void test_bytes_u16_exact_and_one_short(void **state)
     free(one);
 }
 
-static void test_bytes_u16_le_byte_order(void **state)
+static void test_bytes_u16_le_reads_little_endian(void **state)
 {
     (void)state;
     uint8_t *buf = ss_pb_dup(sample, 2);
@@ -98,7 +98,7 @@ static void test_bytes_u16_le_byte_order(void **state)
     free(buf);
 }
 
-static void test_bytes_u32_exact_and_one_short(void **state)
+static void test_bytes_u32_exact_ok_one_short_fails(void **state)
 {
     (void)state;
     uint8_t *four = ss_pb_dup(sample, 4);
@@ -156,7 +156,7 @@ static void test_bytes_getter_near_end_fails_without_moving(void **state)
     free(buf);
 }
 
-static void test_bytes_skip_exact_and_one_past(void **state)
+static void test_bytes_skip_exact_ok_one_past_fails(void **state)
 {
     (void)state;
     uint8_t *buf = ss_pb_dup(sample, 8);
@@ -223,7 +223,7 @@ static void test_bytes_sub_slice_bounds_reads_inside_it(void **state)
     free(buf);
 }
 
-static void test_bytes_sub_slice_exact_and_one_short(void **state)
+static void test_bytes_sub_slice_exact_ok_one_short_fails(void **state)
 {
     (void)state;
     uint8_t *buf = ss_pb_dup(sample, 4);
@@ -308,7 +308,7 @@ static void test_seq_half_space_edge_flips_order(void **state)
     }
 }
 
-static void test_seq_between_plain_range(void **state)
+static void test_seq_between_plain_range_is_half_open(void **state)
 {
     (void)state;
     assert_true(ss_seq_between(100, 100, 200));
@@ -318,7 +318,7 @@ static void test_seq_between_plain_range(void **state)
     assert_false(ss_seq_between(0xFFFFFFFFu, 100, 200));
 }
 
-static void test_seq_between_range_across_wrap(void **state)
+static void test_seq_between_range_across_wrap_contains_wrapped_values(void **state)
 {
     (void)state;
     uint32_t lo = 0xFFFFFFF0u, hi = 0x10;
@@ -331,7 +331,7 @@ static void test_seq_between_range_across_wrap(void **state)
     assert_false(ss_seq_between(0x80000000u, lo, hi));
 }
 
-static void test_seq_between_empty_and_largest_range(void **state)
+static void test_seq_between_empty_range_empty_largest_range_all_but_one(void **state)
 {
     (void)state;
     assert_false(ss_seq_between(5, 5, 5));
@@ -348,21 +348,21 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bytes_zero_length_every_getter_fails),
         cmocka_unit_test(test_bytes_u8_exact_length_then_fails),
-        cmocka_unit_test(test_bytes_u16_exact_and_one_short),
-        cmocka_unit_test(test_bytes_u16_le_byte_order),
-        cmocka_unit_test(test_bytes_u32_exact_and_one_short),
+        cmocka_unit_test(test_bytes_u16_exact_ok_one_short_fails),
+        cmocka_unit_test(test_bytes_u16_le_reads_little_endian),
+        cmocka_unit_test(test_bytes_u32_exact_ok_one_short_fails),
         cmocka_unit_test(test_bytes_u32_high_bit_not_sign_extended),
         cmocka_unit_test(test_bytes_getter_near_end_fails_without_moving),
-        cmocka_unit_test(test_bytes_skip_exact_and_one_past),
+        cmocka_unit_test(test_bytes_skip_exact_ok_one_past_fails),
         cmocka_unit_test(test_bytes_copy_exact_and_one_short_copies_nothing),
         cmocka_unit_test(test_bytes_sub_slice_bounds_reads_inside_it),
-        cmocka_unit_test(test_bytes_sub_slice_exact_and_one_short),
+        cmocka_unit_test(test_bytes_sub_slice_exact_ok_one_short_fails),
         cmocka_unit_test(test_seq_wrap_ffffffff_to_zero_is_forward),
         cmocka_unit_test(test_seq_equal_values_le_ge_not_lt_gt),
         cmocka_unit_test(test_seq_half_space_edge_flips_order),
-        cmocka_unit_test(test_seq_between_plain_range),
-        cmocka_unit_test(test_seq_between_range_across_wrap),
-        cmocka_unit_test(test_seq_between_empty_and_largest_range),
+        cmocka_unit_test(test_seq_between_plain_range_is_half_open),
+        cmocka_unit_test(test_seq_between_range_across_wrap_contains_wrapped_values),
+        cmocka_unit_test(test_seq_between_empty_range_empty_largest_range_all_but_one),
     };
     return cmocka_run_group_tests_name("bytes_seq", tests, NULL, NULL);
 }

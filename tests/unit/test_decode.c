@@ -78,7 +78,7 @@ static const uint8_t syn_opts[20] = {2,    4,    0x05, 0xB4, 4,    2,    8, 10, 
 
 /* ---- one packet, every field -------------------------------------------- */
 
-static void test_decode_ethernet_ipv4_tcp_all_fields(void **state)
+static void test_decode_ethernet_ipv4_tcp_every_field_decoded(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -147,7 +147,7 @@ static void test_decode_ethernet_ipv4_tcp_all_fields(void **state)
     dec_free(&d);
 }
 
-static void test_decode_tcp_each_flag_bit_including_ae(void **state)
+static void test_decode_tcp_each_flag_bit_including_ae_decoded(void **state)
 {
     (void)state;
     uint8_t buf[128];
@@ -176,7 +176,7 @@ static void test_decode_tcp_each_flag_bit_including_ae(void **state)
 
 /* ---- TCP options -------------------------------------------------------- */
 
-static void test_decode_tcp_syn_options_mss_sackok_ts_nop_wscale(void **state)
+static void test_decode_tcp_syn_options_mss_sackok_ts_nop_wscale_parsed(void **state)
 {
     (void)state;
     uint8_t buf[128];
@@ -207,7 +207,7 @@ static void test_decode_tcp_syn_options_mss_sackok_ts_nop_wscale(void **state)
     dec_free(&d);
 }
 
-static void test_decode_tcp_options_sack_tfo_unknown_eol(void **state)
+static void test_decode_tcp_options_sack_tfo_unknown_eol_parsed(void **state)
 {
     (void)state;
     static const uint8_t opts[40] = {
@@ -250,7 +250,7 @@ static void test_decode_tcp_options_sack_tfo_unknown_eol(void **state)
     dec_free(&d);
 }
 
-static void test_decode_tcp_options_four_sack_blocks_and_tfo_request(void **state)
+static void test_decode_tcp_options_four_sack_blocks_and_tfo_request_parsed(void **state)
 {
     (void)state;
     uint8_t opts[36] = {1, 1, 5, 34};
@@ -615,7 +615,7 @@ static void check_link_case(const link_case_t *lc, int ipver, uint8_t proto)
     dec_free(&d);
 }
 
-static void test_decode_each_link_type_ip_tcp_udp(void **state)
+static void test_decode_each_link_type_ip_tcp_udp_decoded(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(link_cases) / sizeof(link_cases[0]); i++) {
@@ -631,7 +631,7 @@ static void test_decode_each_link_type_ip_tcp_udp(void **state)
     }
 }
 
-static void test_decode_null_family_variants(void **state)
+static void test_decode_null_family_variants_recognised(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -674,7 +674,7 @@ static void test_decode_null_family_variants(void **state)
 
 /* ---- VLAN and PPPoE ----------------------------------------------------- */
 
-static void test_decode_vlan_single_tag_id(void **state)
+static void test_decode_vlan_single_tag_id_kept(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -697,7 +697,7 @@ static void test_decode_vlan_single_tag_id(void **state)
     dec_free(&d);
 }
 
-static void test_decode_qinq_two_tag_ids(void **state)
+static void test_decode_qinq_two_tag_ids_kept(void **state)
 {
     (void)state;
     static const uint16_t outer_tpid[2] = {0x88A8, 0x9100};
@@ -726,7 +726,7 @@ static void test_decode_qinq_two_tag_ids(void **state)
     }
 }
 
-static void test_decode_pppoe_session_ipv4_and_ipv6(void **state)
+static void test_decode_pppoe_session_ipv4_and_ipv6_decoded(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -861,7 +861,7 @@ static void test_decode_ipv4_later_fragment_has_no_transport(void **state)
 
 /* ---- IPv6 extension headers ---------------------------------------------- */
 
-static void test_decode_ipv6_extension_chain_to_tcp(void **state)
+static void test_decode_ipv6_extension_chain_reaches_tcp(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -912,7 +912,7 @@ static void test_decode_ipv6_atomic_fragment_not_flagged(void **state)
     dec_free(&d);
 }
 
-static void test_decode_ipv6_fragments_first_and_later(void **state)
+static void test_decode_ipv6_fragments_flagged_later_without_transport(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -1050,7 +1050,7 @@ static void test_decode_arp_sets_l3_only(void **state)
     dec_free(&d);
 }
 
-static void test_decode_icmp_and_icmpv6_type_code(void **state)
+static void test_decode_icmp_and_icmpv6_type_code_decoded(void **state)
 {
     (void)state;
     uint8_t buf[128];
@@ -1167,7 +1167,7 @@ static void run_sweep(const sweep_t *s, const uint8_t *full, size_t n)
     }
 }
 
-static void test_decode_truncation_sweep_ethernet_ipv4_tcp(void **state)
+static void test_decode_truncation_sweep_ethernet_ipv4_tcp_flagged_consistently(void **state)
 {
     (void)state;
     static const uint8_t ipopts[4] = {0x94, 0x04, 0, 0};
@@ -1184,11 +1184,12 @@ static void test_decode_truncation_sweep_ethernet_ipv4_tcp(void **state)
     p.tcp.payload = pay;
     p.tcp.payload_len = sizeof(pay);
     size_t n = build(buf, sizeof(buf), SS_LINK_ETHERNET, &p);
-    sweep_t s = {"eth/ipv4+opts/tcp+opts", SS_LINK_ETHERNET, 4, 6, 14, 38, 78, 10, 12345, 443, 0x10203040u};
+    sweep_t s = {"eth/ipv4+opts/tcp+opts", SS_LINK_ETHERNET, 4, 6, 14, 38, 78, 10, 12345, 443,
+                 0x10203040u};
     run_sweep(&s, buf, n);
 }
 
-static void test_decode_truncation_sweep_ethernet_ipv6_tcp(void **state)
+static void test_decode_truncation_sweep_ethernet_ipv6_tcp_flagged_consistently(void **state)
 {
     (void)state;
     uint8_t pay[7];
@@ -1216,7 +1217,7 @@ static void test_decode_truncation_sweep_ethernet_ipv6_tcp(void **state)
     run_sweep(&t, buf, n);
 }
 
-static void test_decode_truncation_sweep_sll2_ipv4_udp(void **state)
+static void test_decode_truncation_sweep_sll2_ipv4_udp_flagged_consistently(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -1228,7 +1229,7 @@ static void test_decode_truncation_sweep_sll2_ipv4_udp(void **state)
     run_sweep(&s, buf, n);
 }
 
-static void test_decode_truncation_sweep_null_ipv6_tcp(void **state)
+static void test_decode_truncation_sweep_null_ipv6_tcp_flagged_consistently(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -1243,7 +1244,7 @@ static void test_decode_truncation_sweep_null_ipv6_tcp(void **state)
     run_sweep(&s, buf, n);
 }
 
-static void test_decode_truncation_sweep_vlan_pppoe_ipv4_tcp(void **state)
+static void test_decode_truncation_sweep_vlan_pppoe_ipv4_tcp_flagged_consistently(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -1287,6 +1288,83 @@ static void test_decode_tcp_options_cut_not_short_data(void **state)
     assert_int_equal(d.pkt.payload_caplen, 0);
     assert_false(d.pkt.tcp.opts.malformed);
     assert_false(d.pkt.flags & SS_PKT_SHORT_DATA);
+}
+
+/*
+ * An ICMP error quotes the start of the datagram it refers to. Every prefix
+ * is decoded; the quoted fields appear only once their bytes are captured.
+ */
+static void sweep_icmp_error(int ipver)
+{
+    /* The quoted datagram: the original TCP segment, from the host the error goes to. */
+    ss_pb_pkt_t q = ipver == 4 ? ss_pb_tcp4("10.0.0.1", 40000, "192.0.2.9", 443)
+                               : ss_pb_tcp6("2001:db8::1", 40000, "2001:db8::9", 443);
+    q.tcp.seq = 0x01020304u;
+    q.tcp.ack = 0x0A0B0C0Du;
+    q.tcp.flags = SS_TCP_PSH | SS_TCP_ACK;
+    uint8_t inner[128], icmp[160], buf[256];
+    size_t qn = ss_pb_ip(inner, sizeof(inner), &q);
+    assert_int_equal(qn, ipver == 4 ? 40u : 60u);
+    memset(icmp, 0, 8);
+    icmp[0] = ipver == 4 ? 3 : 1; /* destination unreachable */
+    icmp[1] = ipver == 4 ? 3 : 4; /* port unreachable */
+    memcpy(icmp + 8, inner, qn);
+
+    ss_pb_pkt_t outer = ipver == 4 ? ss_pb_tcp4("192.0.2.9", 0, "10.0.0.1", 0)
+                                   : ss_pb_tcp6("2001:db8::9", 0, "2001:db8::1", 0);
+    outer.proto = ipver == 4 ? 1 : 58;
+    outer.raw = icmp;
+    outer.raw_len = 8 + qn;
+    size_t n = build(buf, sizeof(buf), SS_LINK_ETHERNET, &outer);
+    uint32_t icmp_off = ipver == 4 ? 34 : 54;
+    uint32_t ports = icmp_off + 8 + (ipver == 4 ? 20 : 40);
+    assert_int_equal(n, ports + 20);
+
+    for (size_t cap = 0; cap <= n; cap++) {
+        dec_t d;
+        dec_run(&d, buf, cap, n, SS_LINK_ETHERNET);
+        const ss_quoted_t *qt = &d.pkt.quoted;
+        assert_false(d.pkt.flags & SS_PKT_INVALID);
+        if (cap >= icmp_off + 2) {
+            assert_int_equal(d.rc, 0);
+            assert_int_equal(d.pkt.l4, ipver == 4 ? SS_L4_ICMP : SS_L4_ICMPV6);
+            assert_int_equal(d.pkt.icmp_type, icmp[0]);
+        } else {
+            assert_int_equal(d.rc, SS_PKT_TRUNCATED);
+        }
+        if (qt->valid != (cap >= ports + 4))
+            fail_msg("ipv%d: prefix %zu: quoted.valid %d", ipver, cap, qt->valid);
+        if (qt->has_seq != (cap >= ports + 8))
+            fail_msg("ipv%d: prefix %zu: quoted.has_seq %d", ipver, cap, qt->has_seq);
+        if (qt->has_ack != (cap >= ports + 14))
+            fail_msg("ipv%d: prefix %zu: quoted.has_ack %d", ipver, cap, qt->has_ack);
+        if (qt->valid) {
+            assert_int_equal(qt->proto, 6);
+            assert_int_equal(qt->sport, 40000);
+            assert_int_equal(qt->dport, 443);
+            if (ipver == 4) {
+                assert_addr4(&qt->src, "10.0.0.1");
+                assert_addr4(&qt->dst, "192.0.2.9");
+            } else {
+                assert_addr6(&qt->src, "2001:db8::1");
+                assert_addr6(&qt->dst, "2001:db8::9");
+            }
+        }
+        if (qt->has_seq)
+            assert_int_equal(qt->seq, 0x01020304u);
+        if (qt->has_ack) {
+            assert_int_equal(qt->ack, 0x0A0B0C0Du);
+            assert_int_equal(qt->flags, SS_TCP_PSH | SS_TCP_ACK);
+        }
+        dec_free(&d);
+    }
+}
+
+static void test_decode_truncation_sweep_icmp_error_quoted_only_when_captured(void **state)
+{
+    (void)state;
+    sweep_icmp_error(4);
+    sweep_icmp_error(6);
 }
 
 /* ---- checksums ---------------------------------------------------------- */
@@ -1337,7 +1415,7 @@ static void verify(const uint8_t *buf, size_t caplen, size_t wirelen, int linkty
     dec_free(&d);
 }
 
-static void test_decode_checksum_good_ipv4_tcp_udp_and_ipv6(void **state)
+static void test_decode_checksum_correct_ipv4_ipv6_tcp_udp_good(void **state)
 {
     (void)state;
     uint8_t buf[256];
@@ -1511,11 +1589,11 @@ static void test_decode_checksum_udp_zero_over_ipv4_not_checked(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_decode_ethernet_ipv4_tcp_all_fields),
-        cmocka_unit_test(test_decode_tcp_each_flag_bit_including_ae),
-        cmocka_unit_test(test_decode_tcp_syn_options_mss_sackok_ts_nop_wscale),
-        cmocka_unit_test(test_decode_tcp_options_sack_tfo_unknown_eol),
-        cmocka_unit_test(test_decode_tcp_options_four_sack_blocks_and_tfo_request),
+        cmocka_unit_test(test_decode_ethernet_ipv4_tcp_every_field_decoded),
+        cmocka_unit_test(test_decode_tcp_each_flag_bit_including_ae_decoded),
+        cmocka_unit_test(test_decode_tcp_syn_options_mss_sackok_ts_nop_wscale_parsed),
+        cmocka_unit_test(test_decode_tcp_options_sack_tfo_unknown_eol_parsed),
+        cmocka_unit_test(test_decode_tcp_options_four_sack_blocks_and_tfo_request_parsed),
         cmocka_unit_test(test_decode_tcp_option_bad_length_is_malformed),
         cmocka_unit_test(test_decode_tcp_malformed_option_keeps_header_and_payload),
         cmocka_unit_test(test_decode_tcp_doff_below_5_invalid),
@@ -1527,29 +1605,30 @@ int main(void)
         cmocka_unit_test(test_decode_udp_length_inconsistent_invalid),
         cmocka_unit_test(test_decode_ip_version_mismatch_invalid),
         cmocka_unit_test(test_decode_unsupported_linktype_reported),
-        cmocka_unit_test(test_decode_each_link_type_ip_tcp_udp),
-        cmocka_unit_test(test_decode_null_family_variants),
-        cmocka_unit_test(test_decode_vlan_single_tag_id),
-        cmocka_unit_test(test_decode_qinq_two_tag_ids),
-        cmocka_unit_test(test_decode_pppoe_session_ipv4_and_ipv6),
+        cmocka_unit_test(test_decode_each_link_type_ip_tcp_udp_decoded),
+        cmocka_unit_test(test_decode_null_family_variants_recognised),
+        cmocka_unit_test(test_decode_vlan_single_tag_id_kept),
+        cmocka_unit_test(test_decode_qinq_two_tag_ids_kept),
+        cmocka_unit_test(test_decode_pppoe_session_ipv4_and_ipv6_decoded),
         cmocka_unit_test(test_decode_ipv4_options_flagged_and_skipped),
         cmocka_unit_test(test_decode_ipv4_first_fragment_flagged_transport_decoded),
         cmocka_unit_test(test_decode_ipv4_later_fragment_has_no_transport),
-        cmocka_unit_test(test_decode_ipv6_extension_chain_to_tcp),
+        cmocka_unit_test(test_decode_ipv6_extension_chain_reaches_tcp),
         cmocka_unit_test(test_decode_ipv6_atomic_fragment_not_flagged),
-        cmocka_unit_test(test_decode_ipv6_fragments_first_and_later),
+        cmocka_unit_test(test_decode_ipv6_fragments_flagged_later_without_transport),
         cmocka_unit_test(test_decode_ethernet_padding_never_payload),
         cmocka_unit_test(test_decode_snaplen_cut_keeps_true_payload_len),
         cmocka_unit_test(test_decode_arp_sets_l3_only),
-        cmocka_unit_test(test_decode_icmp_and_icmpv6_type_code),
-        cmocka_unit_test(test_decode_truncation_sweep_ethernet_ipv4_tcp),
-        cmocka_unit_test(test_decode_truncation_sweep_ethernet_ipv6_tcp),
-        cmocka_unit_test(test_decode_truncation_sweep_sll2_ipv4_udp),
-        cmocka_unit_test(test_decode_truncation_sweep_null_ipv6_tcp),
-        cmocka_unit_test(test_decode_truncation_sweep_vlan_pppoe_ipv4_tcp),
+        cmocka_unit_test(test_decode_icmp_and_icmpv6_type_code_decoded),
+        cmocka_unit_test(test_decode_truncation_sweep_ethernet_ipv4_tcp_flagged_consistently),
+        cmocka_unit_test(test_decode_truncation_sweep_ethernet_ipv6_tcp_flagged_consistently),
+        cmocka_unit_test(test_decode_truncation_sweep_sll2_ipv4_udp_flagged_consistently),
+        cmocka_unit_test(test_decode_truncation_sweep_null_ipv6_tcp_flagged_consistently),
+        cmocka_unit_test(test_decode_truncation_sweep_vlan_pppoe_ipv4_tcp_flagged_consistently),
+        cmocka_unit_test(test_decode_truncation_sweep_icmp_error_quoted_only_when_captured),
         cmocka_unit_test(test_decode_tcp_options_cut_not_short_data),
         cmocka_unit_test(test_decode_builder_checksums_match_hand_computed),
-        cmocka_unit_test(test_decode_checksum_good_ipv4_tcp_udp_and_ipv6),
+        cmocka_unit_test(test_decode_checksum_correct_ipv4_ipv6_tcp_udp_good),
         cmocka_unit_test(test_decode_checksum_wrong_value_bad_with_expected),
         cmocka_unit_test(test_decode_checksum_pseudo_header_only_is_offload),
         cmocka_unit_test(test_decode_checksum_snaplen_cut_unverifiable),

@@ -345,7 +345,7 @@ static void test_sink_json_every_line_valid_capture_packets_end(void **state)
     ss_pb_trace_fini(&t);
 }
 
-static void test_sink_json_syn_record_fields(void **state)
+static void test_sink_json_syn_record_has_every_field(void **state)
 {
     (void)state;
     ss_pb_trace_t t;
@@ -390,7 +390,7 @@ static void test_sink_json_syn_record_fields(void **state)
     ss_pb_trace_fini(&t);
 }
 
-static void test_sink_json_data_and_reply_records(void **state)
+static void test_sink_json_data_and_reply_records_relative_and_scaled(void **state)
 {
     (void)state;
     ss_pb_trace_t t;
@@ -433,7 +433,7 @@ static void test_sink_json_data_and_reply_records(void **state)
     ss_pb_trace_fini(&t);
 }
 
-static void test_sink_json_all_flag_names_and_udp_and_arp(void **state)
+static void test_sink_json_flag_names_udp_and_arp_records_right(void **state)
 {
     (void)state;
     ss_pb_trace_t t;
@@ -568,7 +568,7 @@ static void flag_trace(ss_pb_trace_t *t)
     add_tcp(t, false, SS_TCP_RST, 5001, 0, 0, NULL, NULL, 0);
 }
 
-static void test_sink_text_flag_letters_and_relative_seq(void **state)
+static void test_sink_text_tcpdump_flag_letters_relative_seq(void **state)
 {
     (void)state;
     ss_pb_trace_t t;
@@ -640,12 +640,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sink_json_checker_rejects_bad_json),
         cmocka_unit_test(test_sink_json_every_line_valid_capture_packets_end),
-        cmocka_unit_test(test_sink_json_syn_record_fields),
-        cmocka_unit_test(test_sink_json_data_and_reply_records),
-        cmocka_unit_test(test_sink_json_all_flag_names_and_udp_and_arp),
+        cmocka_unit_test(test_sink_json_syn_record_has_every_field),
+        cmocka_unit_test(test_sink_json_data_and_reply_records_relative_and_scaled),
+        cmocka_unit_test(test_sink_json_flag_names_udp_and_arp_records_right),
         cmocka_unit_test(test_sink_json_string_escapes_control_characters),
         cmocka_unit_test(test_sink_json_rel_ts_negative_when_time_goes_back),
-        cmocka_unit_test(test_sink_text_flag_letters_and_relative_seq),
+        cmocka_unit_test(test_sink_text_tcpdump_flag_letters_relative_seq),
         cmocka_unit_test(test_sink_text_color_adds_ansi_escapes),
         cmocka_unit_test(test_sink_text_rel_time_negative_when_time_goes_back),
     };

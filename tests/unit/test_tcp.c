@@ -171,7 +171,7 @@ static void test_tcp_relative_numbers_without_syn_start_at_one(void **state)
     ss_tcp_conn_fini(&k.c);
 }
 
-static void test_tcp_relative_numbers_wrap_through_ffffffff(void **state)
+static void test_tcp_relative_numbers_wrap_through_ffffffff_continue(void **state)
 {
     (void)state;
     conn_t k;
@@ -296,7 +296,7 @@ static void test_tcp_window_scale_handshake_missed_unknown_raw(void **state)
 
 /* ---- port reuse --------------------------------------------------------- */
 
-static void test_tcp_port_reuse_new_isn_only(void **state)
+static void test_tcp_port_reuse_only_syn_with_new_isn(void **state)
 {
     (void)state;
     conn_t k;
@@ -399,13 +399,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tcp_relative_numbers_with_syn_seen),
         cmocka_unit_test(test_tcp_relative_numbers_without_syn_start_at_one),
-        cmocka_unit_test(test_tcp_relative_numbers_wrap_through_ffffffff),
+        cmocka_unit_test(test_tcp_relative_numbers_wrap_through_ffffffff_continue),
         cmocka_unit_test(test_tcp_window_scale_both_syns_applies_shift),
         cmocka_unit_test(test_tcp_window_scale_syn_without_option_none_both_ways),
         cmocka_unit_test(test_tcp_window_scale_synack_without_option_none_both_ways),
         cmocka_unit_test(test_tcp_window_scale_shift_above_14_clamped),
         cmocka_unit_test(test_tcp_window_scale_handshake_missed_unknown_raw),
-        cmocka_unit_test(test_tcp_port_reuse_new_isn_only),
+        cmocka_unit_test(test_tcp_port_reuse_only_syn_with_new_isn),
         cmocka_unit_test(test_tcp_bad_data_offset_not_analyzed_raw_numbers),
         cmocka_unit_test(test_tcp_analyzable_false_for_fragment_and_udp),
     };
