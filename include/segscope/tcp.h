@@ -90,17 +90,21 @@ typedef struct ss_tcp_half {
     int8_t win_scale;  /* SS_WSCALE_UNKNOWN, SS_WSCALE_NONE or a shift 0..14 */
     bool is_first_ack; /* between this side's SYN and its first non-SYN ACK */
 
+    /*
+     * Wireshark 4.0 keeps 0 as "not seen yet" for next_seq, max_seq_to_be_
+     * acked and last_ack, and 0xFFFFFFFF for an unknown window; segscope
+     * does the same so that its verdicts match packet for packet (a real
+     * sequence number of 0 is then taken as unset, exactly as there).
+     */
     bool seen;              /* a packet from this side was analysed */
-    bool next_seq_set;
-    uint32_t next_seq;      /* highest seq + len (+1 for SYN/FIN) seen from this side */
+    uint32_t next_seq;      /* highest seq + len (+1 for SYN/FIN) seen from this side; 0 = none */
     int64_t next_seq_t_ns;
     uint64_t next_seq_frame;
-    bool max_acked_set;
-    uint32_t max_seq_to_be_acked; /* end of the contiguously seen data */
-    uint32_t last_ack;      /* ack field of this side's latest packet */
+    uint32_t max_seq_to_be_acked; /* end of the contiguously seen data; 0 = none */
+    uint32_t last_ack;      /* ack field of this side's latest packet; 0 = none */
     int64_t last_ack_t_ns;
-    uint16_t window;        /* raw window of this side's latest packet */
-    uint32_t dupack_count;
+    uint32_t window;        /* raw window of this side's latest packet; 0xFFFFFFFF = none */
+    uint32_t dupack_count;  /* duplicate ACKs in a row; 0xFFFFFFFF after an ACKed-unseen (see tcp.c) */
     uint64_t last_nondup_frame;
     uint32_t last_flags;    /* analysis flags of this side's latest packet */
     bool valid_bif;         /* bytes in flight may be computed */

@@ -6,6 +6,8 @@
 #include "segscope/tcp.h"
 
 #define NS_PER_MS 1000000LL
+#define WINDOW_UNKNOWN 0xFFFFFFFFu
+#define DUPACK_AFTER_UNSEEN 0xFFFFFFFFu
 
 static const char *const analysis_names[SS_TA_COUNT] = {
 #define SS_TA_JSON(name, json, marker) json,
@@ -34,6 +36,7 @@ void ss_tcp_conn_init(ss_tcp_conn_t *c, uint32_t max_unacked)
 {
     memset(c, 0, sizeof(*c));
     c->half[0].win_scale = c->half[1].win_scale = SS_WSCALE_UNKNOWN;
+    c->half[0].window = c->half[1].window = WINDOW_UNKNOWN;
     c->max_unacked = max_unacked;
     c->closer = -1;
     c->state[0] = c->state[1] = SS_TCP_ST_UNKNOWN;
@@ -386,7 +389,7 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
      * number while the receiver advertises a zero window. It tests whether
      * the window has opened; the byte is not yet part of the stream.
      */
-    if (seglen == 1 && fwd->next_seq_set && seq == fwd->next_seq && rev->seen && rev->window == 0) {
+    if (seglen == 1 && seq == fwd->next_seq && rev->window == 0) {
         ta |= SS_TA(ZERO_WINDOW_PROBE);
         zwp = true;
     }
@@ -395,24 +398,27 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
         if (th->win == 0 && !synfinrst)
             ta |= SS_TA(ZERO_WINDOW);
         /* 4b: a gap before this segment: bytes the capture never saw. */
-        if (fwd->next_seq_set && ss_seq_gt(seq, fwd->next_seq) && !rst) {
+        if (fwd->next_seq && ss_seq_gt(seq, fwd->next_seq) && !rst) {
             ta |= SS_TA(LOST_SEGMENT);
             fwd->valid_bif = false;
         }
-        /* 4c: keep-alive: 0 or 1 byte at next_seq - 1, an already acknowledged position. */
-        if (seglen <= 1 && !synfinrst && fwd->next_seq_set && seq == fwd->next_seq - 1)
+        /*
+         * 4c: keep-alive: 0 or 1 byte at next_seq - 1, a position already
+         * acknowledged, so the receiver must answer with an ACK.
+         */
+        if (seglen <= 1 && !synfinrst && seq == fwd->next_seq - 1)
             ta |= SS_TA(KEEP_ALIVE);
-        bool same_pos = fwd->seen && fwd->next_seq_set && seq == fwd->next_seq && ack == fwd->last_ack;
+        bool same_pos = seq == fwd->next_seq && ack == fwd->last_ack;
         /* 4d: only the window changed. */
-        if (seglen == 0 && th->win != 0 && fwd->seen && th->win != fwd->window && same_pos && !synfinrst)
+        if (seglen == 0 && th->win != 0 && th->win != fwd->window && same_pos && !synfinrst)
             ta |= SS_TA(WINDOW_UPDATE);
         /* 4e: this segment fills the receiver's advertised window exactly. */
-        if (seglen > 0 && rev->seen && rev->win_scale != SS_WSCALE_UNKNOWN && !synfinrst) {
-            int s = (rev->is_first_ack || rev->win_scale == SS_WSCALE_NONE) ? 0 : rev->win_scale;
-            if (seq + seglen == rev->last_ack + ((uint32_t)rev->window << s))
+        if (seglen > 0 && rev->win_scale != SS_WSCALE_UNKNOWN && !synfinrst) {
+            int sh = (rev->is_first_ack || rev->win_scale == SS_WSCALE_NONE) ? 0 : rev->win_scale;
+            if (seq + seglen == rev->last_ack + (rev->window << sh))
                 ta |= SS_TA(WINDOW_FULL);
         }
-        bool same_win = fwd->seen && th->win == fwd->window;
+        bool same_win = th->win == fwd->window;
         bool done = false;
         /* 4f: the answer to a keep-alive. */
         if (seglen == 0 && th->win != 0 && same_win && same_pos && (rev->last_flags & SS_TA(KEEP_ALIVE)) &&
@@ -428,34 +434,51 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
         }
         /* 4h: the same ACK again, nothing new: the receiver is missing something. */
         if (!done && seglen == 0 && th->win != 0 && same_win && same_pos && !synfinrst) {
-            fwd->dupack_count++;
+            fwd->dupack_count = fwd->dupack_count == DUPACK_AFTER_UNSEEN ? 1 : fwd->dupack_count + 1;
             ta |= SS_TA(DUPLICATE_ACK);
             res->dup_ack_num = fwd->dupack_count;
             res->dup_ack_of = fwd->last_nondup_frame;
         }
     }
     /* Step 5: a new ACK number restarts the duplicate count. */
-    if (!fwd->seen || ack != fwd->last_ack) {
+    if (ack != fwd->last_ack) {
         fwd->last_nondup_frame = frame;
         fwd->dupack_count = 0;
     }
-    /* Step 6: acknowledges bytes the capture never showed contiguously. */
-    if (rev->max_acked_set && has_ack && ss_seq_gt(ack, rev->max_seq_to_be_acked)) {
-        ta |= SS_TA(ACK_LOST_SEGMENT);
-        rev->max_seq_to_be_acked = rev->next_seq;
+    /*
+     * Step 6: this ACK covers bytes the capture never showed contiguously.
+     * When the other side has since sent beyond the hole, the mark moves up
+     * to what it sent and the ACK is flagged; otherwise (the ACK is ahead of
+     * everything seen) it is flagged once, and the marker left in the other
+     * direction's duplicate counter (all ones) suppresses repeats. As in
+     * Wireshark 4.0.17, that unsigned marker also passes the "at least two
+     * duplicate ACKs" test of a fast retransmission below.
+     */
+    if (rev->max_seq_to_be_acked && has_ack && ss_seq_gt(ack, rev->max_seq_to_be_acked)) {
+        if (ss_seq_gt(rev->next_seq, rev->max_seq_to_be_acked)) {
+            rev->max_seq_to_be_acked = rev->next_seq;
+            ta |= SS_TA(ACK_LOST_SEGMENT);
+        } else {
+            if (rev->dupack_count == 0)
+                ta |= SS_TA(ACK_LOST_SEGMENT);
+            rev->dupack_count = DUPACK_AFTER_UNSEEN;
+        }
     }
     /* Step 7: the retransmission family (one verdict at most). */
     if ((seglen > 0 || syn || fin) && !(ta & SS_TA(KEEP_ALIVE))) {
-        bool not_advanced = fwd->next_seq_set && ss_seq_lt(seq, fwd->next_seq);
-        if (seglen > 1 && fwd->next_seq_set && seq == fwd->next_seq - 1)
+        bool not_advanced = fwd->next_seq && ss_seq_lt(seq, fwd->next_seq);
+        if (seglen > 1 && seq == fwd->next_seq - 1)
             not_advanced = false; /* a dropped probe byte resent with new data */
         int64_t ooo_thresh = c->irtt_set ? c->irtt_ns : 3 * NS_PER_MS;
-        if (seglen > 0 && rev->seen && rev->last_ack != 0 && ss_seq_le(seq + seglen, rev->last_ack)) {
+        if (seglen > 0 && rev->last_ack && ss_seq_le(seq + seglen, rev->last_ack)) {
+            /* Every byte was already acknowledged: the resend was not needed. */
             ta |= SS_TA(SPURIOUS_RETRANSMISSION) | SS_TA(RETRANSMISSION);
         } else if (not_advanced && rev->dupack_count >= 2 && seq == rev->last_ack &&
                    t_ns - rev->last_ack_t_ns < 20 * NS_PER_MS) {
+            /* Resent right after duplicate ACKs asked for exactly this byte. */
             ta |= SS_TA(FAST_RETRANSMISSION) | SS_TA(RETRANSMISSION);
         } else if (not_advanced && t_ns - fwd->next_seq_t_ns < ooo_thresh && fwd->next_seq != end) {
+            /* Below the highest seen, but too soon after it to be a resend. */
             ta |= SS_TA(OUT_OF_ORDER);
         } else if (not_advanced) {
             ta |= SS_TA(RETRANSMISSION);
@@ -470,20 +493,17 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
         }
     }
     /* Zeek counts as retransmitted any data that does not go past what this side sent before. */
-    bool zeek_rexmit = seglen > 0 && fwd->next_seq_set && ss_seq_le(end, fwd->next_seq);
+    bool zeek_rexmit = seglen > 0 && fwd->next_seq && ss_seq_le(end, fwd->next_seq);
     /* Step 8: updates. */
     if (seglen > 0 || syn || fin)
         push_unacked(c, fwd, frame, seq, end, t_ns);
-    if ((!fwd->next_seq_set || ss_seq_gt(end, fwd->next_seq)) && !zwp) {
+    if ((!fwd->next_seq || ss_seq_gt(end, fwd->next_seq)) && !zwp) {
         fwd->next_seq = end;
-        fwd->next_seq_set = true;
         fwd->next_seq_t_ns = t_ns;
         fwd->next_seq_frame = frame;
     }
-    if ((!fwd->max_acked_set || seq == fwd->max_seq_to_be_acked) && !zwp) {
+    if ((!fwd->max_seq_to_be_acked || seq == fwd->max_seq_to_be_acked) && !zwp)
         fwd->max_seq_to_be_acked = fwd->next_seq;
-        fwd->max_acked_set = true;
-    }
     fwd->window = th->win;
     fwd->last_ack = ack;
     fwd->last_ack_t_ns = t_ns;
