@@ -70,8 +70,8 @@ ss_close_t ss_conv_close(const ss_conv_tcp_t *t);
 typedef struct ss_pkt_event {
     const ss_packet_t *pkt;
     const ss_csum_result_t *csum; /* NULL unless checksums are verified */
-    int64_t rel_sec;              /* time since the first packet of the capture */
-    uint32_t rel_nsec;
+    int64_t rel_ns;               /* time since the first packet of the capture (negative when
+                                     timestamps go back: captures are not re-sorted) */
     const ss_conv_info_t *conv;   /* NULL for packets outside TCP/UDP conversations */
     int dir;                      /* SS_DIR_C2S / SS_DIR_S2C when conv is set */
     const ss_tcp_result_t *tcp;   /* TCP analysis; NULL for other packets */

@@ -10,6 +10,8 @@
  * "a is before b" therefore means that going forward from a reaches b in
  * less than half the circle, which is the sign of the 32-bit difference.
  * No other file compares raw sequence numbers with < or >.
+ * Exactly half a circle apart (2^31) the order is undefined: each number
+ * then counts as before the other, as in the kernel's before()/after().
  */
 static inline int32_t ss_seq_diff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
 static inline bool ss_seq_lt(uint32_t a, uint32_t b) { return ss_seq_diff(a, b) < 0; }

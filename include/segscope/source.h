@@ -37,7 +37,11 @@ int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf);
 int ss_source_open_live(ss_source_t **out, const char *iface, const ss_live_opts_t *opts,
                         char *errbuf);
 
-/* Compiles and installs a BPF filter (tcpdump syntax). 0 or SS_ERR_FILTER. */
+/*
+ * Compiles and installs a BPF filter (tcpdump syntax). 0 or SS_ERR_FILTER.
+ * On a file, frames keep their numbers (positions in the file) when
+ * others are filtered out; live, frames are numbered as they are accepted.
+ */
 int ss_source_set_filter(ss_source_t *s, const char *expr, char *errbuf);
 
 /* Results of ss_source_next besides errors. */

@@ -314,15 +314,16 @@ int main(int argc, char **argv)
     ss_run_info_t info = {.source_name = name, .live = live, .linktype = lt};
     int status = 0;
     rc = ss_analyzer_begin(an, &info);
-    uint64_t n = 0;
+    uint64_t n = 0, last_frame = 0;
     ss_run_end_t end;
     memset(&end, 0, sizeof(end));
-    char warn[SS_SOURCE_ERRBUF + 256] = "";
+    char warn[SS_SOURCE_ERRBUF + 512] = "";
     while (rc == 0 && !g_stop && (count == 0 || n < count)) {
         ss_frame_t fr;
         int r = ss_source_next(src, &fr, err);
         if (r == SS_SOURCE_FRAME) {
             n++;
+            last_frame = fr.number;
             rc = ss_analyzer_feed(an, &fr);
         } else if (r == SS_SOURCE_TIMEOUT) {
             continue;
@@ -333,20 +334,20 @@ int main(int argc, char **argv)
                 snprintf(warn, sizeof(warn),
                          "the file is cut off in the middle of a packet record after frame %" PRIu64
                          " (%s); the frames before it were analysed",
-                         n, err);
+                         last_frame, err);
             } else if (r == SS_ERR_LINKTYPES) {
                 snprintf(warn, sizeof(warn),
                          "this pcapng file has interfaces with different link-layer types or "
                          "snapshot lengths, which libpcap cannot read in one pass (%s); frames 1-%" PRIu64
                          " were read and the rest were not. Split the file per interface first "
                          "(for example with editcap or tshark -Y frame.interface_id==N)",
-                         err, n);
+                         err, last_frame);
                 status = 1;
             } else {
                 snprintf(warn, sizeof(warn),
                          "damaged packet record after frame %" PRIu64 " (%s); the rest of the file "
                          "was not read",
-                         n, err);
+                         last_frame, err);
                 status = 1;
             }
             break;

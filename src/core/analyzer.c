@@ -1,4 +1,6 @@
 /* analyzer.c - the pipeline: decode, find the conversation, analyse, report to sinks. */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,8 @@ struct ss_analyzer {
     int64_t t0_sec;
     uint32_t t0_nsec;
     bool finishing; /* at the end, conversations are reported in index order first */
+    uint64_t cur_frame;
+    uint64_t cap_evictions;
     int sink_err;   /* first error a sink returned from a release callback */
 };
 
@@ -55,6 +59,19 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
     if (a->finishing) {
         ss_tcp_conn_fini(&c->tcp);
         return; /* already reported in order */
+    }
+    if (reason == SS_FLOW_RELEASE_CAP && a->cap_evictions++ == 0) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "flow limit reached at frame %" PRIu64 " (--max-flows %" PRIu32 "): the least recently "
+                 "seen conversations are closed early from here on; a later packet of one starts a new "
+                 "conversation",
+                 a->cur_frame, a->cfg.limits.max_flows);
+        ss_event_t nev = {.type = SS_EV_NOTICE};
+        nev.u.notice = msg;
+        int r = emit(a, &nev);
+        if (r < 0 && a->sink_err == 0)
+            a->sink_err = r;
     }
     ss_event_t ev = {.type = SS_EV_CONVERSATION};
     ev.u.conv = &flow_conn(f)->info;
@@ -201,6 +218,7 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
     ss_pkt_event_t pe;
 
     a->frames++;
+    a->cur_frame = frame->number;
     ss_decode(frame, &pkt);
     memset(&pe, 0, sizeof(pe));
     pe.pkt = &pkt;
@@ -209,11 +227,7 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         a->t0_sec = frame->ts_sec;
         a->t0_nsec = frame->ts_nsec;
     }
-    int64_t dns = (frame->ts_sec - a->t0_sec) * 1000000000LL + ((int64_t)frame->ts_nsec - a->t0_nsec);
-    pe.rel_sec = dns / 1000000000LL;
-    pe.rel_nsec = (uint32_t)((dns % 1000000000LL + 1000000000LL) % 1000000000LL);
-    if (dns < 0 && pe.rel_nsec)
-        pe.rel_sec -= 1; /* floor division keeps rel_nsec in [0, 1e9) */
+    pe.rel_ns = (frame->ts_sec - a->t0_sec) * 1000000000LL + ((int64_t)frame->ts_nsec - a->t0_nsec);
     if (a->cfg.verify_checksums) {
         ss_checksum_verify(&pkt, &csum);
         pe.csum = &csum;

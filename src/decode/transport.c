@@ -228,7 +228,7 @@ int ss_dec_transport(ss_packet_t *pkt)
     if (pkt->payload_off) {
         uint32_t have = f->caplen > pkt->payload_off ? f->caplen - pkt->payload_off : 0;
         pkt->payload_caplen = have < pkt->payload_len ? have : pkt->payload_len;
-        if (pkt->payload_caplen < pkt->payload_len)
+        if (pkt->payload_caplen < pkt->payload_len && !(pkt->flags & SS_PKT_TRUNCATED))
             pkt->flags |= SS_PKT_SHORT_DATA;
     }
     return rc;

@@ -142,6 +142,21 @@ void ss_flow_table_destroy(ss_flow_table_t *t)
     free(t);
 }
 
+/* Whether a flow last seen at (ls, lns) is idle past the timeout at (sec, nsec). */
+static bool is_idle(const ss_flow_table_t *t, int64_t ls, uint32_t lns, int64_t sec, uint32_t nsec)
+{
+    if (t->limits.idle_timeout_s == 0)
+        return false;
+    int64_t idle_ns = (sec - ls) * 1000000000LL + ((int64_t)nsec - (int64_t)lns);
+    return idle_ns > (int64_t)t->limits.idle_timeout_s * 1000000000LL;
+}
+
+static void expire_idle(ss_flow_table_t *t, int64_t sec, uint32_t nsec)
+{
+    while (t->lru_head && is_idle(t, t->lru_head->last_sec, t->lru_head->last_nsec, sec, nsec))
+        remove_flow(t, t->lru_head, SS_FLOW_RELEASE_IDLE);
+}
+
 ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
 {
     uint32_t h = key_hash(key);
@@ -156,6 +171,11 @@ ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
     uint32_t h = key_hash(key);
     for (ss_flow_t *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext) {
         if (f->hash == h && key_eq(&f->key, key)) {
+            if (is_idle(t, f->last_sec, f->last_nsec, sec, nsec)) {
+                /* Idle past the timeout: that conversation is over; a new one starts. */
+                remove_flow(t, f, SS_FLOW_RELEASE_IDLE);
+                return NULL;
+            }
             f->last_sec = sec;
             f->last_nsec = nsec;
             if (t->lru_tail != f) {
@@ -189,14 +209,6 @@ static void grow(ss_flow_table_t *t)
     t->nbuckets = n;
 }
 
-static void expire_idle(ss_flow_table_t *t, int64_t sec)
-{
-    if (t->limits.idle_timeout_s == 0)
-        return;
-    while (t->lru_head && t->lru_head->last_sec + (int64_t)t->limits.idle_timeout_s < sec)
-        remove_flow(t, t->lru_head, SS_FLOW_RELEASE_IDLE);
-}
-
 ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec,
                           uint32_t nsec, uint64_t frame)
 {
@@ -207,7 +219,7 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
             break;
         }
     }
-    expire_idle(t, sec);
+    expire_idle(t, sec, nsec);
     while (t->count >= t->limits.max_flows && t->lru_head)
         remove_flow(t, t->lru_head, SS_FLOW_RELEASE_CAP);
     ss_flow_t *f = calloc(1, sizeof(*f) + t->ext_size);

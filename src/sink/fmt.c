@@ -1,4 +1,5 @@
 /* fmt.c - shared formatting for the sinks. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,17 @@ const char *ss_fmt_tcp_options(const ss_tcp_opts_t *o, char *buf, size_t n)
     }
     if (o->malformed)
         app(buf, n, &len, "%smalformed", o->norder ? "," : "");
+    return buf;
+}
+
+const char *ss_fmt_secs(int64_t ns, int decimals, char *buf, size_t n)
+{
+    uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    uint64_t div = 1;
+    for (int i = decimals; i < 9; i++)
+        div *= 10;
+    uint64_t frac = (a % 1000000000u) / div;
+    snprintf(buf, n, "%s%" PRIu64 ".%0*" PRIu64, ns < 0 ? "-" : "", a / 1000000000u, decimals, frac);
     return buf;
 }
 

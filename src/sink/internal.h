@@ -20,6 +20,9 @@ const char *ss_fmt_tcp_flags(uint16_t flags, char *buf, size_t n);
 /* tcpdump-style option list: "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7". */
 const char *ss_fmt_tcp_options(const ss_tcp_opts_t *o, char *buf, size_t n);
 
+/* Signed nanoseconds as seconds with `decimals` (1..9) digits: "-0.250000". */
+const char *ss_fmt_secs(int64_t ns, int decimals, char *buf, size_t n);
+
 /* Writes s as a JSON string literal (with quotes). */
 void ss_json_str(FILE *out, const char *s);
 

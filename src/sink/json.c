@@ -72,9 +72,8 @@ static void json_options(FILE *o, const ss_tcp_opts_t *op)
 
 static void json_secs(FILE *o, const char *key, int64_t ns)
 {
-    int64_t a = ns < 0 ? -ns : ns;
-    fprintf(o, ",\"%s\":%s%" PRId64 ".%09" PRId64, key, ns < 0 ? "-" : "", (int64_t)(a / 1000000000),
-            (int64_t)(a % 1000000000));
+    char b[40];
+    fprintf(o, ",\"%s\":%s", key, ss_fmt_secs(ns, 9, b, sizeof(b)));
 }
 
 /* Analysis flags, derived fields and endpoint states of a TCP packet. */
@@ -236,7 +235,8 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
 
     fprintf(o, "{\"type\":\"packet\",\"frame\":%" PRIu64 ",\"ts\":%" PRId64 ".%09u", f->number,
             f->ts_sec, f->ts_nsec);
-    fprintf(o, ",\"rel_ts\":%" PRId64 ".%09u", pe->rel_sec, pe->rel_nsec);
+    char tb[40];
+    fprintf(o, ",\"rel_ts\":%s", ss_fmt_secs(pe->rel_ns, 9, tb, sizeof(tb)));
     fprintf(o, ",\"frame_len\":%" PRIu32 ",\"caplen\":%" PRIu32, f->wirelen, f->caplen);
     if (p->vlan_count) {
         fprintf(o, ",\"vlan\":[%u", p->vlan_id[0]);

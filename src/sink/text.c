@@ -132,8 +132,9 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
     FILE *o = t->out;
     char a[80], b[80], nb[40];
 
-    fprintf(o, "%s%6" PRIu64 "%s %4" PRId64 ".%06u  ", col(t, C_DIM), p->frame->number,
-            col(t, C_RESET), pe->rel_sec, pe->rel_nsec / 1000);
+    char tb[40];
+    fprintf(o, "%s%6" PRIu64 "%s %11s  ", col(t, C_DIM), p->frame->number, col(t, C_RESET),
+            ss_fmt_secs(pe->rel_ns, 6, tb, sizeof(tb)));
     if (p->l4 == SS_L4_TCP || p->l4 == SS_L4_UDP) {
         uint16_t sp = p->l4 == SS_L4_TCP ? p->tcp.sport : p->udp.sport;
         uint16_t dp = p->l4 == SS_L4_TCP ? p->tcp.dport : p->udp.dport;

@@ -20,6 +20,8 @@ struct ss_source {
     uint64_t count;
     struct pcap_pkthdr *last_hdr;
     const u_char *last_data;
+    bool has_filter;          /* files: the filter is applied here, so frame numbers stay file positions */
+    struct bpf_program filter;
 };
 
 void ss_live_opts_init(ss_live_opts_t *o)
@@ -148,6 +150,18 @@ int ss_source_set_filter(ss_source_t *s, const char *expr, char *errbuf)
         snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", pcap_geterr(s->pcap));
         return SS_ERR_FILTER;
     }
+    if (!s->live) {
+        /*
+         * For a file, every record is read and the filter applied here, so
+         * that frame numbers remain positions in the file (as Wireshark
+         * numbers them) even when most frames are filtered out.
+         */
+        if (s->has_filter)
+            pcap_freecode(&s->filter);
+        s->filter = prog;
+        s->has_filter = true;
+        return 0;
+    }
     int rc = pcap_setfilter(s->pcap, &prog);
     pcap_freecode(&prog);
     if (rc != 0) {
@@ -174,9 +188,16 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
 {
     struct pcap_pkthdr *h;
     const u_char *d;
-    int rc = pcap_next_ex(s->pcap, &h, &d);
-    if (rc == 1) {
+    int rc;
+    for (;;) {
+        rc = pcap_next_ex(s->pcap, &h, &d);
+        if (rc != 1)
+            break;
         s->count++;
+        if (!s->has_filter || pcap_offline_filter(&s->filter, h, d))
+            break;
+    }
+    if (rc == 1) {
         s->last_hdr = h;
         s->last_data = d;
         frame->data = d;
@@ -260,6 +281,8 @@ void ss_source_close(ss_source_t *s)
         pcap_dump_flush(s->dumper);
         pcap_dump_close(s->dumper);
     }
+    if (s->has_filter)
+        pcap_freecode(&s->filter);
     if (s->pcap)
         pcap_close(s->pcap); /* also closes the FILE it was opened on */
     free(s);

@@ -74,6 +74,9 @@ check("stdin", rc == 0 and len(out.splitlines()) == 12, f"rc={rc} {err}")
 # BPF filter expression in trailing arguments, -c count.
 rc, out, err = run("-r", hello, "tcp[tcpflags] & tcp-syn != 0")
 check("filter SYNs", rc == 0 and len(out.splitlines()) == 2, out)
+rc, out, err = run("-r", hello, "--json", "tcp[tcpflags] & tcp-fin != 0")
+fr = [json.loads(l)["frame"] for l in out.splitlines() if '"packet"' in l]
+check("filter keeps file frame numbers", fr == [10, 11], str(fr))
 rc, out, err = run("-r", hello, "-c", "3")
 check("-c 3", rc == 0 and len(out.splitlines()) == 3, out)
 rc, out, err = run("-r", hello, "port", "(((")

@@ -30,8 +30,7 @@ typedef struct rec {
     int dir;
     bool analyzed;
     uint32_t rel_seq, rel_ack;
-    int64_t rel_sec;
-    uint32_t rel_nsec;
+    int64_t rel_ns;
     /* conversation events (and the conversation of a packet) */
     ss_conv_info_t conv;
 } rec_t;
@@ -71,8 +70,7 @@ static int ts_event(ss_sink_t *s, const ss_event_t *ev)
     r->frame = pe->pkt->frame->number;
     r->l3 = pe->pkt->l3;
     r->l4 = pe->pkt->l4;
-    r->rel_sec = pe->rel_sec;
-    r->rel_nsec = pe->rel_nsec;
+    r->rel_ns = pe->rel_ns;
     r->has_csum = pe->csum != NULL;
     if (pe->conv) {
         r->has_conv = true;
@@ -389,12 +387,9 @@ static void test_analyzer_rel_time_counts_from_first_packet(void **state)
     add_udp(&t, "10.0.0.1", 1, "10.0.0.2", 2, "c");
     test_sink_t s;
     run(&s, NULL, &t);
-    assert_int_equal(pkt_rec(&s, 1)->rel_sec, 0);
-    assert_int_equal(pkt_rec(&s, 1)->rel_nsec, 0);
-    assert_int_equal(pkt_rec(&s, 2)->rel_sec, 0);
-    assert_int_equal(pkt_rec(&s, 2)->rel_nsec, 200000000);
-    assert_int_equal(pkt_rec(&s, 3)->rel_sec, 2);
-    assert_int_equal(pkt_rec(&s, 3)->rel_nsec, 100000001);
+    assert_int_equal(pkt_rec(&s, 1)->rel_ns, 0);
+    assert_int_equal(pkt_rec(&s, 2)->rel_ns, 200000000);
+    assert_int_equal(pkt_rec(&s, 3)->rel_ns, 2100000001);
     ss_pb_trace_fini(&t);
 }
 
