@@ -29,13 +29,26 @@ typedef struct ss_text_opts {
     bool color;        /* ANSI colours */
     bool show_options; /* print TCP options */
     bool line_flush;   /* flush after every line (live capture) */
+    bool explain;      /* a sentence of why under each marker, handshake and teardown packet */
 } ss_text_opts_t;
 
 /* The one-line-per-packet timeline, written to `out` (not closed). NULL on ENOMEM. */
 ss_sink_t *ss_sink_text_create(FILE *out, const ss_text_opts_t *opts);
 
-/* JSON Lines (docs/json.md), written to `out` (not closed). NULL on ENOMEM. */
-ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush);
+/* Writes the --explain sentences for one packet (indented lines). */
+void ss_explain_packet(FILE *out, const ss_pkt_event_t *pe, bool color);
+
+/*
+ * The per-conversation summary tables, printed at the end of the run to
+ * `out` (not closed). NULL on ENOMEM.
+ */
+ss_sink_t *ss_sink_summary_create(FILE *out, bool color);
+
+/*
+ * JSON Lines (docs/json.md), written to `out` (not closed); `packets` false
+ * leaves out the packet records (conversations only). NULL on ENOMEM.
+ */
+ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush, bool packets);
 
 /* Destroys any sink; NULL is allowed. */
 void ss_sink_destroy(ss_sink_t *s);

@@ -170,7 +170,12 @@ typedef struct ss_tcp_result {
     bool has_rto;
     int64_t rto_ns;          /* plain retransmission: time since the first send */
     uint64_t rto_frame;
-    uint32_t orig_end_rel;   /* retransmission family: relative end of the resent bytes */
+    uint64_t first_sent_frame; /* retransmissions: the frame that first carried this sequence number */
+    int64_t since_first_ns;    /* ... and how long before this packet */
+    uint32_t expected_rel;   /* relative next_seq of the sender before this packet (0 = none) */
+    uint32_t peer_ack_rel;   /* the receiver's latest ACK, relative to this sender (0 = none) */
+    uint32_t peer_win;       /* the receiver's latest window, scaled when known */
+    uint32_t prev_win;       /* this sender's previous window, scaled when known (window updates) */
     uint8_t nsack;           /* SACK blocks, relative to the receiver's base */
     uint32_t sack[SS_TCP_MAX_SACK][2];
     bool dsack;              /* the first block reports duplicate data (RFC 2883) */

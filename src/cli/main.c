@@ -56,6 +56,11 @@ static void usage(FILE *o)
             "  --no-color          no colours (also when NO_COLOR is set)\n"
             "  --color             colours even when standard output is not a terminal\n"
             "  --no-options        do not print TCP options in the timeline\n"
+            "  --explain           a sentence of why under each analysis marker and each\n"
+            "                      handshake and teardown packet\n"
+            "  --summary           only the per-conversation tables (with --json: only the\n"
+            "                      conversation records)\n"
+            "  --timeline          with --summary: the timeline too, then the tables\n"
             "  --verify-checksums  check IPv4, TCP and UDP checksums\n"
             "\n"
             "Limits:\n"
@@ -128,6 +133,9 @@ enum {
     OPT_VERIFY,
     OPT_MAX_FLOWS,
     OPT_IDLE,
+    OPT_EXPLAIN,
+    OPT_SUMMARY,
+    OPT_TIMELINE,
 };
 
 int main(int argc, char **argv)
@@ -140,13 +148,16 @@ int main(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, OPT_VERIFY},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
+        {"summary", no_argument, NULL, OPT_SUMMARY},
+        {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     const char *rfile = NULL, *iface = NULL, *wfile = NULL;
     uint64_t count = 0, u;
-    bool json = false, show_options = true;
+    bool json = false, show_options = true, explain = false, summary = false, timeline = false;
     int color = -1; /* -1 = when stdout is a terminal */
     ss_config_t cfg;
     ss_live_opts_t lo;
@@ -185,6 +196,9 @@ int main(int argc, char **argv)
         case OPT_COLOR: color = 1; break;
         case OPT_NO_OPTIONS: show_options = false; break;
         case OPT_VERIFY: cfg.verify_checksums = true; break;
+        case OPT_EXPLAIN: explain = true; break;
+        case OPT_SUMMARY: summary = true; break;
+        case OPT_TIMELINE: timeline = true; break;
         case OPT_MAX_FLOWS:
             if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
                 fprintf(stderr, "segscope: --max-flows needs a positive number\n");
@@ -287,17 +301,26 @@ int main(int argc, char **argv)
     else if (color == 1 && getenv("NO_COLOR") && getenv("NO_COLOR")[0])
         color = 1; /* an explicit --color wins */
 
-    ss_sink_t *sink;
+    /* The outputs: the timeline or JSON, and the summary tables. */
+    ss_sink_t *sinks[2] = {NULL, NULL};
+    size_t nsinks = 0;
+    bool oom = false;
     if (json) {
-        sink = ss_sink_json_create(stdout, live);
+        oom |= !(sinks[nsinks++] = ss_sink_json_create(stdout, live, !summary || timeline));
     } else {
-        ss_text_opts_t to = {.color = color == 1, .show_options = show_options, .line_flush = live};
-        sink = ss_sink_text_create(stdout, &to);
+        if (!summary || timeline) {
+            ss_text_opts_t to = {.color = color == 1, .show_options = show_options, .line_flush = live,
+                                 .explain = explain};
+            oom |= !(sinks[nsinks++] = ss_sink_text_create(stdout, &to));
+        }
+        if (summary)
+            oom |= !(sinks[nsinks++] = ss_sink_summary_create(stdout, color == 1));
     }
-    ss_analyzer_t *an = sink ? ss_analyzer_create(&cfg, &sink, 1) : NULL;
+    ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);
     if (!an) {
         fprintf(stderr, "segscope: out of memory\n");
-        ss_sink_destroy(sink);
+        for (size_t i = 0; i < nsinks; i++)
+            ss_sink_destroy(sinks[i]);
         ss_source_close(src);
         return EXIT_USAGE;
     }
@@ -386,7 +409,8 @@ int main(int argc, char **argv)
                         " dropped by kernel\n",
                 n, end.pcap_received, end.pcap_dropped);
     ss_analyzer_destroy(an);
-    ss_sink_destroy(sink);
+    for (size_t i = 0; i < nsinks; i++)
+        ss_sink_destroy(sinks[i]);
     ss_source_close(src);
     return status;
 }

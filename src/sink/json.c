@@ -12,6 +12,7 @@ typedef struct json_sink {
     ss_sink_t base;
     FILE *out;
     bool line_flush;
+    bool packets; /* packet records (off: conversation records only) */
 } json_sink_t;
 
 static void json_options(FILE *o, const ss_tcp_opts_t *op)
@@ -328,8 +329,11 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
 static int json_event(ss_sink_t *s, const ss_event_t *ev)
 {
     json_sink_t *j = (json_sink_t *)s;
-    if (ev->type == SS_EV_PACKET)
+    if (ev->type == SS_EV_PACKET) {
+        if (!j->packets)
+            return 0;
         json_packet(j, ev->u.packet);
+    }
     else if (ev->type == SS_EV_NOTICE) {
         fputs("{\"type\":\"notice\",\"text\":", j->out);
         ss_json_str(j->out, ev->u.notice);
@@ -371,7 +375,7 @@ static int json_end(ss_sink_t *s, const ss_run_end_t *end)
 
 static const ss_sink_ops_t json_ops = {json_begin, json_event, json_end, ss_sink_noop_destroy};
 
-ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush)
+ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush, bool packets)
 {
     json_sink_t *j = calloc(1, sizeof(*j));
     if (!j)
@@ -379,5 +383,6 @@ ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush)
     j->base.ops = &json_ops;
     j->out = out;
     j->line_flush = line_flush;
+    j->packets = packets;
     return &j->base;
 }

@@ -23,6 +23,65 @@ typedef struct text_sink {
 
 static const char *col(const text_sink_t *t, const char *c) { return t->opts.color ? c : ""; }
 
+/*
+ * Wireshark prepends each marker to the Info column, so the last one it
+ * adds is shown first; this is the resulting left-to-right order.
+ */
+static const int marker_order[] = {
+    SS_TA_BIT_ZERO_WINDOW_PROBE_ACK, SS_TA_BIT_ZERO_WINDOW, SS_TA_BIT_ZERO_WINDOW_PROBE,
+    SS_TA_BIT_DUPLICATE_ACK, SS_TA_BIT_KEEP_ALIVE_ACK, SS_TA_BIT_KEEP_ALIVE, SS_TA_BIT_WINDOW_FULL,
+    SS_TA_BIT_WINDOW_UPDATE, SS_TA_BIT_ACK_LOST_SEGMENT, SS_TA_BIT_LOST_SEGMENT,
+    SS_TA_BIT_RETRANSMISSION, /* stands for the whole retransmission family */
+    SS_TA_BIT_REUSED_PORTS,
+};
+
+/* Wireshark's expert severity of each marker: warnings red, notes yellow, chat blue. */
+static const char *marker_color(const text_sink_t *t, int bit)
+{
+    switch (bit) {
+    case SS_TA_BIT_OUT_OF_ORDER:
+    case SS_TA_BIT_LOST_SEGMENT:
+    case SS_TA_BIT_ACK_LOST_SEGMENT:
+    case SS_TA_BIT_ZERO_WINDOW:
+    case SS_TA_BIT_WINDOW_FULL:
+        return col(t, C_RED);
+    case SS_TA_BIT_WINDOW_UPDATE:
+        return col(t, C_BLUE);
+    default:
+        return col(t, C_YELLOW);
+    }
+}
+
+/* The one retransmission-family verdict of a packet (bit number), or -1. */
+static int rexmit_kind(uint32_t f)
+{
+    if (f & SS_TA(FAST_RETRANSMISSION))
+        return SS_TA_BIT_FAST_RETRANSMISSION;
+    if (f & SS_TA(SPURIOUS_RETRANSMISSION))
+        return SS_TA_BIT_SPURIOUS_RETRANSMISSION;
+    if (f & SS_TA(OUT_OF_ORDER))
+        return SS_TA_BIT_OUT_OF_ORDER;
+    if (f & SS_TA(RETRANSMISSION))
+        return SS_TA_BIT_RETRANSMISSION;
+    return -1;
+}
+
+static void print_markers(text_sink_t *t, const ss_tcp_result_t *r)
+{
+    for (size_t i = 0; i < sizeof(marker_order) / sizeof(marker_order[0]); i++) {
+        int bit = marker_order[i];
+        if (bit == SS_TA_BIT_RETRANSMISSION)
+            bit = rexmit_kind(r->flags);
+        if (bit < 0 || !(r->flags & (1u << bit)))
+            continue;
+        if (bit == SS_TA_BIT_DUPLICATE_ACK)
+            fprintf(t->out, "%s[%s %" PRIu64 "#%" PRIu32 "]%s ", marker_color(t, bit), ss_tcp_analysis_marker(bit),
+                    r->dup_ack_of, r->dup_ack_num, col(t, C_RESET));
+        else
+            fprintf(t->out, "%s[%s]%s ", marker_color(t, bit), ss_tcp_analysis_marker(bit), col(t, C_RESET));
+    }
+}
+
 static const char *icmp_name(const ss_packet_t *p)
 {
     if (p->l4 == SS_L4_ICMP) {
@@ -122,9 +181,25 @@ static void print_problems(text_sink_t *t, const ss_pkt_event_t *pe)
     }
 }
 
+/* State changes under the packet line: "client SYN-SENT -> ESTABLISHED". */
+static void print_transitions(text_sink_t *t, const ss_pkt_event_t *pe)
+{
+    const ss_tcp_result_t *r = pe->tcp;
+    for (int i = 0; i < r->ntrans; i++) {
+        const ss_tcp_transition_t *tr = &r->trans[i];
+        fprintf(t->out, "%20s%s%s %s \u2192 %s%s%s\n", "", col(t, C_MAGENTA),
+                tr->end == SS_DIR_C2S ? "client" : "server", ss_tcp_state_name(tr->from),
+                ss_tcp_state_name(tr->to), tr->inferred ? " (inferred)" : "", col(t, C_RESET));
+    }
+}
+
 static int text_event(ss_sink_t *s, const ss_event_t *ev)
 {
     text_sink_t *t = (text_sink_t *)s;
+    if (ev->type == SS_EV_NOTICE) {
+        fprintf(t->out, "%snote: %s%s\n", col(t, C_YELLOW), ev->u.notice, col(t, C_RESET));
+        return ferror(t->out) ? SS_ERR_IO : 0;
+    }
     if (ev->type != SS_EV_PACKET)
         return 0;
     const ss_pkt_event_t *pe = ev->u.packet;
@@ -135,6 +210,8 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
     char tb[40];
     fprintf(o, "%s%6" PRIu64 "%s %11s  ", col(t, C_DIM), p->frame->number, col(t, C_RESET),
             ss_fmt_secs(pe->rel_ns, 6, tb, sizeof(tb)));
+    if (pe->tcp && pe->tcp->analyzed)
+        print_markers(t, pe->tcp);
     if (p->l4 == SS_L4_TCP || p->l4 == SS_L4_UDP) {
         uint16_t sp = p->l4 == SS_L4_TCP ? p->tcp.sport : p->udp.sport;
         uint16_t dp = p->l4 == SS_L4_TCP ? p->tcp.dport : p->udp.dport;
@@ -177,6 +254,11 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
     if (!(p->l3 == SS_L3_NONE && p->problem == SS_DP_LINK_UNSUPPORTED))
         print_problems(t, pe);
     fputc('\n', o);
+    if (pe->tcp && pe->tcp->analyzed) {
+        print_transitions(t, pe);
+        if (t->opts.explain)
+            ss_explain_packet(o, pe, t->opts.color);
+    }
     if (t->opts.line_flush)
         fflush(o);
     return ferror(o) ? SS_ERR_IO : 0;

@@ -383,6 +383,17 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
 
     uint32_t end = seq + seglen + ((syn || fin) ? 1u : 0u);
     bool zwp = false;
+    /* Context for explanations, taken before this packet updates the state. */
+    res->expected_rel = fwd->next_seq ? fwd->next_seq - fwd->base_seq : 0;
+    res->peer_ack_rel = rev->last_ack ? rev->last_ack - fwd->base_seq : 0;
+    if (rev->window != WINDOW_UNKNOWN) {
+        int sh = (rev->is_first_ack || rev->win_scale < 0) ? 0 : rev->win_scale;
+        res->peer_win = rev->window << sh;
+    }
+    if (fwd->window != WINDOW_UNKNOWN) {
+        int sh = (fwd->is_first_ack || fwd->win_scale < 0) ? 0 : fwd->win_scale;
+        res->prev_win = fwd->window << sh;
+    }
 
     /*
      * Step 3, zero-window probe: one byte sent exactly at the next sequence
@@ -489,6 +500,17 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
             } else {
                 res->rto_ns = t_ns - fwd->next_seq_t_ns;
                 res->rto_frame = fwd->next_seq_frame;
+            }
+        }
+    }
+    if (ta & (SS_TA(RETRANSMISSION) | SS_TA(OUT_OF_ORDER))) {
+        /* For the explanation: the oldest remembered segment that carried this sequence number. */
+        for (uint32_t i = 0; i < fwd->n_unacked; i++) {
+            const ss_tcp_seg_t *sg = &fwd->unacked[i];
+            if (ss_seq_le(sg->seq, seq) && ss_seq_lt(seq, sg->end)) {
+                res->first_sent_frame = sg->frame;
+                res->since_first_ns = t_ns - sg->t_ns;
+                break;
             }
         }
     }

@@ -287,7 +287,7 @@ static int run_json(const ss_pb_trace_t *t, char **lines, int max, char **store)
 {
     ss_pb_memout_t m;
     assert_int_equal(ss_pb_memout_open(&m), 0);
-    ss_sink_t *s = ss_sink_json_create(m.f, false);
+    ss_sink_t *s = ss_sink_json_create(m.f, false, true);
     assert_non_null(s);
     assert_int_equal(ss_pb_run(s, NULL, t), 0);
     ss_sink_destroy(s);
@@ -532,7 +532,7 @@ static void test_sink_json_string_escapes_control_characters(void **state)
     static const char warning[] = "cut\x7f" "off\x02";
     ss_pb_memout_t m;
     assert_int_equal(ss_pb_memout_open(&m), 0);
-    ss_sink_t *s = ss_sink_json_create(m.f, true);
+    ss_sink_t *s = ss_sink_json_create(m.f, true, true);
     assert_non_null(s);
     ss_run_info_t info = {.source_name = source, .live = true, .linktype = 276};
     assert_int_equal(s->ops->begin(s, &info), 0);

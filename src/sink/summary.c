@@ -1,0 +1,278 @@
+/* summary.c - the per-conversation tables (--summary), printed at the end of the run. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "segscope/err.h"
+
+typedef struct row {
+    ss_conv_info_t info;
+    ss_conv_tcp_t tcp;
+    char history[48];
+    bool is_tcp;
+} row_t;
+
+typedef struct summary_sink {
+    ss_sink_t base;
+    FILE *out;
+    bool color;
+    row_t *rows;
+    size_t n, cap;
+    bool oom;
+} summary_sink_t;
+
+static int summary_begin(ss_sink_t *s, const ss_run_info_t *info)
+{
+    (void)s;
+    (void)info;
+    return 0;
+}
+
+static int summary_event(ss_sink_t *s, const ss_event_t *ev)
+{
+    summary_sink_t *m = (summary_sink_t *)s;
+    if (ev->type != SS_EV_CONVERSATION)
+        return 0;
+    if (m->n == m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        row_t *nr = realloc(m->rows, ncap * sizeof(*nr));
+        if (!nr) {
+            m->oom = true;
+            return SS_ERR_NOMEM;
+        }
+        m->rows = nr;
+        m->cap = ncap;
+    }
+    row_t *r = &m->rows[m->n++];
+    memset(r, 0, sizeof(*r));
+    r->info = *ev->u.conv;
+    if (ev->u.conv->tcp) {
+        r->is_tcp = true;
+        r->tcp = *ev->u.conv->tcp;
+        snprintf(r->history, sizeof(r->history), "%s", r->tcp.history ? r->tcp.history : "");
+        r->tcp.history = NULL;
+    }
+    r->info.tcp = NULL;
+    return 0;
+}
+
+static int by_start(const void *x, const void *y)
+{
+    const row_t *a = x, *b = y;
+    int64_t ta = a->info.first_sec * 1000000000LL + a->info.first_nsec;
+    int64_t tb = b->info.first_sec * 1000000000LL + b->info.first_nsec;
+    if (ta != tb)
+        return ta < tb ? -1 : 1;
+    if (a->info.proto != b->info.proto)
+        return a->info.proto - b->info.proto;
+    return a->info.index < b->info.index ? -1 : a->info.index > b->info.index;
+}
+
+/* A simple table: cells are formatted first, then printed with column widths. */
+#define MAXCOLS 16
+#define CELL 160
+
+typedef struct table {
+    int ncols;
+    const char *head[MAXCOLS];
+    bool right[MAXCOLS];
+    char (*cells)[MAXCOLS][CELL];
+    size_t nrows;
+} table_t;
+
+/* Display width of a UTF-8 string, counting each code point as one column (arrows, dashes). */
+static size_t utf8_width(const char *s)
+{
+    size_t w = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xC0) != 0x80)
+            w++;
+    return w;
+}
+
+static void print_table(FILE *o, const table_t *t)
+{
+    size_t w[MAXCOLS];
+    for (int c = 0; c < t->ncols; c++) {
+        w[c] = utf8_width(t->head[c]);
+        for (size_t r = 0; r < t->nrows; r++) {
+            size_t x = utf8_width(t->cells[r][c]);
+            if (x > w[c])
+                w[c] = x;
+        }
+    }
+    for (int c = 0; c < t->ncols; c++)
+        fprintf(o, "%s%s%*s", c ? "  " : "", t->head[c], (int)(w[c] - utf8_width(t->head[c])), "");
+    fputc('\n', o);
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (int c = 0; c < t->ncols; c++) {
+            const char *v = t->cells[r][c];
+            int pad = (int)(w[c] - utf8_width(v));
+            if (t->right[c])
+                fprintf(o, "%s%*s%s", c ? "  " : "", pad, "", v);
+            else
+                fprintf(o, "%s%s%*s", c ? "  " : "", v, c == t->ncols - 1 ? 0 : pad, "");
+        }
+        fputc('\n', o);
+    }
+}
+
+static void fmt_ms(char *buf, size_t n, int64_t ns)
+{
+    double ms = (double)ns / 1e6;
+    snprintf(buf, n, ms >= 10 ? "%.1f" : "%.3f", ms);
+}
+
+static void conv_cells(const row_t *r, char cell[MAXCOLS][CELL])
+{
+    const ss_conv_info_t *i = &r->info;
+    char a[80], b[80], t1[40], t2[40];
+    int64_t start = i->first_sec * 1000000000LL + i->first_nsec - i->run_t0_ns;
+    int64_t dur = (i->last_sec - i->first_sec) * 1000000000LL + ((int64_t)i->last_nsec - i->first_nsec);
+    snprintf(cell[0], CELL, "%" PRIu64, i->index);
+    snprintf(cell[1], CELL, "%s", i->proto == 6 ? "TCP" : "UDP");
+    snprintf(cell[2], CELL, "%s \u2192 %s", ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)),
+             ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
+    snprintf(cell[3], CELL, "%s", ss_fmt_secs(start, 6, t1, sizeof(t1)));
+    snprintf(cell[4], CELL, "%s", ss_fmt_secs(dur, 6, t2, sizeof(t2)));
+    snprintf(cell[5], CELL, "%" PRIu64 " / %" PRIu64, i->frames[0], i->frames[1]);
+    snprintf(cell[6], CELL, "%" PRIu64 " / %" PRIu64, i->bytes[0], i->bytes[1]);
+    snprintf(cell[7], CELL, "%" PRIu64 " / %" PRIu64, i->payload[0], i->payload[1]);
+    if (!r->is_tcp) {
+        for (int c = 8; c < 12; c++)
+            snprintf(cell[c], CELL, "-");
+        return;
+    }
+    const ss_conv_tcp_t *t = &r->tcp;
+    ss_handshake_t hs = ss_conv_handshake(t);
+    if (hs == SS_HS_NONE) {
+        snprintf(cell[8], CELL, "not captured");
+    } else if (t->has_irtt) {
+        char ms[32];
+        fmt_ms(ms, sizeof(ms), t->irtt_ns);
+        snprintf(cell[8], CELL, "%s (iRTT %s ms)", ss_handshake_name(hs), ms);
+    } else {
+        snprintf(cell[8], CELL, "%s", ss_handshake_name(hs));
+    }
+    if (t->simultaneous_open)
+        strncat(cell[8], ", simultaneous", CELL - strlen(cell[8]) - 1);
+    ss_close_t cl = ss_conv_close(t);
+    const char *who_fin = t->first_fin == SS_DIR_C2S ? "client" : "server";
+    switch (cl) {
+    case SS_CLOSE_FIN:
+        snprintf(cell[9], CELL, "FIN, %s first%s", who_fin,
+                 t->half_close ? ", half-close" : "");
+        break;
+    case SS_CLOSE_HALF:
+        snprintf(cell[9], CELL, "half: only %s sent FIN", who_fin);
+        break;
+    case SS_CLOSE_RST:
+        snprintf(cell[9], CELL, "RST by %s in %s", t->first_rst == SS_DIR_C2S ? "client" : "server",
+                 ss_tcp_state_name(t->rst_state));
+        break;
+    case SS_CLOSE_REFUSED:
+        snprintf(cell[9], CELL, "refused (RST)");
+        break;
+    case SS_CLOSE_OPEN:
+        snprintf(cell[9], CELL, "open");
+        break;
+    }
+    snprintf(cell[10], CELL, "%s / %s", ss_tcp_state_name(t->state[0]), ss_tcp_state_name(t->state[1]));
+    snprintf(cell[11], CELL, "%s", r->history);
+}
+
+static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
+{
+    const ss_conv_tcp_t *t = &r->tcp;
+    const uint64_t *n = t->counts;
+    snprintf(cell[0], CELL, "%" PRIu64, r->info.index);
+    snprintf(cell[1], CELL, "%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)", n[SS_TA_BIT_RETRANSMISSION],
+             n[SS_TA_BIT_FAST_RETRANSMISSION], n[SS_TA_BIT_SPURIOUS_RETRANSMISSION]);
+    snprintf(cell[2], CELL, "%" PRIu64, n[SS_TA_BIT_OUT_OF_ORDER]);
+    snprintf(cell[3], CELL, "%" PRIu64 " / %" PRIu64, n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
+    snprintf(cell[4], CELL, "%" PRIu64, n[SS_TA_BIT_DUPLICATE_ACK]);
+    snprintf(cell[5], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, n[SS_TA_BIT_ZERO_WINDOW],
+             n[SS_TA_BIT_ZERO_WINDOW_PROBE], n[SS_TA_BIT_WINDOW_FULL]);
+    snprintf(cell[6], CELL, "%" PRIu64, n[SS_TA_BIT_WINDOW_UPDATE]);
+    snprintf(cell[7], CELL, "%" PRIu64, n[SS_TA_BIT_KEEP_ALIVE]);
+    if (t->rtt_samples) {
+        char a[32], b[32], c[32];
+        fmt_ms(a, sizeof(a), t->rtt_min_ns);
+        fmt_ms(b, sizeof(b), t->rtt_sum_ns / (int64_t)t->rtt_samples);
+        fmt_ms(c, sizeof(c), t->rtt_max_ns);
+        snprintf(cell[8], CELL, "%s / %s / %s (%" PRIu64 ")", a, b, c, t->rtt_samples);
+    } else {
+        snprintf(cell[8], CELL, "-");
+    }
+    snprintf(cell[9], CELL, "%" PRIu32, t->max_bif);
+}
+
+static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
+{
+    summary_sink_t *m = (summary_sink_t *)s;
+    FILE *o = m->out;
+    (void)end;
+    qsort(m->rows, m->n, sizeof(*m->rows), by_start);
+    table_t t = {0};
+    t.cells = calloc(m->n ? m->n : 1, sizeof(*t.cells));
+    if (!t.cells)
+        return SS_ERR_NOMEM;
+    fprintf(o, "%sConversations%s (%zu)\n", m->color ? "\033[1m" : "", m->color ? "\033[0m" : "", m->n);
+    static const char *const h1[] = {"#", "proto", "client \u2192 server", "start", "duration",
+                                     "frames c\u2192s / s\u2192c", "bytes c\u2192s / s\u2192c",
+                                     "payload c\u2192s / s\u2192c", "handshake", "close",
+                                     "final state client / server", "history"};
+    t.ncols = 12;
+    for (int c = 0; c < t.ncols; c++) {
+        t.head[c] = h1[c];
+        t.right[c] = c == 0 || (c >= 3 && c <= 7);
+    }
+    for (size_t i = 0; i < m->n; i++)
+        conv_cells(&m->rows[i], t.cells[i]);
+    t.nrows = m->n;
+    print_table(o, &t);
+
+    size_t ntcp = 0;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->rows[i].is_tcp)
+            analysis_cells(&m->rows[i], t.cells[ntcp++]);
+    if (ntcp) {
+        static const char *const h2[] = {"#", "retransmissions", "out-of-order", "lost / ACKed unseen",
+                                         "dup ACKs", "zero window / probes / full", "window updates",
+                                         "keep-alives", "RTT ms min / avg / max (samples)", "max in flight"};
+        fprintf(o, "\n%sTCP analysis%s\n", m->color ? "\033[1m" : "", m->color ? "\033[0m" : "");
+        t.ncols = 10;
+        for (int c = 0; c < t.ncols; c++) {
+            t.head[c] = h2[c];
+            t.right[c] = c != 8;
+        }
+        t.nrows = ntcp;
+        print_table(o, &t);
+    }
+    if (end->stats_valid)
+        fprintf(o, "\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n",
+                end->pcap_received, end->pcap_dropped);
+    free(t.cells);
+    return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;
+}
+
+static void summary_destroy(ss_sink_t *s)
+{
+    summary_sink_t *m = (summary_sink_t *)s;
+    free(m->rows);
+    free(m);
+}
+
+static const ss_sink_ops_t summary_ops = {summary_begin, summary_event, summary_end, summary_destroy};
+
+ss_sink_t *ss_sink_summary_create(FILE *out, bool color)
+{
+    summary_sink_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->base.ops = &summary_ops;
+    m->out = out;
+    m->color = color;
+    return &m->base;
+}
