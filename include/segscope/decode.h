@@ -160,6 +160,7 @@ typedef struct ss_quoted {
 #define SS_PKT_FRAGMENT 0x08   /* an IP fragment (offset != 0 or more fragments) */
 #define SS_PKT_TSO 0x10        /* IPv4 total length 0 or IPv6 jumbogram: length taken from the capture */
 #define SS_PKT_IP_OPTIONS 0x20 /* IPv4 options present */
+#define SS_PKT_REASSEMBLED 0x40 /* the last fragment of a datagram: its transport header came from the first */
 
 typedef struct ss_packet {
     const ss_frame_t *frame;
@@ -216,6 +217,15 @@ int ss_decode(const ss_frame_t *frame, ss_packet_t *pkt);
  * impossible (what was parsed before it is kept, out->malformed is set).
  */
 int ss_decode_tcp_options(const uint8_t *opts, size_t len, ss_tcp_opts_t *out);
+
+/*
+ * For the last fragment of a reassembled datagram: decodes the transport
+ * header from `hdr` (the first fragment's transport bytes, `hdrlen` of
+ * them) for a datagram whose transport part is `l4_len` bytes, into `pkt`
+ * (whose network layer is already decoded). The payload is not in the
+ * frame: payload_caplen is 0.
+ */
+void ss_decode_reassembled(ss_packet_t *pkt, const uint8_t *hdr, size_t hdrlen, uint32_t l4_len);
 
 /* A short name for the packet's protocol: "tcp", "udp", "icmp", "arp", ... */
 const char *ss_decode_proto_name(const ss_packet_t *pkt, char *buf, size_t buflen);

@@ -8,6 +8,7 @@
 #include "segscope/err.h"
 #include "segscope/flow.h"
 #include "segscope/tcp.h"
+#include "ipfrag.h"
 
 /* What the analyzer keeps per conversation, in the flow's ext area. */
 typedef struct conn {
@@ -22,6 +23,7 @@ struct ss_analyzer {
     ss_sink_t *const *sinks;
     size_t nsinks;
     ss_flow_table_t *flows;
+    ss_ipfrag_t *frags;
     uint64_t frames;
     bool have_t0;
     int64_t t0_sec;
@@ -90,7 +92,10 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
     a->sinks = sinks;
     a->nsinks = nsinks;
     a->flows = ss_flow_table_create(&a->cfg.limits, sizeof(conn_t), on_release, a);
-    if (!a->flows) {
+    a->frags = ss_ipfrag_create(a->cfg.limits.max_fragments);
+    if (!a->flows || !a->frags) {
+        ss_flow_table_destroy(a->flows);
+        ss_ipfrag_destroy(a->frags);
         free(a);
         return NULL;
     }
@@ -233,8 +238,12 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         pe.csum = &csum;
     }
 
-    if ((pkt.l4 == SS_L4_TCP || pkt.l4 == SS_L4_UDP) && pkt.ports_valid &&
-        !(pkt.flags & SS_PKT_FRAGMENT)) {
+    int64_t t_ns = frame->ts_sec * 1000000000LL + frame->ts_nsec;
+    if ((pkt.flags & SS_PKT_FRAGMENT) && !(pkt.flags & SS_PKT_INVALID))
+        ss_ipfrag_add(a->frags, &pkt, t_ns);
+    /* A UDP header cut by the capture does not open a conversation (nor does it in tshark). */
+    bool udp_ok = pkt.l4 == SS_L4_UDP && (pkt.payload_off || (pkt.flags & SS_PKT_REASSEMBLED));
+    if ((pkt.l4 == SS_L4_TCP || udp_ok) && pkt.ports_valid && !(pkt.flags & SS_PKT_FRAGMENT)) {
         ss_flow_key_t key;
         int keydir;
         ss_flow_key_from_packet(&pkt, &key, &keydir);
@@ -265,7 +274,6 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         pe.conv = &c->info;
         pe.dir = dir;
         if (pkt.l4 == SS_L4_TCP) {
-            int64_t t_ns = frame->ts_sec * 1000000000LL + frame->ts_nsec;
             ss_tcp_state_t before = c->tcp.state[keydir];
             ss_tcp_process(&c->tcp, keydir, &pkt, t_ns, frame->number, &tres);
             if (reused)
@@ -345,5 +353,6 @@ void ss_analyzer_destroy(ss_analyzer_t *a)
         return;
     a->finishing = true;
     ss_flow_table_destroy(a->flows);
+    ss_ipfrag_destroy(a->frags);
     free(a);
 }

@@ -132,7 +132,10 @@ static int decode_udp(ss_packet_t *pkt, ss_cursor_t *c)
         return ss_dec_trunc(pkt, "udp");
     }
     pkt->payload_off = pkt->l4_off + 8;
-    if (u->len == 0 && (pkt->flags & SS_PKT_TSO)) {
+    if (pkt->flags & SS_PKT_FRAGMENT) {
+        /* A first fragment: the UDP length covers the whole datagram, not this piece. */
+        pkt->payload_len = pkt->l4_len - 8;
+    } else if (u->len == 0 && (pkt->flags & SS_PKT_TSO)) {
         pkt->payload_len = pkt->l4_len - 8; /* jumbogram: length from IP */
     } else if (u->len < 8 || u->len > pkt->l4_len) {
         pkt->payload_len = pkt->l4_len >= 8 ? pkt->l4_len - 8 : 0;
@@ -232,4 +235,26 @@ int ss_dec_transport(ss_packet_t *pkt)
             pkt->flags |= SS_PKT_SHORT_DATA;
     }
     return rc;
+}
+
+void ss_decode_reassembled(ss_packet_t *pkt, const uint8_t *hdr, size_t hdrlen, uint32_t l4_len)
+{
+    ss_frame_t f = {.data = hdr, .caplen = (uint32_t)hdrlen, .wirelen = (uint32_t)hdrlen,
+                    .linktype = pkt->frame->linktype, .number = pkt->frame->number};
+    ss_packet_t tmp = *pkt;
+    tmp.frame = &f;
+    tmp.flags &= ~(uint32_t)(SS_PKT_FRAGMENT | SS_PKT_TRUNCATED | SS_PKT_SHORT_DATA);
+    tmp.l4_off = 0;
+    tmp.l4_len = l4_len;
+    tmp.frag_offset = 0;
+    tmp.frag_more = false;
+    ss_dec_transport(&tmp);
+    /* Back to the real frame: the header bytes are not in it, nor is the payload. */
+    tmp.frame = pkt->frame;
+    tmp.flags |= SS_PKT_REASSEMBLED;
+    tmp.flags &= ~(uint32_t)SS_PKT_SHORT_DATA;
+    tmp.payload_caplen = 0;
+    tmp.payload_off = 0;
+    tmp.l4_off = 0;
+    *pkt = tmp;
 }

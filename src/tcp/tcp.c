@@ -58,7 +58,7 @@ bool ss_tcp_analyzable(const ss_packet_t *pkt)
     /* A header the IP length cannot hold, or that the capture cut, is shown raw. */
     if (pkt->problem == SS_DP_TCP_DOFF || pkt->problem == SS_DP_TCP_SHORT)
         return false;
-    return pkt->payload_off != 0;
+    return pkt->payload_off != 0 || ((pkt->flags & SS_PKT_REASSEMBLED) && !(pkt->flags & SS_PKT_TRUNCATED));
 }
 
 bool ss_tcp_is_port_reuse(const ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt)

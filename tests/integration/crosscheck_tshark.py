@@ -14,7 +14,51 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sscompare  # noqa: E402
 
-FIELDS = ["frame.number", "tcp.stream", "tcp.flags.str", "tcp.seq", "tcp.ack", "tcp.len"]
+FIELDS = ["frame.number", "tcp.stream", "tcp.flags.str", "tcp.seq", "tcp.ack", "tcp.len", "udp.stream",
+          "frame.len", "frame.protocols", "ip.src", "ipv6.src", "tcp.srcport", "udp.srcport"]
+
+
+def endpoint(addr, port):
+    return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"
+
+
+def compare_conversations(name, recs, rows, tally):
+    """Per TCP/UDP conversation: frames and bytes (frame lengths) sent by each endpoint, and per
+    packet the udp_stream. tshark's conversation tables leave out the TCP/UDP headers that ICMP
+    errors quote, and so does segscope."""
+    theirs = {}
+    pk = {p["frame"]: p for p in sscompare.packets(recs)}
+    for row in rows:
+        protos = row["frame.protocols"].split(":")
+        for proto, key in (("tcp", "tcp.stream"), ("udp", "udp.stream")):
+            if row[key] == "" or proto not in protos:
+                continue
+            i = protos.index(proto)
+            if "icmp" in protos[:i] or "icmpv6" in protos[:i]:
+                continue
+            addr = row["ip.src"] or row["ipv6.src"]
+            ep = endpoint(addr, row[proto + ".srcport"])
+            d = theirs.setdefault((proto, int(row[key])), {})
+            f, b = d.get(ep, (0, 0))
+            d[ep] = (f + 1, b + int(row["frame.len"]))
+            if proto == "udp":
+                p = pk.get(int(row["frame.number"]))
+                tally.check(f"{name} frame {row['frame.number']}", "udp_stream",
+                            p.get("udp_stream") if p else None, int(row[key]))
+    ours = {}
+    for r in recs:
+        if r.get("type") != "conversation":
+            continue
+        key = "tcp_stream" if r["proto"] == "tcp" else "udp_stream"
+        d = {}
+        if r["frames_c2s"]:
+            d[r["client"]] = (r["frames_c2s"], r["bytes_c2s"])
+        if r["frames_s2c"]:
+            d[r["server"]] = (r["frames_s2c"], r["bytes_s2c"])
+        ours[(r["proto"], r[key])] = d
+    tally.check(name, "conversations", sorted(ours), sorted(theirs))
+    for k in sorted(theirs):
+        tally.check(f"{name} {k[0]} stream {k[1]}", "frames and bytes per sender", ours.get(k), theirs[k])
 
 
 # tshark's checksum status: 0 bad, 1 good, 2 unverified. segscope's offload
@@ -73,10 +117,14 @@ def main():
             if "different link-layer types or snapshot lengths" in err:
                 rows = rows[:len(pk)]  # libpcap stops where the interfaces differ
             sscompare.compare_packets(f, pk, rows, tally)
+            if "different link-layer types or snapshot lengths" not in err:
+                compare_conversations(f, recs, rows, tally)
             compare_checksums(binary, path, f, len(pk), tally)
     for b in tally.bad[:200]:
         print("MISMATCH", b)
-    print(f"{ncap} captures, {tally.checked} comparisons with tshark, {len(tally.bad)} mismatches")
+    print(f"{ncap} captures, {tally.checked} comparisons with tshark (per packet: flags, seq, ack, len, "
+          f"tcp_stream, udp_stream, checksums; per conversation: frames and bytes each way), "
+          f"{len(tally.bad)} mismatches")
     return 1 if tally.bad or ncap == 0 else 0
 
 
