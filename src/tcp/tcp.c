@@ -37,6 +37,7 @@ void ss_tcp_conn_init(ss_tcp_conn_t *c, uint32_t max_unacked)
     memset(c, 0, sizeof(*c));
     c->half[0].win_scale = c->half[1].win_scale = SS_WSCALE_UNKNOWN;
     c->half[0].window = c->half[1].window = WINDOW_UNKNOWN;
+    c->half[0].valid_bif = c->half[1].valid_bif = true;
     c->max_unacked = max_unacked;
     c->closer = -1;
     c->state[0] = c->state[1] = SS_TCP_ST_UNKNOWN;

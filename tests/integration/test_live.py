@@ -6,6 +6,7 @@ hint and exit status 2, and reports the capture part as skipped (77) unless
 SEGSCOPE_REQUIRE_LIVE=1.
 """
 import json
+import re
 import os
 import shutil
 import signal
@@ -19,6 +20,12 @@ import time
 BIN = sys.argv[1]
 failures = []
 passed = 0
+PKT_LINE = re.compile(r"^\s*\d+\s+-?\d+\.\d{6}\s")
+
+
+def pkt_lines(text):
+    """The packet lines of a timeline (state changes and explanations are indented lines)."""
+    return [l for l in text.splitlines() if PKT_LINE.match(l)]
 
 
 def check(name, cond, detail=""):
@@ -102,14 +109,14 @@ with tempfile.TemporaryDirectory() as td:
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-    lines = out.decode().splitlines()
+    lines = pkt_lines(out.decode())
     check("live exit 0", proc.returncode == 0, f"rc={proc.returncode} {err.decode()}")
     check("live 20 lines", len(lines) == 20, f"{len(lines)} lines")
     check("live decoded", all(f":{port}" in l and "TCP [" in l for l in lines), "\n".join(lines[:3]))
     check("live handshake first", lines and "[S]" in lines[0], lines[0] if lines else "")
     r = subprocess.run([BIN, "-r", w], capture_output=True)
-    check("-w file readable", r.returncode == 0 and len(r.stdout.decode().splitlines()) == 20,
-          f"rc={r.returncode} {len(r.stdout.decode().splitlines())}")
+    check("-w file readable", r.returncode == 0 and len(pkt_lines(r.stdout.decode())) == 20,
+          f"rc={r.returncode} {len(pkt_lines(r.stdout.decode()))}")
 
     # SIGINT (Ctrl-C): stops cleanly, output and file flushed.
     port = free_port()
