@@ -196,6 +196,12 @@ void ss_explain_packet(FILE *out, const ss_pkt_event_t *pe, bool color)
                 (p->tcp.flags & SS_TCP_ACK) ? "SYN-ACK" : "SYN", fmt_dur(r->rto_ns, b1, sizeof(b1)));
         else if (len == 0)
             say(c, "The FIN was sent again: no ACK for it came within %s.", fmt_dur(r->rto_ns, b1, sizeof(b1)));
+        else if (r->first_sent_frame && r->since_first_ns < 200 * 1000000LL)
+            say(c,
+                "Bytes %" PRIu32 "\u2013%" PRIu32 " were first sent in frame %" PRIu64 ", %s ago, and no ACK "
+                "covered them yet: %s sent them again this soon, before the 200 ms minimum retransmission "
+                "timeout of Linux, which is what its tail loss probe does (RFC 8985).",
+                first, last, r->first_sent_frame, fmt_dur(r->since_first_ns, b1, sizeof(b1)), side(pe->dir));
         else if (r->first_sent_frame)
             say(c,
                 "Bytes %" PRIu32 "\u2013%" PRIu32 " were first sent in frame %" PRIu64 ", %s ago, and no ACK "
@@ -253,6 +259,16 @@ void ss_explain_packet(FILE *out, const ss_pkt_event_t *pe, bool color)
             len, len == 1 ? "" : "s");
     if (fl & SS_TA(KEEP_ALIVE_ACK))
         say(c, "The answer to the keep-alive: the peer is still there.");
+    if (r->nsack && r->dsack)
+        say(c,
+            "D-SACK: %s reports that it received bytes %" PRIu32 "\u2013%" PRIu32 " twice, so their "
+            "retransmission was not needed (RFC 2883).",
+            side(pe->dir), r->sack[0][0], r->sack[0][1] - 1);
+    else if (r->nsack)
+        say(c,
+            "SACK: %s already holds bytes %" PRIu32 "\u2013%" PRIu32 "%s beyond the acknowledged %" PRIu32
+            ", so only the hole before them needs resending.",
+            side(pe->dir), r->sack[0][0], r->sack[0][1] - 1, r->nsack > 1 ? " (and more blocks)" : "", r->rel_ack);
     explain_handshake(c, pe);
     explain_close(c, pe);
 }

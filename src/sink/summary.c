@@ -103,7 +103,8 @@ static void print_table(FILE *o, const table_t *t)
         }
     }
     for (int c = 0; c < t->ncols; c++)
-        fprintf(o, "%s%s%*s", c ? "  " : "", t->head[c], (int)(w[c] - utf8_width(t->head[c])), "");
+        fprintf(o, "%s%s%*s", c ? "  " : "", t->head[c],
+                c == t->ncols - 1 ? 0 : (int)(w[c] - utf8_width(t->head[c])), "");
     fputc('\n', o);
     for (size_t r = 0; r < t->nrows; r++) {
         for (int c = 0; c < t->ncols; c++) {

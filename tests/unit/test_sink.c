@@ -293,7 +293,12 @@ static int run_json(const ss_pb_trace_t *t, char **lines, int max, char **store)
     ss_sink_destroy(s);
     int n = split_lines(ss_pb_memout_text(&m), lines, max, store);
     ss_pb_memout_close(&m);
-    return n;
+    /* Keep the packet lines: state changes and explanations are indented continuation lines. */
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (strncmp(lines[i], "                    ", 20) != 0)
+            lines[k++] = lines[i];
+    return k;
 }
 
 /* The packet record of frame `frame` among the lines, or fails. */
@@ -608,7 +613,12 @@ static int run_text(const ss_pb_trace_t *t, bool color, char **lines, int max, c
     ss_sink_destroy(s);
     int n = split_lines(ss_pb_memout_text(&m), lines, max, store);
     ss_pb_memout_close(&m);
-    return n;
+    /* Keep the packet lines: state changes and explanations are indented continuation lines. */
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (strncmp(lines[i], "                    ", 20) != 0)
+            lines[k++] = lines[i];
+    return k;
 }
 
 /* SYN, SYN-ACK, FIN-ACK, RST. */

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Golden outputs: the text timeline and summary of listed captures, compared byte for byte.
+
+usage: test_golden.py SEGSCOPE SOURCE_DIR [--update]
+The list is tests/golden/GOLDENS; with --update the expected files are
+rewritten (review the diff before committing it).
+"""
+import difflib
+import os
+import shlex
+import subprocess
+import sys
+
+binary, src = sys.argv[1], sys.argv[2]
+update = "--update" in sys.argv[3:]
+gdir = os.path.join(src, "tests", "golden")
+failed = passed = 0
+env = dict(os.environ, LC_ALL="C.UTF-8")
+env.pop("NO_COLOR", None)
+for line in open(os.path.join(gdir, "GOLDENS"), encoding="utf-8"):
+    if not line.strip() or line.startswith("#"):
+        continue
+    name, inp, args = (line.rstrip("\n").split("\t") + [""])[:3]
+    p = subprocess.run([binary, "-r", os.path.join(src, inp), "--no-color", *shlex.split(args)],
+                       capture_output=True, env=env)
+    out = p.stdout.decode("utf-8")
+    path = os.path.join(gdir, name + ".txt")
+    if update:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(out)
+        print("updated", path)
+        continue
+    want = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    if p.returncode != 0 or out != want:
+        failed += 1
+        print(f"FAIL {name} (exit {p.returncode})")
+        sys.stdout.writelines(list(difflib.unified_diff(want.splitlines(True), out.splitlines(True),
+                                                        "expected", "actual", n=1))[:60])
+    else:
+        passed += 1
+if not update:
+    print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
