@@ -6,7 +6,7 @@
 #include "internal.h"
 #include "segscope/err.h"
 
-#define SS_JSON_SCHEMA_VERSION 1
+#define SS_JSON_SCHEMA_VERSION 2
 
 typedef struct json_sink {
     ss_sink_t base;
