@@ -33,6 +33,7 @@ typedef struct ss_conv_tcp {
     bool ecn_requested;         /* the SYN carried ECE+CWR (RFC 3168) */
     bool ecn_setup;             /* ... and the SYN-ACK answered with ECE: ECN in use */
     uint32_t syn_retrans[2];    /* SYN and SYN-ACK retransmissions */
+    bool last_syn_ack[2];       /* the last SYN of each side carried ACK */
     bool fin[2], rst[2];
     int first_fin;              /* SS_DIR_* of the side that sent the first FIN, -1 none */
     int first_rst;              /* SS_DIR_* of the first RST's sender, -1 none */

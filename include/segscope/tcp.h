@@ -113,6 +113,7 @@ typedef struct ss_tcp_half {
     bool fin_sent;
     uint32_t fin_seq;       /* sequence number the FIN occupies */
     bool acked_peer_fin;    /* this side acknowledged the peer's FIN */
+    bool acked_peer_syn;    /* this side acknowledged the peer's SYN */
     bool rst_sent;
     uint32_t isn;           /* the SYN's sequence number when saw_syn */
 

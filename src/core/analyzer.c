@@ -160,8 +160,10 @@ static void conv_tcp_update(conn_t *c, int dir, const ss_packet_t *pkt, const ss
         return;
     if (f & SS_TCP_SYN) {
         bool synack = (f & SS_TCP_ACK) != 0;
-        if (t->isn_known[dir] && t->isn[dir] == th->seq)
+        /* The same kind of SYN (plain or SYN-ACK) sent again with the same ISN is a retransmission. */
+        if (t->isn_known[dir] && t->isn[dir] == th->seq && t->last_syn_ack[dir] == synack)
             t->syn_retrans[dir]++;
+        t->last_syn_ack[dir] = synack;
         if (!synack && t->syn && dir == SS_DIR_S2C)
             t->simultaneous_open = true;
         if (synack)

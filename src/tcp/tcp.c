@@ -224,11 +224,25 @@ static void update_states(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, ss_
                    st[me] == SS_TCP_ST_CLOSED) {
             /* A SYN-ACK: its sender received a SYN (passive open, or simultaneous open). */
             set_state(c, res, me, SS_TCP_ST_SYN_RCVD, false);
+            /*
+             * Simultaneous open (RFC 9293 figure 7): both sides sent SYN, then
+             * SYN-ACK. Each becomes ESTABLISHED when the other's SYN-ACK,
+             * which acknowledges its own SYN, arrives.
+             */
+            bool acks_peer_syn = rev->saw_syn && ss_seq_gt(th->ack, rev->isn);
+            if (acks_peer_syn && st[peer] == SS_TCP_ST_SYN_RCVD) {
+                set_state(c, res, peer, SS_TCP_ST_ESTABLISHED, true);
+                if (rev->acked_peer_syn)
+                    set_state(c, res, me, SS_TCP_ST_ESTABLISHED, true);
+            }
         }
+        if (ack && rev->saw_syn && ss_seq_gt(th->ack, rev->isn))
+            fwd->acked_peer_syn = true;
         return;
     }
     /* An ACK of the peer's SYN proves this side ESTABLISHED; the peer follows on receipt. */
     if (ack && rev->saw_syn && ss_seq_gt(th->ack, rev->isn)) {
+        fwd->acked_peer_syn = true;
         if (st[me] == SS_TCP_ST_SYN_SENT || st[me] == SS_TCP_ST_SYN_RCVD)
             set_state(c, res, me, SS_TCP_ST_ESTABLISHED, false);
         if (st[peer] == SS_TCP_ST_SYN_RCVD)
@@ -257,7 +271,13 @@ static void update_states(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, ss_
             if (st[peer] == SS_TCP_ST_FIN_WAIT_1 || st[peer] == SS_TCP_ST_FIN_WAIT_2)
                 set_state(c, res, peer, SS_TCP_ST_TIME_WAIT, true);
         } else {
-            /* Simultaneous close: both FINs crossed; each side will get the other's. */
+            /*
+             * Simultaneous close: both FINs crossed; each side will get the
+             * other's. This side had not received the peer's FIN when it sent
+             * its own, so the CLOSE-WAIT assumed for it was premature.
+             */
+            if (st[me] == SS_TCP_ST_CLOSE_WAIT)
+                st[me] = SS_TCP_ST_ESTABLISHED;
             set_state(c, res, me, SS_TCP_ST_FIN_WAIT_1, false);
             set_state(c, res, me, SS_TCP_ST_CLOSING, true);
             if (st[peer] == SS_TCP_ST_FIN_WAIT_1)
