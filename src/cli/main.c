@@ -276,13 +276,29 @@ int main(int argc, char **argv)
         free(filter);
         return EXIT_USAGE;
     }
-    free(filter);
     if (wfile && ss_source_dump_open(src, wfile, err) < 0) {
         fprintf(stderr, "segscope: %s: %s\n", wfile, err);
         ss_source_close(src);
+        free(filter);
         return EXIT_USAGE;
     }
+    /* Ctrl-C and SIGTERM stop the capture cleanly from here on. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_source = src;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
     int lt = ss_source_linktype(src);
+    if (ss_source_is_live(src)) {
+        /* As tcpdump does: say when the capture is really running (scripts wait for this line). */
+        const char *ltname = pcap_datalink_val_to_name(lt == 101 ? DLT_RAW : lt);
+        fprintf(stderr, "segscope: listening on %s, link-type %s (%d)%s%s\n", iface, ltname ? ltname : "?", lt,
+                filter ? ", filter: " : "", filter ? filter : "");
+        fflush(stderr);
+    }
     if (!linktype_supported(lt))
         fprintf(stderr,
                 "segscope: warning: %s: link-layer type %d (0x%08x) is not one segscope decodes%s; "
@@ -292,6 +308,7 @@ int main(int argc, char **argv)
                                                "the file header is probably damaged)"
                                              : "");
 
+    free(filter);
     bool live = ss_source_is_live(src);
     static char obuf[1 << 16];
     if (!live)
@@ -325,14 +342,6 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    g_source = src;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     ss_run_info_t info = {.source_name = name, .live = live, .linktype = lt};
     int status = 0;

@@ -68,7 +68,18 @@ def exchange(port, rounds):
 
 
 def wait_ready(proc, path=None):
-    time.sleep(0.7)  # libpcap needs a moment to open the socket
+    """Waits for segscope's "listening on" line (the capture is open); up to 20 s."""
+    import select
+    deadline = time.time() + 20
+    buf = b""
+    while time.time() < deadline and b"listening on" not in buf:
+        r, _, _ = select.select([proc.stderr], [], [], 0.5)
+        if r:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+    return b"listening on" in buf
 
 
 def unprivileged_cmd(args):
@@ -102,7 +113,7 @@ with tempfile.TemporaryDirectory() as td:
     w = os.path.join(td, "live.pcap")
     proc = subprocess.Popen([BIN, "-i", "lo", "-c", "20", "-w", w, "tcp", "port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    wait_ready(proc)
+    check("listening line", wait_ready(proc), "no 'listening on' line")
     exchange(port, 3)  # about 30 packets
     try:
         out, err = proc.communicate(timeout=30)
