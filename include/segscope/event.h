@@ -13,6 +13,15 @@
 #define SS_DIR_S2C 1
 
 typedef enum { SS_HS_NONE = 0, SS_HS_PARTIAL, SS_HS_COMPLETE } ss_handshake_t;
+
+/* How the two FINs were exchanged (when both were seen). */
+#define SS_FIN_UNKNOWN 0
+#define SS_FIN_FOUR_WAY 1     /* FIN, ACK, FIN, ACK */
+#define SS_FIN_THREE_WAY 2    /* FIN, FIN+ACK (the second FIN piggybacks the ACK of the first), ACK */
+#define SS_FIN_SIMULTANEOUS 3 /* the FINs crossed: neither acknowledged the other */
+
+/* "four-way", "three-way", "simultaneous" or "" */
+const char *ss_fin_style_name(uint8_t s);
 typedef enum { SS_CLOSE_OPEN = 0, SS_CLOSE_FIN, SS_CLOSE_HALF, SS_CLOSE_RST, SS_CLOSE_REFUSED } ss_close_t;
 
 /* "none"/"partial"/"complete" and "open"/"fin"/"half"/"rst"/"refused". */
@@ -39,6 +48,7 @@ typedef struct ss_conv_tcp {
     int first_rst;              /* SS_DIR_* of the first RST's sender, -1 none */
     ss_tcp_state_t rst_state;   /* the RST sender's state when it sent it */
     bool half_close;            /* data flowed after the other side's FIN */
+    uint8_t fin_style;          /* SS_FIN_*: how the FINs were exchanged */
     ss_tcp_state_t state[2];    /* latest state of the client and of the server */
     const char *history;        /* Zeek-style history letters */
     uint64_t counts[SS_TA_COUNT]; /* packets with each analysis flag */

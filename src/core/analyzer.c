@@ -13,6 +13,8 @@
 /* What the analyzer keeps per conversation, in the flow's ext area. */
 typedef struct conn {
     ss_conv_info_t info;
+    bool acked_first_fin_now;   /* this packet acknowledges the first FIN */
+    bool first_fin_acked_before; /* the first FIN had been acknowledged by an earlier packet */
     int client_keydir; /* flow-key direction that goes client -> server */
     ss_tcp_conn_t tcp;
     ss_conv_tcp_t sum; /* TCP: what the conversation showed so far */
@@ -188,6 +190,12 @@ static void conv_tcp_update(conn_t *c, int dir, const ss_packet_t *pkt, const ss
     if (pkt->payload_len > 0 && t->fin[!dir] && !(f & SS_TCP_SYN))
         t->half_close = true;
     if ((f & SS_TCP_FIN) && !t->fin[dir]) {
+        if (t->first_fin >= 0 && t->first_fin != dir) {
+            /* The second FIN: did it acknowledge the first, and had that been acknowledged already? */
+            bool acks_first = (f & SS_TCP_ACK) && c->acked_first_fin_now;
+            t->fin_style = !acks_first ? SS_FIN_SIMULTANEOUS
+                           : c->first_fin_acked_before ? SS_FIN_FOUR_WAY : SS_FIN_THREE_WAY;
+        }
         t->fin[dir] = true;
         if (t->first_fin < 0)
             t->first_fin = dir;
@@ -277,7 +285,10 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         pe.dir = dir;
         if (pkt.l4 == SS_L4_TCP) {
             ss_tcp_state_t before = c->tcp.state[keydir];
+            bool acked_before = c->tcp.half[keydir].acked_peer_fin;
             ss_tcp_process(&c->tcp, keydir, &pkt, t_ns, frame->number, &tres);
+            c->first_fin_acked_before = acked_before;
+            c->acked_first_fin_now = c->tcp.half[keydir].acked_peer_fin;
             if (reused)
                 tres.flags |= SS_TA(REUSED_PORTS);
             conv_tcp_update(c, dir, &pkt, &tres, before);

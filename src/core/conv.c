@@ -50,3 +50,13 @@ ss_close_t ss_conv_close(const ss_conv_tcp_t *t)
         return SS_CLOSE_HALF;
     return SS_CLOSE_OPEN;
 }
+
+const char *ss_fin_style_name(uint8_t s)
+{
+    switch (s) {
+    case SS_FIN_FOUR_WAY: return "four-way";
+    case SS_FIN_THREE_WAY: return "three-way";
+    case SS_FIN_SIMULTANEOUS: return "simultaneous";
+    default: return "";
+    }
+}

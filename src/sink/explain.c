@@ -53,6 +53,15 @@ static const char *Side(int dir) { return dir == SS_DIR_C2S ? "The client" : "Th
 
 static void explain_handshake(ctx_t *c, const ss_pkt_event_t *pe)
 {
+    const ss_tcp_result_t *rr = pe->tcp;
+    for (int i = 0; i < rr->ntrans; i++)
+        if (rr->trans[i].from == SS_TCP_ST_UNKNOWN && rr->trans[i].to == SS_TCP_ST_ESTABLISHED) {
+            say(c,
+                "The capture starts in the middle of this connection: its handshake was not captured, so "
+                "relative numbers start at 1 here, and the window scale is unknown: windows are shown as "
+                "sent, unscaled.");
+            break;
+        }
     const ss_packet_t *p = pe->pkt;
     const ss_tcp_result_t *r = pe->tcp;
     const ss_conv_tcp_t *t = pe->conv_tcp;

@@ -157,6 +157,20 @@ static void json_conversation(FILE *o, const ss_conv_info_t *cv)
             fprintf(o, ",\"rst_by\":\"%s\",\"rst_in_state\":\"%s\"",
                     t->first_rst == SS_DIR_C2S ? "client" : "server", ss_tcp_state_name(t->rst_state));
         fprintf(o, ",\"half_close\":%s", t->half_close ? "true" : "false");
+        if (t->fin_style)
+            fprintf(o, ",\"fin_exchange\":\"%s\"", ss_fin_style_name(t->fin_style));
+        fprintf(o, ",\"simultaneous_open\":%s", t->simultaneous_open ? "true" : "false");
+        fputs(",\"isn\":{\"client\":", o);
+        if (t->isn_known[0])
+            fprintf(o, "%" PRIu32, t->isn[0]);
+        else
+            fputs("null", o);
+        fputs(",\"server\":", o);
+        if (t->isn_known[1])
+            fprintf(o, "%" PRIu32, t->isn[1]);
+        else
+            fputs("null", o);
+        fputc('}', o);
         fprintf(o, ",\"state\":{\"client\":\"%s\",\"server\":\"%s\"}", ss_tcp_state_name(t->state[0]),
                 ss_tcp_state_name(t->state[1]));
         fputs(",\"history\":", o);

@@ -148,7 +148,7 @@ static void conv_cells(const row_t *r, char cell[MAXCOLS][CELL])
     const ss_conv_tcp_t *t = &r->tcp;
     ss_handshake_t hs = ss_conv_handshake(t);
     if (hs == SS_HS_NONE) {
-        snprintf(cell[8], CELL, "not captured");
+        snprintf(cell[8], CELL, "not captured (scale unknown)");
     } else if (t->has_irtt) {
         char ms[32];
         fmt_ms(ms, sizeof(ms), t->irtt_ns);
@@ -162,7 +162,7 @@ static void conv_cells(const row_t *r, char cell[MAXCOLS][CELL])
     const char *who_fin = t->first_fin == SS_DIR_C2S ? "client" : "server";
     switch (cl) {
     case SS_CLOSE_FIN:
-        snprintf(cell[9], CELL, "FIN, %s first%s", who_fin,
+        snprintf(cell[9], CELL, "FIN %s, %s first%s", ss_fin_style_name(t->fin_style), who_fin,
                  t->half_close ? ", half-close" : "");
         break;
     case SS_CLOSE_HALF:
