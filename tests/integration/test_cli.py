@@ -73,6 +73,21 @@ check("json data", sum(p["len"] for p in pk) == 25, str([p["len"] for p in pk]))
 check("json relative ack", pk[1]["ack"] == 1 and pk[1]["ack_raw"] == (pk[0]["seq_raw"] + 1) % 2**32, "")
 check("json ts float", isinstance(pk[0]["ts"], float) and pk[0]["ts"] > 1e9, str(pk[0]["ts"]))
 
+# The conversation record of the bundled capture (checked by hand against its 12 frames).
+conv = [r for r in recs if r["type"] == "conversation"]
+check("one conversation", len(conv) == 1, str(len(conv)))
+c0 = conv[0] if conv else {}
+check("conversation fields", c0.get("handshake") == "complete" and c0.get("close") == "fin" and
+      c0.get("closed_first_by") == "client" and c0.get("fin_exchange") == "three-way" and
+      c0.get("state") == {"client": "TIME-WAIT", "server": "CLOSED"} and c0.get("history") == "ShADadFf",
+      str(c0))
+check("conversation counts", (c0.get("frames_c2s"), c0.get("frames_s2c"), c0.get("payload_c2s"),
+                              c0.get("payload_s2c")) == (7, 5, 10, 15), str(c0))
+check("conversation isn", c0.get("isn", {}).get("client") == pk[0]["seq_raw"] and
+      c0.get("isn", {}).get("server") == pk[1]["seq_raw"], str(c0.get("isn")))
+check("packet states", pk[0]["state"] == {"client": "SYN-SENT", "server": "UNKNOWN"} and
+      pk[2]["state"] == {"client": "ESTABLISHED", "server": "ESTABLISHED"}, str(pk[0].get("state")))
+
 # Standard input.
 with open(hello, "rb") as f:
     rc, out, err = run("-r", "-", stdin=f.read())
