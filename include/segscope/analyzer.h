@@ -6,13 +6,31 @@
 #include <stddef.h>
 
 #include "segscope/decode.h"
+#include "segscope/framing.h"
 #include "segscope/limits.h"
 #include "segscope/sink.h"
+
+#define SS_MAX_PORT_FRAMINGS 16
 
 typedef struct ss_config {
     ss_limits_t limits;
     bool verify_checksums; /* IPv4/TCP/UDP checksums (off by default, like Wireshark) */
+    bool reassemble;       /* TCP stream reassembly and message framing */
+    ss_framing_t framing;  /* for conversations no port entry names */
+    struct {
+        uint16_t port;
+        ss_framing_t framing;
+    } port_framing[SS_MAX_PORT_FRAMINGS]; /* by server port (either port matches) */
+    int nport_framing;
 } ss_config_t;
+
+/*
+ * Parses a --framing argument into `cfg`: one framing for every
+ * conversation ("len32"), or per port ("9000=len32,9001=line"), or both
+ * ("line,9000=len32"). Sets cfg->reassemble. Returns 0 or SS_ERR_INVAL
+ * with a reason in `err`.
+ */
+int ss_config_set_framing(ss_config_t *cfg, const char *arg, char *err, size_t errlen);
 
 /* Fills `c` with the defaults. */
 void ss_config_init(ss_config_t *c);

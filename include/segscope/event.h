@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "segscope/decode.h"
+#include "segscope/framing.h"
 #include "segscope/tcp.h"
 
 /* Direction of a packet relative to the conversation's client. */
@@ -58,6 +59,23 @@ typedef struct ss_conv_tcp {
     uint8_t completeness;       /* Wireshark's tcp.completeness bits */
 } ss_conv_tcp_t;
 
+/* Messages of one direction of a TCP conversation (with --framing). */
+typedef struct ss_conv_msgs {
+    char framing[32];          /* the framing applied */
+    uint64_t messages;         /* messages seen (complete or not) */
+    uint64_t incomplete;
+    uint64_t coalesced_segments; /* segments whose new bytes belong to 2+ messages */
+    uint64_t split_messages;   /* messages first carried by 2+ segments */
+    uint64_t largest;          /* bytes of the largest message */
+    uint64_t gap_bytes;        /* bytes never captured */
+    uint64_t overlap_bytes;    /* retransmitted bytes trimmed */
+    uint32_t overlap_differs;  /* retransmissions whose bytes differed from the first copy */
+    uint64_t dropped_bytes;    /* out-of-order bytes not kept (a reassembly cap) */
+    bool broken;               /* the stream stopped fitting the framing */
+    uint64_t broken_at;
+    char broken_why[96];
+} ss_conv_msgs_t;
+
 /* Per-conversation counters, indexed by SS_DIR_*. */
 typedef struct ss_conv_info {
     uint8_t proto;          /* 6 = TCP, 17 = UDP */
@@ -71,11 +89,33 @@ typedef struct ss_conv_info {
     uint64_t bytes[2];      /* frame lengths on the wire */
     uint64_t payload[2];    /* transport payload bytes */
     const ss_conv_tcp_t *tcp; /* TCP conversations only */
+    const ss_conv_msgs_t *msgs; /* [2], by SS_DIR_*: with --framing, TCP only; else NULL */
 } ss_conv_info_t;
 
 /* Derived from ss_conv_tcp_t: how the handshake and the close went. */
 ss_handshake_t ss_conv_handshake(const ss_conv_tcp_t *t);
 ss_close_t ss_conv_close(const ss_conv_tcp_t *t);
+
+/* Which messages the new bytes of one segment belonged to (with --framing). */
+typedef struct ss_seg_msgs {
+    uint32_t count;       /* messages with bytes in this segment's new payload; 0 = none */
+    uint64_t first, last; /* their indices */
+    bool coalesced;       /* count >= 2 */
+    bool cont;            /* the first of them began in an earlier segment */
+    uint32_t cont_part;   /* ... and this is its part number */
+    bool cont_done;       /* ... and it ends here (cont_part is then its last part) */
+    bool open_end;        /* the last of them continues in a later segment */
+    bool buffered;        /* the bytes arrived out of order and wait for the hole to fill */
+    uint32_t overlap;     /* bytes already seen (retransmitted) */
+    bool differs;         /* ... and some differed from the first copy */
+} ss_seg_msgs_t;
+
+/* A message, reported when it is complete (or cut off). */
+typedef struct ss_msg_event {
+    const ss_conv_info_t *conv;
+    int dir;              /* SS_DIR_* */
+    const ss_message_t *msg;
+} ss_msg_event_t;
 
 /* One packet, decoded and analysed. */
 typedef struct ss_pkt_event {
@@ -88,12 +128,14 @@ typedef struct ss_pkt_event {
     const ss_tcp_result_t *tcp;   /* TCP analysis; NULL for other packets */
     const ss_conv_tcp_t *conv_tcp; /* the TCP conversation so far (states after this packet) */
     const ss_conv_info_t *quoted_conv; /* ICMP errors: the conversation they refer to, if known */
+    const ss_seg_msgs_t *msgs;    /* with --framing: the messages in this segment's new bytes */
 } ss_pkt_event_t;
 
 typedef enum {
     SS_EV_PACKET = 1,
     SS_EV_CONVERSATION, /* a conversation ended (or the capture did) */
-    SS_EV_NOTICE        /* a limit was reached, or similar news about the run */
+    SS_EV_NOTICE,       /* a limit was reached, or similar news about the run */
+    SS_EV_MESSAGE       /* with --framing: a message is complete (or cut off) */
 } ss_event_type_t;
 
 typedef struct ss_event {
@@ -102,6 +144,7 @@ typedef struct ss_event {
         const ss_pkt_event_t *packet;
         const ss_conv_info_t *conv;
         const char *notice;
+        const ss_msg_event_t *message;
     } u;
 } ss_event_t;
 

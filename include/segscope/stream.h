@@ -48,7 +48,7 @@ typedef struct ss_stream {
     ss_stream_deliver_fn deliver;
     void *ctx;
     /* the last bytes delivered, to tell whether a retransmission carried the same bytes */
-    uint8_t recent[2048];
+    uint8_t recent[512];
     uint64_t recent_end;  /* stream offset just past recent[] content */
     uint32_t recent_len;
 } ss_stream_t;

@@ -7,8 +7,28 @@
 #include "segscope/analyzer.h"
 #include "segscope/err.h"
 #include "segscope/flow.h"
+#include "segscope/stream.h"
 #include "segscope/tcp.h"
 #include "ipfrag.h"
+
+struct conn;
+
+/* Where a direction's reassembled bytes and messages go back to. */
+typedef struct dctx {
+    struct ss_analyzer *a;
+    struct conn *c;
+    int dir; /* SS_DIR_* */
+} dctx_t;
+
+/* Reassembly and framing of a TCP conversation (allocated only with --framing). */
+typedef struct reasm {
+    ss_stream_t stream[2]; /* by SS_DIR_* */
+    ss_framer_t framer[2];
+    ss_conv_msgs_t sum[2];
+    dctx_t ctx[2];
+    bool base_known[2];
+    uint32_t first_seq[2]; /* sequence number of stream offset 0 */
+} reasm_t;
 
 /* What the analyzer keeps per conversation, in the flow's ext area. */
 typedef struct conn {
@@ -18,7 +38,15 @@ typedef struct conn {
     int client_keydir; /* flow-key direction that goes client -> server */
     ss_tcp_conn_t tcp;
     ss_conv_tcp_t sum; /* TCP: what the conversation showed so far */
+    reasm_t *rs;       /* with --framing */
 } conn_t;
+
+/* A message waiting to be reported after the packet that completed it. */
+typedef struct queued_msg {
+    const ss_conv_info_t *conv;
+    int dir;
+    ss_message_t msg;
+} queued_msg_t;
 
 struct ss_analyzer {
     ss_config_t cfg;
@@ -33,6 +61,14 @@ struct ss_analyzer {
     bool finishing; /* at the end, conversations are reported in index order first */
     uint64_t cur_frame;
     uint64_t cap_evictions;
+    uint64_t cont_idx;        /* while framing a chunk: the message it continues */
+    uint32_t cont_done_part;  /* ... and its part count if it ended there */
+    uint64_t mq_dropped;
+    ss_stream_budget_t budget;
+    ss_seg_msgs_t seg;     /* the current packet's message annotation */
+    int seg_dir;
+    queued_msg_t *mq;
+    size_t mq_n, mq_cap;
     int sink_err;   /* first error a sink returned from a release callback */
 };
 
@@ -40,6 +76,44 @@ void ss_config_init(ss_config_t *c)
 {
     memset(c, 0, sizeof(*c));
     ss_limits_init(&c->limits);
+}
+
+int ss_config_set_framing(ss_config_t *cfg, const char *arg, char *err, size_t errlen)
+{
+    char buf[512];
+    if (strlen(arg) >= sizeof(buf)) {
+        snprintf(err, errlen, "--framing argument too long");
+        return SS_ERR_INVAL;
+    }
+    snprintf(buf, sizeof(buf), "%s", arg);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        ss_framing_t f;
+        if (eq && eq != item && strspn(item, "0123456789") == (size_t)(eq - item)) {
+            *eq = '\0';
+            long port = strtol(item, NULL, 10);
+            if (port < 1 || port > 65535) {
+                snprintf(err, errlen, "port %s out of range", item);
+                return SS_ERR_INVAL;
+            }
+            if (ss_framing_parse(eq + 1, &f, err, errlen) < 0)
+                return SS_ERR_INVAL;
+            if (cfg->nport_framing >= SS_MAX_PORT_FRAMINGS) {
+                snprintf(err, errlen, "at most %d ports can have their own framing", SS_MAX_PORT_FRAMINGS);
+                return SS_ERR_INVAL;
+            }
+            cfg->port_framing[cfg->nport_framing].port = (uint16_t)port;
+            cfg->port_framing[cfg->nport_framing].framing = f;
+            cfg->nport_framing++;
+        } else {
+            if (ss_framing_parse(item, &f, err, errlen) < 0)
+                return SS_ERR_INVAL;
+            cfg->framing = f;
+        }
+    }
+    cfg->reassemble = true;
+    return 0;
 }
 
 static int emit(ss_analyzer_t *a, const ss_event_t *ev)
@@ -55,6 +129,10 @@ static int emit(ss_analyzer_t *a, const ss_event_t *ev)
 
 static conn_t *flow_conn(ss_flow_t *f) { return (conn_t *)(void *)f->ext; }
 
+static void reasm_close(ss_analyzer_t *a, conn_t *c);
+static void reasm_free(conn_t *c);
+static int flush_messages(ss_analyzer_t *a);
+
 static void on_release(void *ctx, ss_flow_t *f, int reason)
 {
     ss_analyzer_t *a = ctx;
@@ -62,8 +140,13 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
     (void)reason;
     if (a->finishing) {
         ss_tcp_conn_fini(&c->tcp);
+        reasm_free(c);
         return; /* already reported in order */
     }
+    reasm_close(a, c);
+    int mr = flush_messages(a);
+    if (mr < 0 && a->sink_err == 0)
+        a->sink_err = mr;
     if (reason == SS_FLOW_RELEASE_CAP && a->cap_evictions++ == 0) {
         char msg[256];
         snprintf(msg, sizeof(msg),
@@ -83,6 +166,7 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
     if (rc < 0 && a->sink_err == 0)
         a->sink_err = rc;
     ss_tcp_conn_fini(&c->tcp);
+    reasm_free(c);
 }
 
 ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sinks, size_t nsinks)
@@ -225,6 +309,209 @@ static void conv_tcp_update(conn_t *c, int dir, const ss_packet_t *pkt, const ss
     t->completeness = c->tcp.completeness;
 }
 
+
+/* --- reassembly and framing (with --framing) --- */
+
+static const ss_framing_t *framing_for(const ss_analyzer_t *a, const conn_t *c)
+{
+    for (int side = 1; side >= 0; side--) /* the server's port first */
+        for (int i = 0; i < a->cfg.nport_framing; i++)
+            if (a->cfg.port_framing[i].port == c->info.port[side])
+                return &a->cfg.port_framing[i].framing;
+    return &a->cfg.framing;
+}
+
+static void on_message(void *ctx, const ss_message_t *m)
+{
+    dctx_t *d = ctx;
+    ss_analyzer_t *a = d->a;
+    ss_conv_msgs_t *sm = &d->c->rs->sum[d->dir];
+    sm->messages++;
+    if (!m->complete)
+        sm->incomplete++;
+    if (m->nframes >= 2)
+        sm->split_messages++;
+    if (m->len > sm->largest)
+        sm->largest = m->len;
+    if (d->dir == a->seg_dir && m->index == a->cont_idx)
+        a->cont_done_part = m->nframes;
+    if (a->mq_n == a->mq_cap) {
+        size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
+        queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
+        if (!nq) {
+            a->mq_dropped++;
+            return;
+        }
+        a->mq = nq;
+        a->mq_cap = ncap;
+    }
+    queued_msg_t *q = &a->mq[a->mq_n++];
+    q->conv = &d->c->info;
+    q->dir = d->dir;
+    q->msg = *m;
+}
+
+static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
+{
+    dctx_t *d = ctx;
+    ss_analyzer_t *a = d->a;
+    reasm_t *rs = d->c->rs;
+    ss_framer_t *fr = &rs->framer[d->dir];
+    bool mine = !ch->gap && ch->frame == a->cur_frame && d->dir == a->seg_dir;
+    a->cont_idx = mine && fr->in_msg ? fr->cur.index : UINT64_MAX;
+    a->cont_done_part = 0;
+    ss_chunk_msgs_t cm;
+    ss_framer_feed(fr, ch, &cm);
+    if (cm.count >= 2)
+        rs->sum[d->dir].coalesced_segments++;
+    if (fr->broken && !rs->sum[d->dir].broken) {
+        ss_conv_msgs_t *sm = &rs->sum[d->dir];
+        sm->broken = true;
+        sm->broken_at = fr->broken_at;
+        memcpy(sm->broken_why, fr->broken_why, sizeof(sm->broken_why));
+        sm->broken_why[sizeof(sm->broken_why) - 1] = '\0';
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "conversation %" PRIu64 " %s: the stream stops fitting framing %s at byte %" PRIu64
+                 " (%s); from there on it is treated as unframed",
+                 d->c->info.index, d->dir == SS_DIR_C2S ? "client to server" : "server to client",
+                 sm->framing, fr->broken_at, fr->broken_why);
+        ss_event_t ev = {.type = SS_EV_NOTICE};
+        ev.u.notice = msg;
+        int r = emit(a, &ev);
+        if (r < 0 && a->sink_err == 0)
+            a->sink_err = r;
+    }
+    if (!mine || cm.count == 0)
+        return;
+    ss_seg_msgs_t *g = &a->seg;
+    if (g->count == 0) {
+        g->first = cm.first;
+        g->cont = cm.first == a->cont_idx;
+        if (g->cont) {
+            g->cont_done = a->cont_done_part != 0;
+            g->cont_part = g->cont_done ? a->cont_done_part : fr->cur.nframes;
+        }
+    }
+    g->last = cm.last;
+    g->count = (uint32_t)(g->last - g->first + 1);
+    g->coalesced = g->count >= 2;
+    g->open_end = fr->in_msg && fr->cur.index == g->last;
+}
+
+static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
+{
+    reasm_t *rs = calloc(1, sizeof(*rs));
+    if (!rs)
+        return NULL;
+    const ss_framing_t *fs = framing_for(a, c);
+    const ss_limits_t *l = &a->cfg.limits;
+    for (int d = 0; d < 2; d++) {
+        rs->ctx[d] = (dctx_t){a, c, d};
+        ss_stream_init(&rs->stream[d], l->max_ooo_segs, l->max_ooo_bytes, &a->budget, on_chunk, &rs->ctx[d]);
+        ss_framer_init(&rs->framer[d], fs, l->max_message, on_message, &rs->ctx[d]);
+        ss_framing_name(fs, rs->sum[d].framing, sizeof(rs->sum[d].framing));
+    }
+    return rs;
+}
+
+/* Stream offset of sequence number `seq` in direction `dir`. */
+static uint64_t reasm_off(reasm_t *rs, int dir, uint32_t seq)
+{
+    return ss_stream_offset(seq, rs->first_seq[dir], rs->stream[dir].next);
+}
+
+/* Feeds one analysed TCP packet (client direction `dir`) to reassembly and framing. */
+static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const ss_packet_t *pkt,
+                         const ss_tcp_result_t *r)
+{
+    reasm_t *rs = c->rs;
+    const ss_tcp_hdr_t *th = &pkt->tcp;
+    const ss_tcp_half_t *fwd = &c->tcp.half[keydir], *rev = &c->tcp.half[!keydir];
+    memset(&a->seg, 0, sizeof(a->seg));
+    a->seg_dir = dir;
+    for (int d = 0; d < 2; d++) {
+        const ss_tcp_half_t *h = d == dir ? fwd : rev;
+        if (!rs->base_known[d] && h->base_set) {
+            rs->first_seq[d] = h->base_seq + 1; /* the first data byte: ISN + 1 */
+            rs->base_known[d] = true;
+        }
+    }
+    /* A keep-alive's byte is filler, not stream data. */
+    if (pkt->payload_len > 0 && rs->base_known[dir] && !(r->flags & SS_TA(KEEP_ALIVE))) {
+        uint32_t dseq = th->seq + ((th->flags & SS_TCP_SYN) ? 1u : 0u);
+        uint64_t off = reasm_off(rs, dir, dseq);
+        const uint8_t *data = pkt->payload_off ? pkt->frame->data + pkt->payload_off : NULL;
+        ss_stream_result_t sr;
+        ss_stream_segment(&rs->stream[dir], off, data, data ? pkt->payload_caplen : 0, pkt->payload_len,
+                          pkt->frame->number, &sr);
+        a->seg.buffered = sr.buffered;
+        a->seg.overlap = sr.overlap;
+        a->seg.differs = sr.differs;
+    }
+    /* Everything below the ACK reached the peer: bytes never captured there are a gap. */
+    if ((th->flags & SS_TCP_ACK) && rs->base_known[!dir]) {
+        uint64_t ack_off = reasm_off(rs, !dir, th->ack);
+        if (rev->fin_sent) { /* the FIN's sequence number is not data */
+            uint64_t fin_off = reasm_off(rs, !dir, rev->fin_seq);
+            if (ack_off > fin_off)
+                ack_off = fin_off;
+        }
+        ss_stream_acked(&rs->stream[!dir], ack_off);
+    }
+    if ((th->flags & SS_TCP_FIN) && rs->base_known[dir])
+        ss_stream_acked(&rs->stream[dir], reasm_off(rs, dir, th->seq + pkt->payload_len));
+    if (th->flags & SS_TCP_RST)
+        ss_stream_flush(&rs->stream[dir]);
+}
+
+/* Emits the messages queued while processing a packet or closing a conversation. */
+static int flush_messages(ss_analyzer_t *a)
+{
+    int rc = 0;
+    for (size_t i = 0; i < a->mq_n; i++) {
+        ss_msg_event_t me = {a->mq[i].conv, a->mq[i].dir, &a->mq[i].msg};
+        ss_event_t ev = {.type = SS_EV_MESSAGE};
+        ev.u.message = &me;
+        int r = emit(a, &ev);
+        if (r < 0 && rc == 0)
+            rc = r;
+    }
+    a->mq_n = 0;
+    return rc;
+}
+
+/* The end of a conversation: what is buffered is delivered behind gaps, open messages are cut off. */
+static void reasm_close(ss_analyzer_t *a, conn_t *c)
+{
+    reasm_t *rs = c->rs;
+    if (!rs)
+        return;
+    a->seg_dir = -1;
+    for (int d = 0; d < 2; d++) {
+        ss_stream_flush(&rs->stream[d]);
+        ss_framer_finish(&rs->framer[d]);
+        ss_conv_msgs_t *sm = &rs->sum[d];
+        sm->gap_bytes = rs->stream[d].gap_bytes;
+        sm->overlap_bytes = rs->stream[d].overlap_bytes;
+        sm->overlap_differs = rs->stream[d].overlap_differs;
+        sm->dropped_bytes = rs->stream[d].dropped_cap;
+    }
+}
+
+static void reasm_free(conn_t *c)
+{
+    if (!c->rs)
+        return;
+    for (int d = 0; d < 2; d++) {
+        ss_stream_fini(&c->rs->stream[d]);
+        ss_framer_fini(&c->rs->framer[d]);
+    }
+    free(c->rs);
+    c->rs = NULL;
+    c->info.msgs = NULL;
+}
+
 int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
 {
     ss_packet_t pkt;
@@ -268,8 +555,15 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             f = ss_flow_create(a->flows, &key, frame->ts_sec, frame->ts_nsec, frame->number);
             if (!f)
                 return SS_ERR_NOMEM;
-            conn_init(flow_conn(f), f, &pkt, keydir, a->cfg.limits.max_unacked);
-            flow_conn(f)->info.run_t0_ns = a->t0_sec * 1000000000LL + a->t0_nsec;
+            conn_t *nc = flow_conn(f);
+            conn_init(nc, f, &pkt, keydir, a->cfg.limits.max_unacked);
+            nc->info.run_t0_ns = a->t0_sec * 1000000000LL + a->t0_nsec;
+            if (a->cfg.reassemble && pkt.l4 == SS_L4_TCP) {
+                nc->rs = reasm_create(a, nc);
+                if (!nc->rs)
+                    return SS_ERR_NOMEM;
+                nc->info.msgs = nc->rs->sum;
+            }
             reused = reuse_candidate;
         }
         if (a->sink_err)
@@ -298,6 +592,11 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
                 tres.trans[i].end = tres.trans[i].end == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
             pe.tcp = &tres;
             pe.conv_tcp = &c->sum;
+            if (c->rs && tres.analyzed) {
+                reasm_packet(a, c, dir, keydir, &pkt, &tres);
+                if (a->seg.count || a->seg.buffered || a->seg.overlap)
+                    pe.msgs = &a->seg;
+            }
         }
     }
     if (pkt.quoted.valid) {
@@ -311,7 +610,13 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
     }
     ss_event_t ev = {.type = SS_EV_PACKET};
     ev.u.packet = &pe;
-    return emit(a, &ev);
+    int rc = emit(a, &ev);
+    if (a->mq_n) {
+        int mr = flush_messages(a);
+        if (rc == 0)
+            rc = mr;
+    }
+    return rc;
 }
 
 typedef struct collect {
@@ -343,6 +648,10 @@ int ss_analyzer_finish(ss_analyzer_t *a, ss_run_end_t *end)
     ss_flow_table_foreach(a->flows, collect_flow, &c);
     qsort(c.v, c.n, sizeof(*c.v), by_first_frame);
     for (size_t i = 0; i < c.n; i++) {
+        reasm_close(a, flow_conn(c.v[i]));
+        int mr = flush_messages(a);
+        if (mr < 0 && rc == 0)
+            rc = mr;
         ss_event_t ev = {.type = SS_EV_CONVERSATION};
         ev.u.conv = &flow_conn(c.v[i])->info;
         int r = emit(a, &ev);
@@ -367,5 +676,6 @@ void ss_analyzer_destroy(ss_analyzer_t *a)
     a->finishing = true;
     ss_flow_table_destroy(a->flows);
     ss_ipfrag_destroy(a->frags);
+    free(a->mq);
     free(a);
 }

@@ -123,6 +123,39 @@ static void json_tcp_analysis(FILE *o, const ss_pkt_event_t *pe)
     }
 }
 
+static void json_message(FILE *o, const ss_msg_event_t *me)
+{
+    const ss_message_t *m = me->msg;
+    fprintf(o, "{\"type\":\"message\",\"tcp_stream\":%" PRIu64 ",\"dir\":\"%s\",\"index\":%" PRIu64
+               ",\"offset\":%" PRIu64 ",\"len\":%" PRIu64 ",\"frames\":[",
+            me->conv->index, me->dir == SS_DIR_C2S ? "c2s" : "s2c", m->index, m->off, m->len);
+    uint32_t n = m->nframes < SS_MSG_INLINE_FRAMES ? m->nframes : SS_MSG_INLINE_FRAMES;
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(o, "%s%" PRIu64, i ? "," : "", m->frames[i]);
+    fprintf(o, "],\"nframes\":%" PRIu32 ",\"last_frame\":%" PRIu64 ",\"split\":%s,\"complete\":%s", m->nframes,
+            m->last_frame, m->nframes >= 2 ? "true" : "false", m->complete ? "true" : "false");
+    if (me->conv->msgs && strncmp(me->conv->msgs[me->dir].framing, "filexfer", 8) == 0)
+        fprintf(o, ",\"part\":\"%s\"", m->part == 0 ? "header_length" : m->part == 1 ? "header" : "body");
+    fputs("}\n", o);
+}
+
+static void json_msgsum(FILE *o, const ss_conv_msgs_t *m)
+{
+    fputs("{\"framing\":", o);
+    ss_json_str(o, m->framing);
+    fprintf(o,
+            ",\"messages\":%" PRIu64 ",\"incomplete\":%" PRIu64 ",\"coalesced_segments\":%" PRIu64
+            ",\"split_messages\":%" PRIu64 ",\"largest\":%" PRIu64 ",\"gap_bytes\":%" PRIu64
+            ",\"overlap_bytes\":%" PRIu64 ",\"overlap_differs\":%" PRIu32 ",\"dropped_bytes\":%" PRIu64,
+            m->messages, m->incomplete, m->coalesced_segments, m->split_messages, m->largest, m->gap_bytes,
+            m->overlap_bytes, m->overlap_differs, m->dropped_bytes);
+    if (m->broken) {
+        fprintf(o, ",\"broken_at\":%" PRIu64 ",\"broken_why\":", m->broken_at);
+        ss_json_str(o, m->broken_why);
+    }
+    fputc('}', o);
+}
+
 static void json_conversation(FILE *o, const ss_conv_info_t *cv)
 {
     char a[80], b[80];
@@ -211,6 +244,13 @@ static void json_conversation(FILE *o, const ss_conv_info_t *cv)
             fputs("null", o);
         }
         fprintf(o, ",\"max_bytes_in_flight\":%" PRIu32 ",\"completeness\":%u", t->max_bif, t->completeness);
+    }
+    if (cv->msgs) {
+        fputs(",\"message_stats\":{\"c2s\":", o);
+        json_msgsum(o, &cv->msgs[0]);
+        fputs(",\"s2c\":", o);
+        json_msgsum(o, &cv->msgs[1]);
+        fputc('}', o);
     }
     fputs("}\n", o);
 }
@@ -302,6 +342,18 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
         json_options(o, &th->opts);
         if (pe->tcp && pe->tcp->analyzed)
             json_tcp_analysis(o, pe);
+        if (pe->msgs) {
+            const ss_seg_msgs_t *g = pe->msgs;
+            fputs(",\"messages\":[", o);
+            for (uint64_t i = 0; i < g->count; i++)
+                fprintf(o, "%s%" PRIu64, i ? "," : "", g->first + i);
+            fprintf(o, "],\"coalesced\":%s", g->coalesced ? "true" : "false");
+            if (g->buffered)
+                fputs(",\"reassembly\":\"buffered\"", o);
+            if (g->overlap)
+                fprintf(o, ",\"overlap\":%" PRIu32 ",\"overlap_differs\":%s", g->overlap,
+                        g->differs ? "true" : "false");
+        }
     } else if (p->l4 == SS_L4_UDP && p->ports_valid) {
         fprintf(o, ",\"len\":%" PRIu32 ",\"udp_len\":%u", p->payload_len, p->udp.len);
     } else if (p->l4 == SS_L4_ICMP || p->l4 == SS_L4_ICMPV6) {
@@ -354,6 +406,10 @@ static int json_event(ss_sink_t *s, const ss_event_t *ev)
         fputs("}\n", j->out);
     } else if (ev->type == SS_EV_CONVERSATION) {
         json_conversation(j->out, ev->u.conv);
+    } else if (ev->type == SS_EV_MESSAGE) {
+        if (!j->packets)
+            return 0;
+        json_message(j->out, ev->u.message);
     } else {
         return 0;
     }

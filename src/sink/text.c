@@ -66,6 +66,27 @@ static int rexmit_kind(uint32_t f)
     return -1;
 }
 
+/* "[COALESCED 3 msgs #4–#6]", "[SPLIT msg #7: 2/3]": how this segment's new bytes relate to messages. */
+static void print_msg_markers(text_sink_t *t, const ss_seg_msgs_t *g)
+{
+    FILE *o = t->out;
+    if (g->coalesced)
+        fprintf(o, "%s[COALESCED %" PRIu32 " msgs #%" PRIu64 "\u2013#%" PRIu64 "]%s ", col(t, C_MAGENTA), g->count,
+                g->first, g->last, col(t, C_RESET));
+    if (g->cont) {
+        if (g->cont_done)
+            fprintf(o, "%s[SPLIT msg #%" PRIu64 ": %" PRIu32 "/%" PRIu32 "]%s ", col(t, C_MAGENTA), g->first,
+                    g->cont_part, g->cont_part, col(t, C_RESET));
+        else
+            fprintf(o, "%s[SPLIT msg #%" PRIu64 ": %" PRIu32 "/\u2026]%s ", col(t, C_MAGENTA), g->first,
+                    g->cont_part, col(t, C_RESET));
+    }
+    if (g->open_end && !(g->cont && g->count == 1))
+        fprintf(o, "%s[SPLIT msg #%" PRIu64 ": 1/\u2026]%s ", col(t, C_MAGENTA), g->last, col(t, C_RESET));
+    if (g->buffered)
+        fprintf(o, "%s[out of order: held for reassembly]%s ", col(t, C_DIM), col(t, C_RESET));
+}
+
 static void print_markers(text_sink_t *t, const ss_tcp_result_t *r)
 {
     for (size_t i = 0; i < sizeof(marker_order) / sizeof(marker_order[0]); i++) {
@@ -200,6 +221,17 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
         fprintf(t->out, "%snote: %s%s\n", col(t, C_YELLOW), ev->u.notice, col(t, C_RESET));
         return ferror(t->out) ? SS_ERR_IO : 0;
     }
+    if (ev->type == SS_EV_MESSAGE) {
+        const ss_msg_event_t *me = ev->u.message;
+        const ss_message_t *m = me->msg;
+        fprintf(t->out,
+                "%20s%smessage #%" PRIu64 " %s: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64 " bytes), in %" PRIu32
+                " segment%s%s%s\n",
+                "", col(t, C_CYAN), m->index, me->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client",
+                m->off, m->len ? m->off + m->len - 1 : m->off, m->len, m->nframes, m->nframes == 1 ? "" : "s",
+                m->complete ? "" : ", incomplete", col(t, C_RESET));
+        return ferror(t->out) ? SS_ERR_IO : 0;
+    }
     if (ev->type != SS_EV_PACKET)
         return 0;
     const ss_pkt_event_t *pe = ev->u.packet;
@@ -212,6 +244,8 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
             ss_fmt_secs(pe->rel_ns, 6, tb, sizeof(tb)));
     if (pe->tcp && pe->tcp->analyzed)
         print_markers(t, pe->tcp);
+    if (pe->msgs)
+        print_msg_markers(t, pe->msgs);
     if (p->l4 == SS_L4_TCP || p->l4 == SS_L4_UDP) {
         uint16_t sp = p->l4 == SS_L4_TCP ? p->tcp.sport : p->udp.sport;
         uint16_t dp = p->l4 == SS_L4_TCP ? p->tcp.dport : p->udp.dport;

@@ -1,0 +1,103 @@
+/* framing.h - cutting a reassembled byte stream into application messages. */
+#ifndef SEGSCOPE_FRAMING_H
+#define SEGSCOPE_FRAMING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "segscope/stream.h"
+
+typedef enum {
+    SS_FRAMING_NONE = 0, /* unframed: no message boundaries */
+    SS_FRAMING_LINE,     /* delimiter-terminated (LF, CRLF or another byte) */
+    SS_FRAMING_LEN,      /* W-byte length prefix */
+    SS_FRAMING_FILEXFER, /* 4-byte header length, JSON header, then `filesize` bytes */
+    SS_FRAMING_AUTO      /* inferred per direction */
+} ss_framing_kind_t;
+
+typedef struct ss_framing {
+    ss_framing_kind_t kind;
+    uint8_t width;       /* LEN: 1, 2, 4 or 8 bytes */
+    bool little_endian;  /* LEN, FILEXFER */
+    bool inclusive;      /* LEN: the length counts the prefix (and what precedes it) too */
+    uint16_t offset;     /* LEN: bytes of header before the length field */
+    uint8_t delim[2];    /* LINE: delimiter bytes */
+    uint8_t delim_len;   /* LINE: 1 or 2 (CRLF) */
+} ss_framing_t;
+
+/*
+ * Parses a framing name: "none", "line", "line:crlf", "line:0xNN",
+ * "len:W[:be|le][:incl][:off=K]", "len32", "len32le", "len16",
+ * "filexfer[:be|le]", "auto". Returns 0, or SS_ERR_INVAL with a reason in
+ * `err` (`errlen` bytes).
+ */
+int ss_framing_parse(const char *text, ss_framing_t *out, char *err, size_t errlen);
+
+/* A short name for a framing ("len:4:be", "line", ...). */
+const char *ss_framing_name(const ss_framing_t *f, char *buf, size_t n);
+
+#define SS_MSG_INLINE_FRAMES 8
+
+/* One application message. */
+typedef struct ss_message {
+    uint64_t index;       /* 0-based within its direction */
+    uint64_t off;         /* stream offset of its first byte (its framing included) */
+    uint64_t len;         /* bytes, framing included */
+    bool complete;        /* all bytes seen (false: cut by a gap or the end of the stream) */
+    uint32_t nframes;     /* segments that first carried its bytes */
+    uint64_t frames[SS_MSG_INLINE_FRAMES]; /* the first of them */
+    uint64_t last_frame;
+    uint8_t part;         /* FILEXFER: 0 header length, 1 JSON header, 2 file body */
+} ss_message_t;
+
+typedef void (*ss_message_fn)(void *ctx, const ss_message_t *msg);
+
+/* What one delivered chunk contained, for the segment that carried it. */
+typedef struct ss_chunk_msgs {
+    uint64_t first, last; /* message indices with bytes in the chunk (valid when count > 0) */
+    uint32_t count;
+} ss_chunk_msgs_t;
+
+/* Per-direction framing state; embed it, ss_framer_init it. */
+typedef struct ss_framer {
+    ss_framing_t spec;
+    uint64_t max_message;
+    ss_message_fn on_message;
+    void *ctx;
+    /* the message being assembled */
+    bool in_msg;
+    ss_message_t cur;
+    uint64_t need;        /* LEN/FILEXFER: bytes of the current message still expected once known */
+    bool len_known;
+    uint8_t hdr[16];
+    uint8_t hdr_have;
+    uint8_t prev;         /* LINE with CRLF: the previous byte */
+    uint8_t xfer_phase;   /* FILEXFER: 0 length, 1 JSON header, 2 body */
+    uint64_t xfer_body;   /* FILEXFER: filesize from the header */
+    char *json;           /* FILEXFER: the JSON header being collected (bounded) */
+    uint32_t json_have, json_cap;
+    bool damaged;         /* a gap fell inside the current message */
+    uint64_t pos;         /* stream offset just past the last byte consumed */
+    /* state */
+    uint64_t next_index;
+    bool broken;          /* the stream stopped fitting the framing: unframed from broken_at */
+    uint64_t broken_at;
+    char broken_why[96];
+    uint64_t resync_at;   /* after a gap, framing resumes here (LINE) or never (LEN) */
+} ss_framer_t;
+
+void ss_framer_init(ss_framer_t *f, const ss_framing_t *spec, uint64_t max_message, ss_message_fn fn,
+                    void *ctx);
+void ss_framer_fini(ss_framer_t *f);
+
+/*
+ * Frames one delivered chunk (or gap); reports completed messages through
+ * the callback and, in `out`, which messages had bytes in this chunk.
+ */
+void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *chunk, ss_chunk_msgs_t *out);
+
+/* End of the stream: an unfinished message is reported incomplete. */
+void ss_framer_finish(ss_framer_t *f);
+
+#endif

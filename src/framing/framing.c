@@ -1,0 +1,427 @@
+/* framing.c - incremental framers: length prefix, delimiter, file transfer.
+ *
+ * Each framer follows the incremental-parser contract: it is fed the
+ * reassembled stream chunk by chunk, in any split, and keeps only what it
+ * must between chunks (a few header bytes, or the JSON header of a file
+ * transfer, capped). Bodies are skipped, never copied. Every declared
+ * length is checked against max_message before it is trusted; a stream
+ * that stops fitting its framing is marked broken at that byte and is
+ * treated as unframed from there on.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "segscope/err.h"
+#include "segscope/framing.h"
+
+#define JSON_HEADER_MAX 65536u
+
+int ss_framing_parse(const char *text, ss_framing_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    char buf[96];
+    if (strlen(text) >= sizeof(buf)) {
+        snprintf(err, errlen, "framing '%.40s...' is too long", text);
+        return SS_ERR_INVAL;
+    }
+    snprintf(buf, sizeof(buf), "%s", text);
+    char *save = NULL;
+    char *tok = strtok_r(buf, ":", &save);
+    if (!tok) {
+        snprintf(err, errlen, "empty framing");
+        return SS_ERR_INVAL;
+    }
+    if (strcmp(tok, "none") == 0) {
+        out->kind = SS_FRAMING_NONE;
+    } else if (strcmp(tok, "auto") == 0 || strcmp(tok, "demo") == 0) {
+        out->kind = SS_FRAMING_AUTO;
+    } else if (strcmp(tok, "line") == 0) {
+        out->kind = SS_FRAMING_LINE;
+        out->delim[0] = '\n';
+        out->delim_len = 1;
+        char *opt = strtok_r(NULL, ":", &save);
+        if (opt && strcmp(opt, "crlf") == 0) {
+            out->delim[0] = '\r';
+            out->delim[1] = '\n';
+            out->delim_len = 2;
+        } else if (opt && strncmp(opt, "0x", 2) == 0 && strlen(opt) == 4 && isxdigit((unsigned char)opt[2]) &&
+                   isxdigit((unsigned char)opt[3])) {
+            out->delim[0] = (uint8_t)strtoul(opt + 2, NULL, 16);
+        } else if (opt && strcmp(opt, "lf") != 0) {
+            snprintf(err, errlen, "line framing takes crlf, lf or 0xNN, not '%s'", opt);
+            return SS_ERR_INVAL;
+        }
+    } else if (strcmp(tok, "len32") == 0 || strcmp(tok, "len32le") == 0 || strcmp(tok, "len16") == 0 ||
+               strcmp(tok, "len16le") == 0) {
+        out->kind = SS_FRAMING_LEN;
+        out->width = tok[3] == '3' ? 4 : 2;
+        out->little_endian = strcmp(tok + 5, "le") == 0; /* "len32le", "len16le" */
+    } else if (strcmp(tok, "len") == 0) {
+        out->kind = SS_FRAMING_LEN;
+        char *w = strtok_r(NULL, ":", &save);
+        if (!w || (strcmp(w, "1") && strcmp(w, "2") && strcmp(w, "4") && strcmp(w, "8"))) {
+            snprintf(err, errlen, "len framing needs a width of 1, 2, 4 or 8 bytes (len:W)");
+            return SS_ERR_INVAL;
+        }
+        out->width = (uint8_t)atoi(w);
+        char *opt;
+        while ((opt = strtok_r(NULL, ":", &save))) {
+            if (strcmp(opt, "be") == 0) {
+                out->little_endian = false;
+            } else if (strcmp(opt, "le") == 0) {
+                out->little_endian = true;
+            } else if (strcmp(opt, "incl") == 0) {
+                out->inclusive = true;
+            } else if (strncmp(opt, "off=", 4) == 0) {
+                char *end;
+                errno = 0;
+                unsigned long k = strtoul(opt + 4, &end, 10);
+                if (errno || *end || end == opt + 4 || k > 8) {
+                    snprintf(err, errlen, "off=K needs K from 0 to 8");
+                    return SS_ERR_INVAL;
+                }
+                out->offset = (uint16_t)k;
+            } else {
+                snprintf(err, errlen, "unknown len option '%s' (be, le, incl, off=K)", opt);
+                return SS_ERR_INVAL;
+            }
+        }
+        return 0;
+    } else if (strcmp(tok, "filexfer") == 0) {
+        out->kind = SS_FRAMING_FILEXFER;
+        char *opt = strtok_r(NULL, ":", &save);
+        if (opt && strcmp(opt, "le") == 0)
+            out->little_endian = true;
+        else if (opt && strcmp(opt, "be") != 0) {
+            snprintf(err, errlen, "filexfer takes be or le, not '%s'", opt);
+            return SS_ERR_INVAL;
+        }
+    } else {
+        snprintf(err, errlen, "unknown framing '%s' (none, line, len:W, len32, len32le, len16, filexfer, auto)",
+                 tok);
+        return SS_ERR_INVAL;
+    }
+    if (strtok_r(NULL, ":", &save) && out->kind != SS_FRAMING_LINE && out->kind != SS_FRAMING_FILEXFER) {
+        snprintf(err, errlen, "framing '%s' takes no options", text);
+        return SS_ERR_INVAL;
+    }
+    return 0;
+}
+
+const char *ss_framing_name(const ss_framing_t *f, char *buf, size_t n)
+{
+    switch (f->kind) {
+    case SS_FRAMING_NONE: snprintf(buf, n, "none"); break;
+    case SS_FRAMING_AUTO: snprintf(buf, n, "auto"); break;
+    case SS_FRAMING_LINE:
+        if (f->delim_len == 2)
+            snprintf(buf, n, "line:crlf");
+        else if (f->delim[0] == '\n')
+            snprintf(buf, n, "line");
+        else
+            snprintf(buf, n, "line:0x%02x", f->delim[0]);
+        break;
+    case SS_FRAMING_LEN:
+        snprintf(buf, n, "len:%u:%s%s", f->width, f->little_endian ? "le" : "be", f->inclusive ? ":incl" : "");
+        if (f->offset) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, n - l, ":off=%u", f->offset);
+        }
+        break;
+    case SS_FRAMING_FILEXFER: snprintf(buf, n, "filexfer:%s", f->little_endian ? "le" : "be"); break;
+    }
+    return buf;
+}
+
+void ss_framer_init(ss_framer_t *f, const ss_framing_t *spec, uint64_t max_message, ss_message_fn fn, void *ctx)
+{
+    memset(f, 0, sizeof(*f));
+    f->spec = *spec;
+    f->max_message = max_message ? max_message : 1;
+    f->on_message = fn;
+    f->ctx = ctx;
+}
+
+void ss_framer_fini(ss_framer_t *f)
+{
+    free(f->json);
+    f->json = NULL;
+}
+
+static void mark_broken(ss_framer_t *f, uint64_t at, const char *why)
+{
+    if (f->broken)
+        return;
+    f->broken = true;
+    f->broken_at = at;
+    snprintf(f->broken_why, sizeof(f->broken_why), "%s", why);
+}
+
+static void start_msg(ss_framer_t *f, uint64_t off, ss_chunk_msgs_t *out)
+{
+    memset(&f->cur, 0, sizeof(f->cur));
+    f->cur.index = f->next_index++;
+    f->cur.off = off;
+    f->in_msg = true;
+    f->len_known = false;
+    f->hdr_have = 0;
+    f->need = 0;
+    f->damaged = false;
+    f->cur.part = f->xfer_phase;
+    if (out->count == 0)
+        out->first = f->cur.index;
+    out->last = f->cur.index;
+    out->count = (uint32_t)(out->last - out->first + 1);
+}
+
+static void add_frame(ss_framer_t *f, uint64_t frame)
+{
+    if (frame == 0 || frame == f->cur.last_frame)
+        return;
+    if (f->cur.nframes < SS_MSG_INLINE_FRAMES)
+        f->cur.frames[f->cur.nframes] = frame;
+    f->cur.nframes++;
+    f->cur.last_frame = frame;
+}
+
+static void end_msg(ss_framer_t *f, uint64_t end, bool complete)
+{
+    f->cur.len = end - f->cur.off;
+    f->cur.complete = complete && !f->damaged;
+    f->in_msg = false;
+    if (f->on_message)
+        f->on_message(f->ctx, &f->cur);
+}
+
+static uint64_t get_uint(const uint8_t *p, unsigned w, bool le)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < w; i++)
+        v = le ? v | ((uint64_t)p[i] << (8 * i)) : (v << 8) | p[i];
+    return v;
+}
+
+/* Reads "filesize": N from a JSON object; false when absent or not a non-negative integer. */
+static bool json_filesize(const char *js, size_t n, uint64_t *out)
+{
+    const char *key = "\"filesize\"";
+    size_t kl = strlen(key);
+    for (size_t i = 0; i + kl <= n; i++) {
+        if (memcmp(js + i, key, kl) != 0)
+            continue;
+        size_t j = i + kl;
+        while (j < n && (js[j] == ' ' || js[j] == '\t' || js[j] == '\n' || js[j] == '\r'))
+            j++;
+        if (j >= n || js[j] != ':')
+            return false;
+        j++;
+        while (j < n && (js[j] == ' ' || js[j] == '\t'))
+            j++;
+        if (j >= n || !isdigit((unsigned char)js[j]))
+            return false;
+        uint64_t v = 0;
+        while (j < n && isdigit((unsigned char)js[j])) {
+            if (v > (UINT64_MAX - 9) / 10)
+                return false;
+            v = v * 10 + (uint64_t)(js[j] - '0');
+            j++;
+        }
+        *out = v;
+        return true;
+    }
+    return false;
+}
+
+/* Consumes up to `len` bytes of one LEN/FILEXFER message; returns bytes used. */
+static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uint32_t len)
+{
+    uint32_t used = 0;
+    if (!f->len_known) {
+        unsigned hdr_need;
+        if (f->spec.kind == SS_FRAMING_LEN)
+            hdr_need = f->spec.offset + f->spec.width;
+        else
+            hdr_need = f->xfer_phase == 0 ? 4 : 0;
+        while (f->hdr_have < hdr_need && used < len)
+            f->hdr[f->hdr_have++] = d[used++];
+        if (f->hdr_have < hdr_need)
+            return used;
+        uint64_t total;
+        char why[96];
+        if (f->spec.kind == SS_FRAMING_LEN) {
+            uint64_t v = get_uint(f->hdr + f->spec.offset, f->spec.width, f->spec.little_endian);
+            if (f->spec.inclusive) {
+                if (v < hdr_need) {
+                    snprintf(why, sizeof(why), "length %" PRIu64 " is shorter than its own header", v);
+                    mark_broken(f, f->cur.off, why);
+                    return used;
+                }
+                total = v;
+            } else {
+                total = v > UINT64_MAX - hdr_need ? UINT64_MAX : v + hdr_need;
+            }
+        } else if (f->xfer_phase == 0) {
+            total = 4;
+        } else {
+            total = f->xfer_body; /* the JSON header's length, then the file's size */
+        }
+        if (total > f->max_message) {
+            snprintf(why, sizeof(why), "declared length %" PRIu64 " exceeds the maximum message size %" PRIu64,
+                     total, f->max_message);
+            mark_broken(f, f->cur.off, why);
+            return used;
+        }
+        f->len_known = true;
+        f->need = total - f->hdr_have;
+        if (f->spec.kind == SS_FRAMING_FILEXFER && f->xfer_phase == 0)
+            f->xfer_body = get_uint(f->hdr, 4, f->spec.little_endian); /* the JSON header's length */
+    }
+    uint32_t take = (uint32_t)((uint64_t)(len - used) < f->need ? (len - used) : f->need);
+    if (f->spec.kind == SS_FRAMING_FILEXFER && f->xfer_phase == 1 && take) {
+        uint32_t room = f->json_cap - f->json_have;
+        uint32_t c = take < room ? take : room;
+        memcpy(f->json + f->json_have, d + used, c);
+        f->json_have += c;
+    }
+    used += take;
+    f->need -= take;
+    (void)off;
+    return used;
+}
+
+/* After a message of a file transfer ends: the next part and its length. */
+static void xfer_next(ss_framer_t *f, uint64_t at)
+{
+    if (f->xfer_phase == 0) {
+        uint64_t hlen = f->xfer_body;
+        if (hlen == 0 || hlen > JSON_HEADER_MAX || hlen > f->max_message) {
+            char why[96];
+            snprintf(why, sizeof(why), "file-transfer header length %" PRIu64 " is not plausible", hlen);
+            mark_broken(f, at, why);
+            return;
+        }
+        free(f->json);
+        f->json = malloc(hlen);
+        if (!f->json) {
+            mark_broken(f, at, "out of memory for the file-transfer header");
+            return;
+        }
+        f->json_cap = (uint32_t)hlen;
+        f->json_have = 0;
+        f->xfer_phase = 1;
+    } else if (f->xfer_phase == 1) {
+        uint64_t size;
+        if (!json_filesize(f->json, f->json_have, &size)) {
+            mark_broken(f, at, "the file-transfer header has no \"filesize\"");
+            return;
+        }
+        f->xfer_body = size;
+        f->xfer_phase = size ? 2 : 0;
+    } else {
+        f->xfer_phase = 0;
+    }
+}
+
+void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (f->spec.kind == SS_FRAMING_NONE || f->spec.kind == SS_FRAMING_AUTO || f->broken)
+        return;
+    if (c->gap) {
+        if (!f->in_msg) {
+            if (f->spec.kind != SS_FRAMING_LINE)
+                mark_broken(f, c->off, "bytes missing from the capture between messages");
+            else
+                f->resync_at = c->off + c->len; /* the next delimiter resynchronises */
+            f->prev = 0;
+            return;
+        }
+        out->first = out->last = f->cur.index;
+        out->count = 1;
+        if (f->spec.kind == SS_FRAMING_LINE) {
+            /* The line continues past the gap; it ends at the next delimiter, incomplete. */
+            f->damaged = true;
+            f->prev = 0;
+            f->pos = c->off + c->len;
+            return;
+        }
+        if (f->len_known && c->len <= f->need) {
+            f->need -= c->len; /* the hole is inside a message of known length: boundaries survive */
+            f->damaged = true;
+            f->pos = c->off + c->len;
+            if (f->need == 0) {
+                end_msg(f, c->off + c->len, false);
+                if (f->spec.kind == SS_FRAMING_FILEXFER)
+                    xfer_next(f, c->off + c->len);
+            }
+            return;
+        }
+        end_msg(f, c->off, false);
+        mark_broken(f, c->off, "bytes missing from the capture where a message length was needed");
+        return;
+    }
+    uint32_t p = 0;
+    if (f->in_msg)
+        out->first = out->last = f->cur.index, out->count = 1;
+    while (p < c->len && !f->broken) {
+        uint64_t off = c->off + p;
+        if (!f->in_msg)
+            start_msg(f, off, out);
+        add_frame(f, c->frame);
+        if (f->spec.kind == SS_FRAMING_LINE) {
+            const uint8_t *d = c->data + p;
+            uint32_t n = c->len - p, i = 0;
+            bool found = false;
+            uint8_t last = f->spec.delim_len == 2 ? f->spec.delim[1] : f->spec.delim[0];
+            while (i < n) {
+                const uint8_t *q = memchr(d + i, last, n - i);
+                if (!q) {
+                    i = n;
+                    break;
+                }
+                i = (uint32_t)(q - d) + 1;
+                uint8_t before = i >= 2 ? d[i - 2] : f->prev;
+                if (f->spec.delim_len == 1 || before == f->spec.delim[0]) {
+                    found = true;
+                    break;
+                }
+            }
+            f->prev = i ? d[i - 1] : f->prev;
+            p += i;
+            uint64_t len_so_far = c->off + p - f->cur.off;
+            f->pos = c->off + p;
+            if (found) {
+                end_msg(f, c->off + p, true);
+            } else if (len_so_far > f->max_message) {
+                char why[96];
+                snprintf(why, sizeof(why), "no delimiter within the maximum message size %" PRIu64, f->max_message);
+                mark_broken(f, f->cur.off, why);
+            }
+            continue;
+        }
+        uint32_t used = feed_counted(f, off, c->data + p, c->len - p);
+        p += used;
+        f->pos = c->off + p;
+        if (f->broken)
+            break;
+        if (f->len_known && f->need == 0) {
+            end_msg(f, c->off + p, true);
+            if (f->spec.kind == SS_FRAMING_FILEXFER)
+                xfer_next(f, c->off + p);
+        } else if (used == 0) {
+            break;
+        }
+    }
+    if (f->broken && f->in_msg)
+        end_msg(f, f->pos > f->cur.off ? f->pos : f->cur.off, false); /* what it had, incomplete */
+}
+
+void ss_framer_finish(ss_framer_t *f)
+{
+    if (f->in_msg)
+        end_msg(f, f->pos > f->cur.off ? f->pos : f->cur.off, false);
+}
