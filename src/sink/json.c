@@ -6,7 +6,7 @@
 #include "internal.h"
 #include "segscope/err.h"
 
-#define SS_JSON_SCHEMA_VERSION 2
+#define SS_JSON_SCHEMA_VERSION 3
 
 typedef struct json_sink {
     ss_sink_t base;

@@ -11,6 +11,8 @@ typedef struct row {
     ss_conv_tcp_t tcp;
     char history[48];
     bool is_tcp;
+    bool has_msgs;
+    ss_conv_msgs_t msgs[2];
 } row_t;
 
 typedef struct summary_sink {
@@ -53,7 +55,13 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
         snprintf(r->history, sizeof(r->history), "%s", r->tcp.history ? r->tcp.history : "");
         r->tcp.history = NULL;
     }
+    if (ev->u.conv->msgs) {
+        r->has_msgs = true;
+        r->msgs[0] = ev->u.conv->msgs[0];
+        r->msgs[1] = ev->u.conv->msgs[1];
+    }
     r->info.tcp = NULL;
+    r->info.msgs = NULL;
     return 0;
 }
 
@@ -250,6 +258,53 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
         }
         t.nrows = ntcp;
         print_table(o, &t);
+    }
+    /* Messages: one row per direction of each framed conversation. */
+    size_t rows = 0;
+    for (size_t i = 0; i < m->n; i++)
+        rows += m->rows[i].has_msgs ? 2 : 0;
+    if (rows) {
+        char (*cells)[MAXCOLS][CELL] = calloc(rows, sizeof(*cells));
+        if (cells) {
+            size_t k = 0;
+            for (size_t i = 0; i < m->n; i++) {
+                const row_t *r = &m->rows[i];
+                if (!r->has_msgs)
+                    continue;
+                for (int d = 0; d < 2; d++, k++) {
+                    const ss_conv_msgs_t *g = &r->msgs[d];
+                    snprintf(cells[k][0], CELL, "%" PRIu64, r->info.index);
+                    snprintf(cells[k][1], CELL, "%s", d == 0 ? "c\u2192s" : "s\u2192c");
+                    snprintf(cells[k][2], CELL, "%s", g->framing);
+                    snprintf(cells[k][3], CELL, "%" PRIu64, g->messages);
+                    snprintf(cells[k][4], CELL, "%" PRIu64, g->incomplete);
+                    snprintf(cells[k][5], CELL, "%" PRIu64, g->coalesced_segments);
+                    snprintf(cells[k][6], CELL, "%" PRIu64, g->split_messages);
+                    snprintf(cells[k][7], CELL, "%" PRIu64, g->largest);
+                    snprintf(cells[k][8], CELL, "%" PRIu64, g->gap_bytes);
+                    if (g->broken)
+                        snprintf(cells[k][9], CELL, "framing lost at byte %" PRIu64 ": %s", g->broken_at, g->broken_why);
+                    else if (g->overlap_differs)
+                        snprintf(cells[k][9], CELL, "%" PRIu32 " resends carried different bytes", g->overlap_differs);
+                    else
+                        snprintf(cells[k][9], CELL, "-");
+                }
+            }
+            static const char *const h3[] = {"#", "dir", "framing", "messages", "incomplete",
+                                             "coalesced segments", "split messages", "largest", "gap bytes",
+                                             "notes"};
+            table_t t3 = {0};
+            t3.ncols = 10;
+            for (int c = 0; c < t3.ncols; c++) {
+                t3.head[c] = h3[c];
+                t3.right[c] = c == 0 || (c >= 3 && c <= 8);
+            }
+            t3.cells = cells;
+            t3.nrows = rows;
+            fprintf(o, "\n%sMessages%s\n", m->color ? "\033[1m" : "", m->color ? "\033[0m" : "");
+            print_table(o, &t3);
+            free(cells);
+        }
     }
     if (end->stats_valid)
         fprintf(o, "\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n",

@@ -329,7 +329,7 @@ static void test_sink_json_every_line_valid_capture_packets_end(void **state)
         if (!js_valid_object(lines[i]))
             fail_msg("line %d is not a JSON object: %s", i + 1, lines[i]);
     assert_member(lines[0], "type", "\"capture\"");
-    assert_member(lines[0], "schema", "2");
+    assert_member(lines[0], "schema", "3");
     assert_member(lines[0], "source", "\"pktbuild\"");
     assert_member(lines[0], "live", "false");
     assert_member(lines[0], "linktype", "1");
