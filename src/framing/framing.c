@@ -105,8 +105,11 @@ int ss_framing_parse(const char *text, ss_framing_t *out, char *err, size_t errl
                  tok);
         return SS_ERR_INVAL;
     }
-    if (strtok_r(NULL, ":", &save) && out->kind != SS_FRAMING_LINE && out->kind != SS_FRAMING_FILEXFER) {
-        snprintf(err, errlen, "framing '%s' takes no options", text);
+    if (strtok_r(NULL, ":", &save)) {
+        if (out->kind == SS_FRAMING_LINE || out->kind == SS_FRAMING_FILEXFER)
+            snprintf(err, errlen, "framing '%s' takes at most one option", text);
+        else
+            snprintf(err, errlen, "framing '%s' takes no options", text);
         return SS_ERR_INVAL;
     }
     return 0;
@@ -170,7 +173,8 @@ static void start_msg(ss_framer_t *f, uint64_t off, ss_chunk_msgs_t *out)
     f->len_known = false;
     f->hdr_have = 0;
     f->need = 0;
-    f->damaged = false;
+    f->damaged = f->resync_at != 0 && off == f->resync_at; /* a line whose start was not captured */
+    f->resync_at = 0;
     f->cur.part = f->xfer_phase;
     if (out->count == 0)
         out->first = f->cur.index;
@@ -250,10 +254,11 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
             f->hdr[f->hdr_have++] = d[used++];
         if (f->hdr_have < hdr_need)
             return used;
-        uint64_t total;
+        uint64_t total, declared;
         char why[96];
         if (f->spec.kind == SS_FRAMING_LEN) {
             uint64_t v = get_uint(f->hdr + f->spec.offset, f->spec.width, f->spec.little_endian);
+            declared = v;
             if (f->spec.inclusive) {
                 if (v < hdr_need) {
                     snprintf(why, sizeof(why), "length %" PRIu64 " is shorter than its own header", v);
@@ -265,13 +270,13 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
                 total = v > UINT64_MAX - hdr_need ? UINT64_MAX : v + hdr_need;
             }
         } else if (f->xfer_phase == 0) {
-            total = 4;
+            total = declared = 4;
         } else {
-            total = f->xfer_body; /* the JSON header's length, then the file's size */
+            total = declared = f->xfer_body; /* the JSON header's length, then the file's size */
         }
         if (total > f->max_message) {
             snprintf(why, sizeof(why), "declared length %" PRIu64 " exceeds the maximum message size %" PRIu64,
-                     total, f->max_message);
+                     declared, f->max_message);
             mark_broken(f, f->cur.off, why);
             return used;
         }
@@ -360,6 +365,14 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
             }
             return;
         }
+        if (f->len_known) {
+            /* The message's end is known, but what follows it was not captured. */
+            uint64_t msg_end = c->off + f->need;
+            f->damaged = true;
+            end_msg(f, msg_end, false);
+            mark_broken(f, msg_end, "bytes missing from the capture where a message length was needed");
+            return;
+        }
         end_msg(f, c->off, false);
         mark_broken(f, c->off, "bytes missing from the capture where a message length was needed");
         return;
@@ -394,12 +407,14 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
             p += i;
             uint64_t len_so_far = c->off + p - f->cur.off;
             f->pos = c->off + p;
-            if (found) {
-                end_msg(f, c->off + p, true);
-            } else if (len_so_far > f->max_message) {
+            if (len_so_far > f->max_message) {
+                /* Cut where a byte-by-byte reading would have noticed, whatever the split. */
+                f->pos = f->cur.off + f->max_message + 1;
                 char why[96];
                 snprintf(why, sizeof(why), "no delimiter within the maximum message size %" PRIu64, f->max_message);
                 mark_broken(f, f->cur.off, why);
+            } else if (found) {
+                end_msg(f, c->off + p, true);
             }
             continue;
         }

@@ -132,23 +132,31 @@ static void buffer(ss_stream_t *s, uint64_t off, const uint8_t *d, uint32_t len,
         while (*pp && (*pp)->off + (*pp)->len <= cur)
             pp = &(*pp)->next;
         uint64_t piece_end = end;
-        if (*pp && (*pp)->off <= cur) { /* cur is inside a buffered segment: skip over it */
-            uint64_t e = (*pp)->off + (*pp)->len;
-            res->overlap += (uint32_t)((e < end ? e : end) - cur);
-            cur = e;
+        if (*pp && (*pp)->off <= cur) { /* cur is inside a buffered segment: already have these bytes */
+            const ss_stream_seg_t *g = *pp;
+            uint64_t e = g->off + g->len;
+            uint64_t stop = e < end ? e : end;
+            uint32_t n = (uint32_t)(stop - cur);
+            res->overlap += n;
+            s->overlap_bytes += n;
+            if (memcmp(g->data + (cur - g->off), d + (cur - off), n) != 0 && !res->differs) {
+                res->differs = true;
+                s->overlap_differs++;
+            }
+            cur = stop;
             continue;
         }
         if (*pp && (*pp)->off < piece_end)
             piece_end = (*pp)->off;
         uint32_t n = (uint32_t)(piece_end - cur);
-        bool over = s->ooo_count >= s->max_ooo_segs || s->ooo_bytes + n > s->max_ooo_bytes ||
-                    (s->budget && s->budget->max && s->budget->used + n > s->budget->max);
-        ss_stream_seg_t *g = over ? NULL : malloc(sizeof(*g) + n);
+        bool over_dir = s->ooo_count >= s->max_ooo_segs || s->ooo_bytes + n > s->max_ooo_bytes;
+        bool over_budget = !over_dir && s->budget && s->budget->max && s->budget->used + n > s->budget->max;
+        ss_stream_seg_t *g = over_dir || over_budget ? NULL : malloc(sizeof(*g) + n);
         if (!g) {
             /* Over a cap (or out of memory): not kept; these bytes will become a gap. */
             res->dropped = true;
             s->dropped_cap += n;
-            if (over && s->budget)
+            if (over_budget)
                 s->budget->refused++;
             cur = piece_end;
             continue;
@@ -198,14 +206,58 @@ void ss_stream_segment(ss_stream_t *s, uint64_t off, const uint8_t *data, uint32
         caplen = skip < caplen ? caplen - skip : 0;
     }
     if (off == s->next) {
-        /* In order: deliver the captured part at once, no copy. */
-        res->new_bytes = len;
-        emit(s, off, data, caplen, frame);
-        if (caplen < len) {
-            /* Cut by the snapshot length: the rest was on the wire but not captured. */
-            emit_gap(s, off + len);
+        /*
+         * In order: deliver the captured part at once, no copy. Where it
+         * reaches bytes already buffered, those came first: they are
+         * delivered as buffered (and the new copy compared with them).
+         */
+        uint64_t cap_end = off + caplen;
+        uint64_t cur = off;
+        while (cur < cap_end) {
+            ss_stream_seg_t *g = s->ooo;
+            if (g && g->off < cap_end) {
+                if (g->off > cur) {
+                    emit(s, cur, data + (cur - off), (uint32_t)(g->off - cur), frame);
+                    res->new_bytes += (uint32_t)(g->off - cur);
+                }
+                uint64_t ge = g->off + g->len;
+                uint64_t ov_end = ge < cap_end ? ge : cap_end;
+                uint64_t ov_start = g->off > cur ? g->off : cur;
+                if (ov_end > ov_start) {
+                    uint32_t n = (uint32_t)(ov_end - ov_start);
+                    res->overlap += n;
+                    s->overlap_bytes += n;
+                    if (memcmp(g->data + (ov_start - g->off), data + (ov_start - off), n) != 0 && !res->differs) {
+                        res->differs = true;
+                        s->overlap_differs++;
+                    }
+                }
+                drain(s); /* delivers g and whatever follows it contiguously */
+                cur = s->next > cur ? s->next : ov_end;
+                continue;
+            }
+            emit(s, cur, data + (cur - off), (uint32_t)(cap_end - cur), frame);
+            res->new_bytes += (uint32_t)(cap_end - cur);
+            cur = cap_end;
         }
-        /* Drop buffered copies of what was just delivered, then deliver what follows. */
+        /*
+         * Cut by the snapshot length: the rest was on the wire but not
+         * captured. It is a gap, except where a buffered copy has the bytes.
+         */
+        uint64_t end_all = off + len;
+        while (s->next < end_all) {
+            ss_stream_seg_t *g = s->ooo;
+            if (g && g->off <= s->next) {
+                drain(s);
+                continue;
+            }
+            uint64_t upto = g && g->off < end_all ? g->off : end_all;
+            uint64_t before = s->next;
+            emit_gap(s, upto);
+            if (upto > before && before >= cap_end)
+                res->new_bytes += (uint32_t)(upto - before); /* first carried (uncaptured) by this segment */
+            drain(s);
+        }
         drain(s);
         return;
     }
