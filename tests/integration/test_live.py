@@ -136,13 +136,25 @@ with tempfile.TemporaryDirectory() as td:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     wait_ready(proc)
     exchange(port, 1)
-    time.sleep(0.5)
+    # Wait until the packets have been shown (live output is flushed per line), then Ctrl-C.
+    import select
+    shown = b""
+    deadline = time.time() + 20
+    while time.time() < deadline and shown.count(b'"type":"packet"') < 8:
+        r, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if r:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            shown += chunk
     proc.send_signal(signal.SIGINT)
     try:
         out, err = proc.communicate(timeout=10)
+        out = shown + out
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
+        out = shown + out
         check("SIGINT stops", False, "did not stop within 10 s")
     recs = [json.loads(l) for l in out.decode().splitlines()]
     pk = [x for x in recs if x["type"] == "packet"]
