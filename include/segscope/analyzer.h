@@ -22,6 +22,7 @@ typedef struct ss_config {
         ss_framing_t framing;
     } port_framing[SS_MAX_PORT_FRAMINGS]; /* by server port (either port matches) */
     int nport_framing;
+    bool emit_data;        /* report reassembled bytes as SS_EV_DATA events (for --follow) */
 } ss_config_t;
 
 /*

@@ -117,6 +117,13 @@ typedef struct ss_msg_event {
     const ss_message_t *msg;
 } ss_msg_event_t;
 
+/* A piece of a reassembled stream (or a gap), valid only during the callback. */
+typedef struct ss_data_event {
+    const ss_conv_info_t *conv;
+    int dir;              /* SS_DIR_* */
+    const ss_stream_chunk_t *chunk;
+} ss_data_event_t;
+
 /* One packet, decoded and analysed. */
 typedef struct ss_pkt_event {
     const ss_packet_t *pkt;
@@ -135,7 +142,8 @@ typedef enum {
     SS_EV_PACKET = 1,
     SS_EV_CONVERSATION, /* a conversation ended (or the capture did) */
     SS_EV_NOTICE,       /* a limit was reached, or similar news about the run */
-    SS_EV_MESSAGE       /* with --framing: a message is complete (or cut off) */
+    SS_EV_MESSAGE,      /* with --framing: a message is complete (or cut off) */
+    SS_EV_DATA          /* with ss_config.emit_data: reassembled stream bytes, in stream order */
 } ss_event_type_t;
 
 typedef struct ss_event {
@@ -145,6 +153,7 @@ typedef struct ss_event {
         const ss_conv_info_t *conv;
         const char *notice;
         const ss_msg_event_t *message;
+        const ss_data_event_t *data;
     } u;
 } ss_event_t;
 

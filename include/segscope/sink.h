@@ -3,6 +3,7 @@
 #define SEGSCOPE_SINK_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "segscope/event.h"
@@ -49,6 +50,13 @@ ss_sink_t *ss_sink_summary_create(FILE *out, bool color);
  * leaves out the packet records (conversations only). NULL on ENOMEM.
  */
 ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush, bool packets);
+
+/*
+ * --follow: the reassembled byte stream of TCP conversation `stream`, both
+ * directions in the order the bytes were delivered, text as text and the
+ * rest as hex, gaps and message ends marked. NULL on ENOMEM.
+ */
+ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color);
 
 /* Destroys any sink; NULL is allowed. */
 void ss_sink_destroy(ss_sink_t *s);

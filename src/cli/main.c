@@ -61,6 +61,8 @@ static void usage(FILE *o)
             "  --summary           only the per-conversation tables (with --json: only the\n"
             "                      conversation records)\n"
             "  --timeline          with --summary: the timeline too, then the tables\n"
+            "  --follow N          only the reassembled byte stream of TCP conversation N,\n"
+            "                      both directions, text as text and the rest as hex\n"
             "  --framing SPEC      reassemble TCP streams and cut them into messages: none,\n"
             "                      line, line:crlf, line:0xNN, len:W[:be|le][:incl][:off=K],\n"
             "                      len32, len32le, len16, filexfer[:be|le]; per port with\n"
@@ -145,6 +147,7 @@ enum {
     OPT_TIMELINE,
     OPT_FRAMING,
     OPT_MAX_MESSAGE,
+    OPT_FOLLOW,
 };
 
 int main(int argc, char **argv)
@@ -162,6 +165,7 @@ int main(int argc, char **argv)
         {"timeline", no_argument, NULL, OPT_TIMELINE},
         {"framing", required_argument, NULL, OPT_FRAMING},
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+        {"follow", required_argument, NULL, OPT_FOLLOW},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -169,6 +173,8 @@ int main(int argc, char **argv)
     const char *rfile = NULL, *iface = NULL, *wfile = NULL;
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
+    bool follow = false;
+    uint64_t follow_stream = 0;
     int color = -1; /* -1 = when stdout is a terminal */
     ss_config_t cfg;
     ss_live_opts_t lo;
@@ -226,6 +232,15 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case OPT_FOLLOW:
+            if (!parse_u64(optarg, &follow_stream)) {
+                fprintf(stderr, "segscope: --follow needs a conversation number (tcp_stream)\n");
+                return EXIT_USAGE;
+            }
+            follow = true;
+            cfg.reassemble = true;
+            cfg.emit_data = true;
+            break;
         case OPT_MAX_MESSAGE:
             if (!parse_u64(optarg, &u) || u == 0) {
                 fprintf(stderr, "segscope: --max-message needs a positive number of bytes\n");
@@ -356,7 +371,9 @@ int main(int argc, char **argv)
     ss_sink_t *sinks[2] = {NULL, NULL};
     size_t nsinks = 0;
     bool oom = false;
-    if (json) {
+    if (follow) {
+        oom |= !(sinks[nsinks++] = ss_sink_follow_create(stdout, follow_stream, color == 1));
+    } else if (json) {
         oom |= !(sinks[nsinks++] = ss_sink_json_create(stdout, live, !summary || timeline));
     } else {
         if (!summary || timeline) {
@@ -364,7 +381,8 @@ int main(int argc, char **argv)
                                  .explain = explain};
             oom |= !(sinks[nsinks++] = ss_sink_text_create(stdout, &to));
         }
-        if (summary)
+        /* Live, the tables come after Ctrl-C: the capture's summary. */
+        if (summary || live)
             oom |= !(sinks[nsinks++] = ss_sink_summary_create(stdout, color == 1));
     }
     ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);

@@ -357,6 +357,14 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     ss_analyzer_t *a = d->a;
     reasm_t *rs = d->c->rs;
     ss_framer_t *fr = &rs->framer[d->dir];
+    if (a->cfg.emit_data) {
+        ss_data_event_t de = {&d->c->info, d->dir, ch};
+        ss_event_t ev = {.type = SS_EV_DATA};
+        ev.u.data = &de;
+        int r = emit(a, &ev);
+        if (r < 0 && a->sink_err == 0)
+            a->sink_err = r;
+    }
     bool mine = !ch->gap && ch->frame == a->cur_frame && d->dir == a->seg_dir;
     a->cont_idx = mine && fr->in_msg ? fr->cur.index : UINT64_MAX;
     a->cont_done_part = 0;

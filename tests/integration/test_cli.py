@@ -88,6 +88,14 @@ check("conversation isn", c0.get("isn", {}).get("client") == pk[0]["seq_raw"] an
 check("packet states", pk[0]["state"] == {"client": "SYN-SENT", "server": "UNKNOWN"} and
       pk[2]["state"] == {"client": "ESTABLISHED", "server": "ESTABLISHED"}, str(pk[0].get("state")))
 
+# --follow: the reassembled bytes of conversation 0, each write in its own segment,
+# the reply "got: helloworld" (the server's one recv() returned both writes).
+rc, out, err = run("-r", hello, "--follow", "0")
+check("--follow text", rc == 0 and "\nhello\n" in out and "\nworld\n" in out and "got: helloworld" in out and
+      "frame 4" in out and "frame 6" in out, out)
+rc, out, err = run("-r", hello, "--follow", "7")
+check("--follow missing", rc == 0 and "no TCP conversation 7" in out, out)
+
 # Standard input.
 with open(hello, "rb") as f:
     rc, out, err = run("-r", "-", stdin=f.read())

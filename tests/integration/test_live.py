@@ -131,6 +131,7 @@ with tempfile.TemporaryDirectory() as td:
     check("live 20 lines", len(lines) == 20, f"{len(lines)} lines")
     check("live decoded", all(f":{port}" in l and "TCP [" in l for l in lines), "\n".join(lines[:3]))
     check("live handshake first", lines and "[S]" in lines[0], lines[0] if lines else "")
+    check("live summary at the end", "Conversations (" in out.decode(), out.decode()[-300:])
     r = subprocess.run([BIN, "-r", w], capture_output=True)
     check("-w file readable", r.returncode == 0 and len(pkt_lines(r.stdout.decode())) == 20,
           f"rc={r.returncode} {len(pkt_lines(r.stdout.decode()))}")

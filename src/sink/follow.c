@@ -1,0 +1,135 @@
+/* follow.c - the reassembled byte stream of one conversation (--follow N). */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "segscope/err.h"
+
+typedef struct follow_sink {
+    ss_sink_t base;
+    FILE *out;
+    uint64_t stream;
+    bool color;
+    bool seen;
+    int last_dir;
+} follow_sink_t;
+
+/* Text when every byte is printable ASCII, whitespace, or part of UTF-8 (Chinese text included). */
+static bool is_text(const uint8_t *d, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t b = d[i];
+        if (b < 0x20 && b != '\n' && b != '\r' && b != '\t')
+            return false;
+        if (b == 0x7F)
+            return false;
+    }
+    return true;
+}
+
+static void hexdump(FILE *o, uint64_t off, const uint8_t *d, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i += 16) {
+        fprintf(o, "  %08" PRIx64 "  ", off + i);
+        for (uint32_t j = 0; j < 16; j++) {
+            if (i + j < n)
+                fprintf(o, "%02x ", d[i + j]);
+            else
+                fputs("   ", o);
+            if (j == 7)
+                fputc(' ', o);
+        }
+        fputs(" |", o);
+        for (uint32_t j = 0; j < 16 && i + j < n; j++)
+            fputc(d[i + j] >= 0x20 && d[i + j] < 0x7F ? d[i + j] : '.', o);
+        fputs("|\n", o);
+    }
+}
+
+static int follow_event(ss_sink_t *s, const ss_event_t *ev)
+{
+    follow_sink_t *f = (follow_sink_t *)s;
+    FILE *o = f->out;
+    const char *dim = f->color ? "\033[2m" : "", *rst = f->color ? "\033[0m" : "";
+    if (ev->type == SS_EV_DATA) {
+        const ss_data_event_t *de = ev->u.data;
+        if (de->conv->proto != 6 || de->conv->index != f->stream)
+            return 0;
+        const ss_stream_chunk_t *c = de->chunk;
+        const char *dc = f->color ? (de->dir == 0 ? "\033[31m" : "\033[34m") : "";
+        f->seen = true;
+        if (c->gap) {
+            fprintf(o, "%s== %s: %" PRIu32 " bytes never captured (offsets %" PRIu64 "\u2013%" PRIu64 ") ==%s\n", dim,
+                    de->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", c->len, c->off,
+                    c->off + c->len - 1, rst);
+            return ferror(o) ? SS_ERR_IO : 0;
+        }
+        fprintf(o, "%s-- %s, bytes %" PRIu64 "\u2013%" PRIu64 ", frame %" PRIu64 " --%s\n", dim,
+                de->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", c->off, c->off + c->len - 1,
+                c->frame, rst);
+        if (is_text(c->data, c->len)) {
+            fputs(dc, o);
+            fwrite(c->data, 1, c->len, o);
+            if (c->len && c->data[c->len - 1] != '\n')
+                fputc('\n', o);
+            fputs(rst, o);
+        } else {
+            fputs(dc, o);
+            hexdump(o, c->off, c->data, c->len);
+            fputs(rst, o);
+        }
+        f->last_dir = de->dir;
+    } else if (ev->type == SS_EV_MESSAGE) {
+        const ss_msg_event_t *me = ev->u.message;
+        if (me->conv->index != f->stream)
+            return 0;
+        fprintf(o, "%s== end of message #%" PRIu64 " (%s, bytes %" PRIu64 "\u2013%" PRIu64 ", %" PRIu64 " bytes%s) ==%s\n",
+                f->color ? "\033[36m" : "", me->msg->index,
+                me->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", me->msg->off,
+                me->msg->len ? me->msg->off + me->msg->len - 1 : me->msg->off, me->msg->len,
+                me->msg->complete ? "" : ", incomplete", rst);
+    } else if (ev->type == SS_EV_CONVERSATION) {
+        const ss_conv_info_t *cv = ev->u.conv;
+        if (cv->proto != 6 || cv->index != f->stream)
+            return 0;
+        char a[80], b[80];
+        fprintf(o, "%s== end of conversation %" PRIu64 ": %s \u2192 %s, %" PRIu64 " bytes client\u2192server, %" PRIu64
+                   " bytes server\u2192client ==%s\n",
+                dim, cv->index, ss_fmt_endpoint(&cv->addr[0], cv->port[0], a, sizeof(a)),
+                ss_fmt_endpoint(&cv->addr[1], cv->port[1], b, sizeof(b)), cv->payload[0], cv->payload[1], rst);
+        f->seen = true;
+    }
+    return ferror(o) ? SS_ERR_IO : 0;
+}
+
+static int follow_begin(ss_sink_t *s, const ss_run_info_t *info)
+{
+    (void)s;
+    (void)info;
+    return 0;
+}
+
+static int follow_end(ss_sink_t *s, const ss_run_end_t *end)
+{
+    follow_sink_t *f = (follow_sink_t *)s;
+    (void)end;
+    if (!f->seen)
+        fprintf(f->out, "no TCP conversation %" PRIu64 " in this capture\n", f->stream);
+    return fflush(f->out) == 0 ? 0 : SS_ERR_IO;
+}
+
+static const ss_sink_ops_t follow_ops = {follow_begin, follow_event, follow_end, ss_sink_noop_destroy};
+
+ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color)
+{
+    follow_sink_t *f = calloc(1, sizeof(*f));
+    if (!f)
+        return NULL;
+    f->base.ops = &follow_ops;
+    f->out = out;
+    f->stream = stream;
+    f->color = color;
+    f->last_dir = -1;
+    return &f->base;
+}
