@@ -71,6 +71,8 @@ typedef struct ss_conv_msgs {
     uint64_t overlap_bytes;    /* retransmitted bytes trimmed */
     uint32_t overlap_differs;  /* retransmissions whose bytes differed from the first copy */
     uint64_t dropped_bytes;    /* out-of-order bytes not kept (a reassembly cap) */
+    uint64_t udp_missing;      /* UDP with numbered datagrams: numbers never seen */
+    uint64_t udp_late;         /* ... and datagrams that came after a higher number */
     bool broken;               /* the stream stopped fitting the framing */
     uint64_t broken_at;
     char broken_why[96];
@@ -108,6 +110,13 @@ typedef struct ss_seg_msgs {
     bool buffered;        /* the bytes arrived out of order and wait for the hole to fill */
     uint32_t overlap;     /* bytes already seen (retransmitted) */
     bool differs;         /* ... and some differed from the first copy */
+    /* UDP (with --framing): every datagram is one message */
+    bool udp;
+    bool udp_first;       /* the conversation's first datagram in this direction */
+    bool numbered;        /* the datagrams carry a 32-bit big-endian counter (as the demo's do) */
+    uint32_t number;      /* ... this datagram's */
+    uint32_t missing;     /* numbers skipped just before this one (lost before the capture point) */
+    bool late;            /* a number lower than one already seen: reordered or duplicated */
 } ss_seg_msgs_t;
 
 /* A message, reported when it is complete (or cut off). */

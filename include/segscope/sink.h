@@ -36,8 +36,11 @@ typedef struct ss_text_opts {
 /* The one-line-per-packet timeline, written to `out` (not closed). NULL on ENOMEM. */
 ss_sink_t *ss_sink_text_create(FILE *out, const ss_text_opts_t *opts);
 
-/* Writes the --explain sentences for one packet (indented lines). */
+/* Writes the --explain sentences for one TCP packet (indented lines). */
 void ss_explain_packet(FILE *out, const ss_pkt_event_t *pe, bool color);
+
+/* The same for a UDP datagram seen with --framing. */
+void ss_explain_udp(FILE *out, const ss_pkt_event_t *pe, bool color);
 
 /*
  * The per-conversation summary tables, printed at the end of the run to

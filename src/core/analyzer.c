@@ -22,6 +22,10 @@ typedef struct dctx {
 
 /* Reassembly and framing of a TCP conversation (allocated only with --framing). */
 typedef struct reasm {
+    /* UDP: datagram counting per direction */
+    uint64_t udp_count[2];
+    bool udp_numbered[2];
+    uint32_t udp_next[2];
     ss_stream_t stream[2]; /* by SS_DIR_* */
     ss_framer_t framer[2];
     ss_conv_msgs_t sum[2];
@@ -473,6 +477,74 @@ static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const
         ss_stream_flush(&rs->stream[dir]);
 }
 
+/*
+ * UDP keeps message boundaries: each datagram is one message, whole or
+ * lost. When a direction's datagrams start with a 32-bit big-endian counter
+ * from 0 (as the demo's numbered datagrams do), gaps and late numbers are
+ * reported too.
+ */
+static void udp_datagram(ss_analyzer_t *a, conn_t *c, int dir, const ss_packet_t *pkt)
+{
+    reasm_t *rs = c->rs;
+    ss_seg_msgs_t *g = &a->seg;
+    memset(g, 0, sizeof(*g));
+    g->udp = true;
+    g->count = 1;
+    g->first = g->last = rs->udp_count[dir];
+    g->udp_first = rs->udp_count[0] + rs->udp_count[1] == 0;
+    const uint8_t *d = pkt->payload_off ? pkt->frame->data + pkt->payload_off : NULL;
+    if (d && pkt->payload_caplen >= 4 && pkt->payload_len >= 4) {
+        uint32_t n = ((uint32_t)d[0] << 24) | ((uint32_t)d[1] << 16) | ((uint32_t)d[2] << 8) | d[3];
+        if (rs->udp_count[dir] == 0)
+            rs->udp_numbered[dir] = n == 0;
+        else if (rs->udp_numbered[dir] && n > rs->udp_next[dir] + 1000u)
+            rs->udp_numbered[dir] = false; /* not a counter after all */
+        if (rs->udp_numbered[dir]) {
+            g->numbered = true;
+            g->number = n;
+            if (n > rs->udp_next[dir]) {
+                g->missing = n - rs->udp_next[dir];
+                rs->sum[dir].udp_missing += g->missing;
+            } else if (n < rs->udp_next[dir]) {
+                g->late = true;
+                rs->sum[dir].udp_late++;
+                if (rs->sum[dir].udp_missing)
+                    rs->sum[dir].udp_missing--; /* it was not lost, only late */
+            }
+            if (n >= rs->udp_next[dir])
+                rs->udp_next[dir] = n + 1;
+        }
+    } else if (rs->udp_count[dir] < 3) {
+        rs->udp_numbered[dir] = false;
+    }
+    ss_conv_msgs_t *sm = &rs->sum[dir];
+    snprintf(sm->framing, sizeof(sm->framing), "datagram");
+    sm->messages++;
+    if (pkt->payload_len > sm->largest)
+        sm->largest = pkt->payload_len;
+    rs->udp_count[dir]++;
+    if (a->mq_n == a->mq_cap) {
+        size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
+        queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
+        if (!nq) {
+            a->mq_dropped++;
+            return;
+        }
+        a->mq = nq;
+        a->mq_cap = ncap;
+    }
+    queued_msg_t *q = &a->mq[a->mq_n++];
+    memset(q, 0, sizeof(*q));
+    q->conv = &c->info;
+    q->dir = dir;
+    q->msg.index = g->first;
+    q->msg.off = 0;
+    q->msg.len = pkt->payload_len;
+    q->msg.complete = pkt->payload_caplen == pkt->payload_len;
+    q->msg.nframes = 1;
+    q->msg.frames[0] = q->msg.last_frame = pkt->frame->number;
+}
+
 /* Emits the messages queued while processing a packet or closing a conversation. */
 static int flush_messages(ss_analyzer_t *a)
 {
@@ -566,7 +638,7 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             conn_t *nc = flow_conn(f);
             conn_init(nc, f, &pkt, keydir, a->cfg.limits.max_unacked);
             nc->info.run_t0_ns = a->t0_sec * 1000000000LL + a->t0_nsec;
-            if (a->cfg.reassemble && pkt.l4 == SS_L4_TCP) {
+            if (a->cfg.reassemble) {
                 nc->rs = reasm_create(a, nc);
                 if (!nc->rs)
                     return SS_ERR_NOMEM;
@@ -585,6 +657,10 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
         c->info.last_nsec = frame->ts_nsec;
         pe.conv = &c->info;
         pe.dir = dir;
+        if (pkt.l4 == SS_L4_UDP && c->rs) {
+            udp_datagram(a, c, dir, &pkt);
+            pe.msgs = &a->seg;
+        }
         if (pkt.l4 == SS_L4_TCP) {
             ss_tcp_state_t before = c->tcp.state[keydir];
             bool acked_before = c->tcp.half[keydir].acked_peer_fin;

@@ -168,6 +168,25 @@ static void explain_close(ctx_t *c, const ss_pkt_event_t *pe)
     }
 }
 
+void ss_explain_udp(FILE *out, const ss_pkt_event_t *pe, bool color)
+{
+    ctx_t cx = {out, color};
+    const ss_seg_msgs_t *g = pe->msgs;
+    if (g->udp_first)
+        say(&cx,
+            "UDP keeps message boundaries: each sendto() travels as one datagram and arrives as one "
+            "recvfrom(), whole or not at all. Unlike TCP, writes never merge or split, and a lost datagram "
+            "is not resent.");
+    if (g->numbered && g->missing)
+        say(&cx,
+            "Datagrams are numbered and %" PRIu32 " number%s before #%" PRIu32 " never appeared: lost before "
+            "the capture point (UDP does not retransmit), or still to come out of order.",
+            g->missing, g->missing == 1 ? "" : "s", g->number);
+    if (g->numbered && g->late)
+        say(&cx, "Datagram #%" PRIu32 " comes after a higher number: the network reordered it (or duplicated it).",
+            g->number);
+}
+
 void ss_explain_packet(FILE *out, const ss_pkt_event_t *pe, bool color)
 {
     ctx_t cx = {out, color};

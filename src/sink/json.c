@@ -126,9 +126,10 @@ static void json_tcp_analysis(FILE *o, const ss_pkt_event_t *pe)
 static void json_message(FILE *o, const ss_msg_event_t *me)
 {
     const ss_message_t *m = me->msg;
-    fprintf(o, "{\"type\":\"message\",\"tcp_stream\":%" PRIu64 ",\"dir\":\"%s\",\"index\":%" PRIu64
+    fprintf(o, "{\"type\":\"message\",\"%s\":%" PRIu64 ",\"dir\":\"%s\",\"index\":%" PRIu64
                ",\"offset\":%" PRIu64 ",\"len\":%" PRIu64 ",\"frames\":[",
-            me->conv->index, me->dir == SS_DIR_C2S ? "c2s" : "s2c", m->index, m->off, m->len);
+            me->conv->proto == 6 ? "tcp_stream" : "udp_stream", me->conv->index, me->dir == SS_DIR_C2S ? "c2s" : "s2c",
+            m->index, m->off, m->len);
     uint32_t n = m->nframes < SS_MSG_INLINE_FRAMES ? m->nframes : SS_MSG_INLINE_FRAMES;
     for (uint32_t i = 0; i < n; i++)
         fprintf(o, "%s%" PRIu64, i ? "," : "", m->frames[i]);
@@ -149,6 +150,8 @@ static void json_msgsum(FILE *o, const ss_conv_msgs_t *m)
             ",\"overlap_bytes\":%" PRIu64 ",\"overlap_differs\":%" PRIu32 ",\"dropped_bytes\":%" PRIu64,
             m->messages, m->incomplete, m->coalesced_segments, m->split_messages, m->largest, m->gap_bytes,
             m->overlap_bytes, m->overlap_differs, m->dropped_bytes);
+    if (m->udp_missing || m->udp_late)
+        fprintf(o, ",\"datagrams_missing\":%" PRIu64 ",\"datagrams_late\":%" PRIu64, m->udp_missing, m->udp_late);
     if (m->broken) {
         fprintf(o, ",\"broken_at\":%" PRIu64 ",\"broken_why\":", m->broken_at);
         ss_json_str(o, m->broken_why);
@@ -342,7 +345,7 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
         json_options(o, &th->opts);
         if (pe->tcp && pe->tcp->analyzed)
             json_tcp_analysis(o, pe);
-        if (pe->msgs) {
+        if (pe->msgs && !pe->msgs->udp) {
             const ss_seg_msgs_t *g = pe->msgs;
             fputs(",\"messages\":[", o);
             for (uint64_t i = 0; i < g->count; i++)
@@ -356,6 +359,12 @@ static void json_packet(json_sink_t *j, const ss_pkt_event_t *pe)
         }
     } else if (p->l4 == SS_L4_UDP && p->ports_valid) {
         fprintf(o, ",\"len\":%" PRIu32 ",\"udp_len\":%u", p->payload_len, p->udp.len);
+        if (pe->msgs && pe->msgs->udp) {
+            fprintf(o, ",\"messages\":[%" PRIu64 "]", pe->msgs->first);
+            if (pe->msgs->numbered)
+                fprintf(o, ",\"datagram_number\":%" PRIu32 ",\"missing_before\":%" PRIu32 ",\"late\":%s",
+                        pe->msgs->number, pe->msgs->missing, pe->msgs->late ? "true" : "false");
+        }
     } else if (p->l4 == SS_L4_ICMP || p->l4 == SS_L4_ICMPV6) {
         fprintf(o, ",\"icmp_type\":%u,\"icmp_code\":%u", p->icmp_type, p->icmp_code);
         if (p->quoted.valid)

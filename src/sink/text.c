@@ -70,6 +70,17 @@ static int rexmit_kind(uint32_t f)
 static void print_msg_markers(text_sink_t *t, const ss_seg_msgs_t *g)
 {
     FILE *o = t->out;
+    if (g->udp) {
+        if (g->numbered && g->missing == 1)
+            fprintf(o, "%s[datagram #%" PRIu32 " never seen]%s ", col(t, C_RED), g->number - 1, col(t, C_RESET));
+        else if (g->numbered && g->missing > 1)
+            fprintf(o, "%s[datagrams #%" PRIu32 "\u2013#%" PRIu32 " never seen]%s ", col(t, C_RED),
+                    g->number - g->missing, g->number - 1, col(t, C_RESET));
+        if (g->numbered && g->late)
+            fprintf(o, "%s[datagram #%" PRIu32 " late: reordered or duplicated]%s ", col(t, C_YELLOW), g->number,
+                    col(t, C_RESET));
+        return;
+    }
     if (g->coalesced)
         fprintf(o, "%s[COALESCED %" PRIu32 " msgs #%" PRIu64 "\u2013#%" PRIu64 "]%s ", col(t, C_MAGENTA), g->count,
                 g->first, g->last, col(t, C_RESET));
@@ -224,6 +235,8 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
     if (ev->type == SS_EV_MESSAGE) {
         const ss_msg_event_t *me = ev->u.message;
         const ss_message_t *m = me->msg;
+        if (me->conv->proto != 6)
+            return 0; /* a datagram is its own message: its packet line says so */
         fprintf(t->out,
                 "%20s%smessage #%" PRIu64 " %s: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64 " bytes), in %" PRIu32
                 " segment%s%s%s\n",
@@ -254,8 +267,14 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
                     ss_fmt_endpoint(&p->dst, dp, b, sizeof(b)));
         else
             fprintf(o, "%s > %s  ", ss_addr_str(&p->src, a, sizeof(a)), ss_addr_str(&p->dst, b, sizeof(b)));
-        if (p->l4 == SS_L4_UDP)
+        if (p->l4 == SS_L4_UDP) {
             fprintf(o, "UDP len %" PRIu32, p->payload_len);
+            if (pe->msgs && pe->msgs->udp) {
+                fprintf(o, ", datagram #%" PRIu64, pe->msgs->first);
+                if (pe->msgs->numbered)
+                    fprintf(o, " (numbered %" PRIu32 ")", pe->msgs->number);
+            }
+        }
         else if (p->ports_valid && (p->payload_off || pe->tcp))
             print_tcp(t, pe);
         else
@@ -292,6 +311,8 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
         print_transitions(t, pe);
         if (t->opts.explain)
             ss_explain_packet(o, pe, t->opts.color);
+    } else if (pe->msgs && pe->msgs->udp && t->opts.explain) {
+        ss_explain_udp(o, pe, t->opts.color);
     }
     if (t->opts.line_flush)
         fflush(o);
