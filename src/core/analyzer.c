@@ -32,6 +32,7 @@ typedef struct reasm {
     dctx_t ctx[2];
     bool base_known[2];
     uint32_t first_seq[2]; /* sequence number of stream offset 0 */
+    bool cap_noticed[2];   /* the "not reassembled" notice was given for this direction */
 } reasm_t;
 
 /* What the analyzer keeps per conversation, in the flow's ext area. */
@@ -181,6 +182,7 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
     a->cfg = *cfg;
     a->sinks = sinks;
     a->nsinks = nsinks;
+    a->budget.max = a->cfg.limits.reasm_budget;
     a->flows = ss_flow_table_create(&a->cfg.limits, sizeof(conn_t), on_release, a);
     a->frags = ss_ipfrag_create(a->cfg.limits.max_fragments);
     if (!a->flows || !a->frags) {
@@ -433,6 +435,36 @@ static uint64_t reasm_off(reasm_t *rs, int dir, uint32_t seq)
     return ss_stream_offset(seq, rs->first_seq[dir], rs->stream[dir].next);
 }
 
+/*
+ * A segment of direction `dir` was not kept because a cap was reached: says
+ * so once per direction (the bytes become a gap when acknowledged or at the
+ * end). `budget` tells the run-wide budget from the per-direction caps.
+ */
+static void cap_notice(ss_analyzer_t *a, conn_t *c, int dir, bool budget)
+{
+    const ss_limits_t *l = &a->cfg.limits;
+    const char *side = dir == SS_DIR_C2S ? "client to server" : "server to client";
+    char msg[320];
+    if (budget)
+        snprintf(msg, sizeof(msg),
+                 "reassembly budget reached at frame %" PRIu64 " (--reasm-budget %" PRIu64
+                 " bytes for all conversations): later bytes of conversation %" PRIu64
+                 " %s not reassembled when they arrive out of order; they are reported as a gap",
+                 a->cur_frame, l->reasm_budget, c->info.index, side);
+    else
+        snprintf(msg, sizeof(msg),
+                 "out-of-order limit reached at frame %" PRIu64 " (--max-ooo-segs %" PRIu32
+                 ", --max-ooo-bytes %" PRIu64 " per direction): later bytes of conversation %" PRIu64
+                 " %s not reassembled when they arrive out of order; they are reported as a gap",
+                 a->cur_frame, l->max_ooo_segs, l->max_ooo_bytes, c->info.index, side);
+    c->rs->cap_noticed[dir] = true;
+    ss_event_t ev = {.type = SS_EV_NOTICE};
+    ev.u.notice = msg;
+    int r = emit(a, &ev);
+    if (r < 0 && a->sink_err == 0)
+        a->sink_err = r;
+}
+
 /* Feeds one analysed TCP packet (client direction `dir`) to reassembly and framing. */
 static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const ss_packet_t *pkt,
                          const ss_tcp_result_t *r)
@@ -455,8 +487,11 @@ static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const
         uint64_t off = reasm_off(rs, dir, dseq);
         const uint8_t *data = pkt->payload_off ? pkt->frame->data + pkt->payload_off : NULL;
         ss_stream_result_t sr;
+        uint64_t refused = a->budget.refused;
         ss_stream_segment(&rs->stream[dir], off, data, data ? pkt->payload_caplen : 0, pkt->payload_len,
                           pkt->frame->number, &sr);
+        if (sr.dropped && !rs->cap_noticed[dir])
+            cap_notice(a, c, dir, a->budget.refused != refused);
         a->seg.buffered = sr.buffered;
         a->seg.overlap = sr.overlap;
         a->seg.differs = sr.differs;
