@@ -6,6 +6,7 @@
 #include "segscope/version.h"
 
 #include "internal.h"
+#include "run.h"
 
 /*
  * The signal handlers need somewhere to write; this flag is the program's
@@ -65,6 +66,9 @@ static const subcommand_t subcommands[] = {
     {"server", cmd_server, "listen and serve demo clients, many at once"},
     {"client", cmd_client, "connect to a server and run one exchange of a mode"},
     {"md5", cmd_md5, "print the MD5 of files (or standard input), as md5sum does"},
+    {"list", ss_demo_list_main, "list the scenarios of run and tour"},
+    {"run", ss_demo_run_main, "run a scenario in a network namespace of its own, capture it, analyse it"},
+    {"tour", ss_demo_tour_main, "run every scenario in turn"},
 };
 
 static void usage(FILE *o)
@@ -89,6 +93,9 @@ static void usage(FILE *o)
             "Example, in two terminals:\n"
             "  segscope-demo server --mode len32 --port 9000\n"
             "  segscope-demo client --mode len32 --port 9000 --count 50\n"
+            "\n"
+            "Or, captured and analysed in one go (as root, or with user namespaces):\n"
+            "  segscope-demo run loss\n"
             "\n"
             "'segscope-demo COMMAND --help' lists the options of a command.\n"
             "  -h, --help     this help\n"
