@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "segscope/apptrace.h"
 #include "segscope/decode.h"
 #include "segscope/framing.h"
 #include "segscope/limits.h"
@@ -23,6 +24,7 @@ typedef struct ss_config {
     } port_framing[SS_MAX_PORT_FRAMINGS]; /* by server port (either port matches) */
     int nport_framing;
     bool emit_data;        /* report reassembled bytes as SS_EV_DATA events (for --follow) */
+    ss_apptrace_t *app_trace; /* borrowed: send()/recv() calls to line up with the capture */
 } ss_config_t;
 
 /*

@@ -71,6 +71,10 @@ typedef struct ss_conv_msgs {
     uint64_t overlap_bytes;    /* retransmitted bytes trimmed */
     uint32_t overlap_differs;  /* retransmissions whose bytes differed from the first copy */
     uint64_t dropped_bytes;    /* out-of-order bytes not kept (a reassembly cap) */
+    bool traced;               /* an application trace was matched to this direction */
+    uint64_t send_calls;       /* its send() calls (the messages when no framing was named) */
+    uint64_t recv_calls;       /* the receiver's recv() calls that returned bytes */
+    uint64_t glued_recvs;      /* ... that returned bytes of two or more messages */
     uint64_t udp_missing;      /* UDP with numbered datagrams: numbers never seen */
     uint64_t udp_late;         /* ... and datagrams that came after a higher number */
     bool broken;               /* the stream stopped fitting the framing */
@@ -126,6 +130,18 @@ typedef struct ss_msg_event {
     const ss_message_t *msg;
 } ss_msg_event_t;
 
+/* One recv() call of the receiving application (with an application trace). */
+typedef struct ss_recv_event {
+    const ss_conv_info_t *conv;
+    int dir;              /* SS_DIR_* of the bytes (c2s: the server's recv) */
+    uint64_t index;       /* 0-based among that side's recv() calls */
+    uint64_t off, len;    /* the bytes it returned */
+    int64_t ts_ns;
+    uint32_t count;       /* messages with bytes among them; >= 2: glued together */
+    uint64_t first, last;
+    bool first_partial, last_partial; /* it returned only part of the first / last message */
+} ss_recv_event_t;
+
 /* A piece of a reassembled stream (or a gap), valid only during the callback. */
 typedef struct ss_data_event {
     const ss_conv_info_t *conv;
@@ -152,7 +168,8 @@ typedef enum {
     SS_EV_CONVERSATION, /* a conversation ended (or the capture did) */
     SS_EV_NOTICE,       /* a limit was reached, or similar news about the run */
     SS_EV_MESSAGE,      /* with --framing: a message is complete (or cut off) */
-    SS_EV_DATA          /* with ss_config.emit_data: reassembled stream bytes, in stream order */
+    SS_EV_DATA,         /* with ss_config.emit_data: reassembled stream bytes, in stream order */
+    SS_EV_RECV          /* with an application trace: a recv() call and the messages it returned */
 } ss_event_type_t;
 
 typedef struct ss_event {
@@ -163,6 +180,7 @@ typedef struct ss_event {
         const char *notice;
         const ss_msg_event_t *message;
         const ss_data_event_t *data;
+        const ss_recv_event_t *recv;
     } u;
 } ss_event_t;
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "segscope/apptrace.h"
 #include "segscope/stream.h"
 
 typedef enum {
@@ -13,7 +14,8 @@ typedef enum {
     SS_FRAMING_LINE,     /* delimiter-terminated (LF, CRLF or another byte) */
     SS_FRAMING_LEN,      /* W-byte length prefix */
     SS_FRAMING_FILEXFER, /* 4-byte header length, JSON header, then `filesize` bytes */
-    SS_FRAMING_AUTO      /* inferred per direction */
+    SS_FRAMING_AUTO,     /* inferred per direction */
+    SS_FRAMING_CALLS     /* the send() calls of an application trace are the messages */
 } ss_framing_kind_t;
 
 typedef struct ss_framing {
@@ -85,6 +87,8 @@ typedef struct ss_framer {
     uint64_t broken_at;
     char broken_why[96];
     uint64_t resync_at;   /* after a gap, framing resumes here (LINE) or never (LEN) */
+    const ss_app_call_t *calls; /* CALLS: the sender's send() calls, in offset order */
+    size_t ncalls, call_idx;
 } ss_framer_t;
 
 void ss_framer_init(ss_framer_t *f, const ss_framing_t *spec, uint64_t max_message, ss_message_fn fn,
@@ -96,6 +100,9 @@ void ss_framer_fini(ss_framer_t *f);
  * the callback and, in `out`, which messages had bytes in this chunk.
  */
 void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *chunk, ss_chunk_msgs_t *out);
+
+/* Turns the framer into CALLS framing: each send() call of the trace is one message. */
+void ss_framer_set_calls(ss_framer_t *f, const ss_app_call_t *calls, size_t n);
 
 /* End of the stream: an unfinished message is reported incomplete. */
 void ss_framer_finish(ss_framer_t *f);

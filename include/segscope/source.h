@@ -16,7 +16,9 @@ typedef struct ss_source ss_source_t;
 typedef struct ss_live_opts {
     int snaplen;        /* bytes kept per packet (default 262144) */
     int buffer_kib;     /* kernel buffer in KiB; 0 = libpcap's default */
-    int timeout_ms;     /* read timeout, so the caller can check for a stop request */
+    int timeout_ms;     /* read timeout; note that in libpcap's immediate mode (which live capture
+                           uses, so lines appear as packets arrive) Linux may block until a packet
+                           arrives: use ss_source_break to stop a waiting read */
     bool promisc;       /* promiscuous mode */
 } ss_live_opts_t;
 

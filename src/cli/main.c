@@ -61,6 +61,9 @@ static void usage(FILE *o)
             "  --summary           only the per-conversation tables (with --json: only the\n"
             "                      conversation records)\n"
             "  --timeline          with --summary: the timeline too, then the tables\n"
+            "  --app-trace FILE    an application trace (docs/app-trace.md): without\n"
+            "                      --framing each send() is a message; each recv() is\n"
+            "                      listed with the messages it returned (glued or not)\n"
             "  --follow N          only the reassembled byte stream of TCP conversation N,\n"
             "                      both directions, text as text and the rest as hex\n"
             "  --framing SPEC      reassemble TCP streams and cut them into messages: none,\n"
@@ -163,6 +166,7 @@ int main(int argc, char **argv)
         {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"summary", no_argument, NULL, OPT_SUMMARY},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
+    OPT_APP_TRACE,
         {"framing", required_argument, NULL, OPT_FRAMING},
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"follow", required_argument, NULL, OPT_FOLLOW},
@@ -186,6 +190,7 @@ int main(int argc, char **argv)
         switch (ch) {
         case 'r': rfile = optarg; break;
         case 'i': iface = optarg; break;
+        {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         case 'w': wfile = optarg; break;
         case 'c':
             if (!parse_u64(optarg, &count) || count == 0) {
@@ -194,6 +199,7 @@ int main(int argc, char **argv)
             }
             break;
         case 's':
+    const char *app_trace_path = NULL;
             if (!parse_u64(optarg, &u) || u == 0 || u > 262144) {
                 fprintf(stderr, "segscope: -s needs a snapshot length from 1 to 262144\n");
                 return EXIT_USAGE;
@@ -252,6 +258,10 @@ int main(int argc, char **argv)
             if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
                 fprintf(stderr, "segscope: --max-flows needs a positive number\n");
                 return EXIT_USAGE;
+        case OPT_APP_TRACE:
+            app_trace_path = optarg;
+            cfg.reassemble = true;
+            break;
             }
             cfg.limits.max_flows = (uint32_t)u;
             break;
@@ -328,6 +338,21 @@ int main(int argc, char **argv)
     if (wfile && ss_source_dump_open(src, wfile, err) < 0) {
         fprintf(stderr, "segscope: %s: %s\n", wfile, err);
         ss_source_close(src);
+    ss_apptrace_t *app_trace = NULL;
+    if (app_trace_path) {
+        char terr[256];
+        if (ss_apptrace_load(&app_trace, app_trace_path, 50000000, terr, sizeof(terr)) < 0) {
+            fprintf(stderr, "segscope: --app-trace: %s\n", terr);
+            return EXIT_USAGE;
+        }
+        uint64_t nrec, nskip;
+        ss_apptrace_counts(app_trace, &nrec, &nskip);
+        if (nskip)
+            fprintf(stderr, "segscope: warning: %s: %" PRIu64 " malformed line%s skipped\n", app_trace_path, nskip,
+                    nskip == 1 ? "" : "s");
+        cfg.app_trace = app_trace;
+    }
+
         free(filter);
         return EXIT_USAGE;
     }
@@ -475,3 +500,4 @@ int main(int argc, char **argv)
     ss_source_close(src);
     return status;
 }
+    ss_apptrace_destroy(app_trace);

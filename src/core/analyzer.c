@@ -30,6 +30,9 @@ typedef struct reasm {
     ss_framer_t framer[2];
     ss_conv_msgs_t sum[2];
     dctx_t ctx[2];
+    const ss_app_dir_t *app[2]; /* the application trace of each direction, if matched */
+    uint64_t (*bounds[2])[2];   /* with traced recv() calls: every message's [offset, length] */
+    size_t nbounds[2], capbounds[2];
     bool base_known[2];
     uint32_t first_seq[2]; /* sequence number of stream offset 0 */
     bool cap_noticed[2];   /* the "not reassembled" notice was given for this direction */
@@ -318,6 +321,9 @@ static void conv_tcp_update(conn_t *c, int dir, const ss_packet_t *pkt, const ss
 
 /* --- reassembly and framing (with --framing) --- */
 
+/* Message boundaries kept per direction to map recv() calls to messages. */
+#define MAX_BOUNDS 4000000u
+
 static const ss_framing_t *framing_for(const ss_analyzer_t *a, const conn_t *c)
 {
     for (int side = 1; side >= 0; side--) /* the server's port first */
@@ -341,6 +347,22 @@ static void on_message(void *ctx, const ss_message_t *m)
         sm->largest = m->len;
     if (d->dir == a->seg_dir && m->index == a->cont_idx)
         a->cont_done_part = m->nframes;
+    reasm_t *rs = d->c->rs;
+    if (rs->app[d->dir] && rs->app[d->dir]->nrecvs && rs->nbounds[d->dir] < MAX_BOUNDS) {
+        if (rs->nbounds[d->dir] == rs->capbounds[d->dir]) {
+            size_t nc = rs->capbounds[d->dir] ? rs->capbounds[d->dir] * 2 : 64;
+            uint64_t(*nb)[2] = realloc(rs->bounds[d->dir], nc * sizeof(*nb));
+            if (nb) {
+                rs->bounds[d->dir] = nb;
+                rs->capbounds[d->dir] = nc;
+            }
+        }
+        if (rs->nbounds[d->dir] < rs->capbounds[d->dir]) {
+            rs->bounds[d->dir][rs->nbounds[d->dir]][0] = m->off;
+            rs->bounds[d->dir][rs->nbounds[d->dir]][1] = m->len;
+            rs->nbounds[d->dir]++;
+        }
+    }
     if (a->mq_n == a->mq_cap) {
         size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
         queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
@@ -425,6 +447,21 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
         ss_stream_init(&rs->stream[d], l->max_ooo_segs, l->max_ooo_bytes, &a->budget, on_chunk, &rs->ctx[d]);
         ss_framer_init(&rs->framer[d], fs, l->max_message, on_message, &rs->ctx[d]);
         ss_framing_name(fs, rs->sum[d].framing, sizeof(rs->sum[d].framing));
+        if (a->cfg.app_trace && c->info.proto == 6) {
+            /* The sender of direction d is the client for c2s, the server for s2c. */
+            int s = d, r = !d;
+            rs->app[d] = ss_apptrace_match(a->cfg.app_trace, &c->info.addr[s], c->info.port[s], &c->info.addr[r],
+                                           c->info.port[r], c->info.first_sec * 1000000000LL + c->info.first_nsec);
+            if (rs->app[d]) {
+                rs->sum[d].traced = true;
+                rs->sum[d].send_calls = rs->app[d]->nsends;
+                if (fs->kind == SS_FRAMING_NONE && rs->app[d]->nsends) {
+                    /* No framing named: what the sender wrote in each send() is a message. */
+                    ss_framer_set_calls(&rs->framer[d], rs->app[d]->sends, rs->app[d]->nsends);
+                    snprintf(rs->sum[d].framing, sizeof(rs->sum[d].framing), "send() calls");
+                }
+            }
+        }
     }
     return rs;
 }
@@ -596,6 +633,61 @@ static int flush_messages(ss_analyzer_t *a)
     return rc;
 }
 
+/* First message (index) whose bytes end after `off`. */
+static size_t bound_search(uint64_t (*b)[2], size_t n, uint64_t off)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b[mid][0] + b[mid][1] <= off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The receiver's recv() calls, each with the messages it returned (what the learner saw). */
+static void report_recvs(ss_analyzer_t *a, conn_t *c, int d)
+{
+    reasm_t *rs = c->rs;
+    const ss_app_dir_t *ap = rs->app[d];
+    if (!ap || !ap->nrecvs)
+        return;
+    uint64_t(*b)[2] = rs->bounds[d];
+    size_t n = rs->nbounds[d];
+    for (size_t i = 0; i < ap->nrecvs; i++) {
+        const ss_app_call_t *r = &ap->recvs[i];
+        ss_recv_event_t re;
+        memset(&re, 0, sizeof(re));
+        re.conv = &c->info;
+        re.dir = d;
+        re.index = i;
+        re.off = r->off;
+        re.len = r->len;
+        re.ts_ns = r->ts_ns;
+        size_t k = bound_search(b, n, r->off);
+        if (k < n && b[k][0] < r->off + r->len) {
+            re.first = k;
+            re.first_partial = b[k][0] < r->off;
+            size_t j = k;
+            while (j + 1 < n && b[j + 1][0] < r->off + r->len)
+                j++;
+            re.last = j;
+            re.count = (uint32_t)(j - k + 1);
+            re.last_partial = b[j][0] + b[j][1] > r->off + r->len;
+        }
+        rs->sum[d].recv_calls++;
+        if (re.count >= 2)
+            rs->sum[d].glued_recvs++;
+        ss_event_t ev = {.type = SS_EV_RECV};
+        ev.u.recv = &re;
+        int rc = emit(a, &ev);
+        if (rc < 0 && a->sink_err == 0)
+            a->sink_err = rc;
+    }
+}
+
 /* The end of a conversation: what is buffered is delivered behind gaps, open messages are cut off. */
 static void reasm_close(ss_analyzer_t *a, conn_t *c)
 {
@@ -612,6 +704,11 @@ static void reasm_close(ss_analyzer_t *a, conn_t *c)
         sm->overlap_differs = rs->stream[d].overlap_differs;
         sm->dropped_bytes = rs->stream[d].dropped_cap;
     }
+    int mr = flush_messages(a);
+    if (mr < 0 && a->sink_err == 0)
+        a->sink_err = mr;
+    for (int d = 0; d < 2; d++)
+        report_recvs(a, c, d);
 }
 
 static void reasm_free(conn_t *c)
@@ -621,6 +718,7 @@ static void reasm_free(conn_t *c)
     for (int d = 0; d < 2; d++) {
         ss_stream_fini(&c->rs->stream[d]);
         ss_framer_fini(&c->rs->framer[d]);
+        free(c->rs->bounds[d]);
     }
     free(c->rs);
     c->rs = NULL;

@@ -136,6 +136,7 @@ const char *ss_framing_name(const ss_framing_t *f, char *buf, size_t n)
         }
         break;
     case SS_FRAMING_FILEXFER: snprintf(buf, n, "filexfer:%s", f->little_endian ? "le" : "be"); break;
+    case SS_FRAMING_CALLS: snprintf(buf, n, "send() calls"); break;
     }
     return buf;
 }
@@ -147,6 +148,14 @@ void ss_framer_init(ss_framer_t *f, const ss_framing_t *spec, uint64_t max_messa
     f->max_message = max_message ? max_message : 1;
     f->on_message = fn;
     f->ctx = ctx;
+}
+
+void ss_framer_set_calls(ss_framer_t *f, const ss_app_call_t *calls, size_t n)
+{
+    f->spec.kind = SS_FRAMING_CALLS;
+    f->calls = calls;
+    f->ncalls = n;
+    f->call_idx = 0;
 }
 
 void ss_framer_fini(ss_framer_t *f)
@@ -248,6 +257,8 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
         unsigned hdr_need;
         if (f->spec.kind == SS_FRAMING_LEN)
             hdr_need = f->spec.offset + f->spec.width;
+        else if (f->spec.kind == SS_FRAMING_CALLS)
+            hdr_need = 0;
         else
             hdr_need = f->xfer_phase == 0 ? 4 : 0;
         while (f->hdr_have < hdr_need && used < len)
@@ -256,7 +267,25 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
             return used;
         uint64_t total, declared;
         char why[96];
-        if (f->spec.kind == SS_FRAMING_LEN) {
+        if (f->spec.kind == SS_FRAMING_CALLS) {
+            /* The next send() call at or after this message's start sets its length. */
+            while (f->call_idx < f->ncalls &&
+                   f->calls[f->call_idx].off + f->calls[f->call_idx].len <= f->cur.off)
+                f->call_idx++;
+            if (f->call_idx >= f->ncalls) {
+                mark_broken(f, f->cur.off, "the trace has no send() call for these bytes");
+                return used;
+            }
+            const ss_app_call_t *cl = &f->calls[f->call_idx];
+            if (cl->off > f->cur.off) {
+                total = cl->off - f->cur.off; /* bytes no traced call wrote (e.g. sendfile) */
+            } else {
+                total = cl->off + cl->len - f->cur.off;
+                if (cl->off < f->cur.off)
+                    f->damaged = true; /* the call's first bytes were not captured */
+            }
+            declared = total;
+        } else if (f->spec.kind == SS_FRAMING_LEN) {
             uint64_t v = get_uint(f->hdr + f->spec.offset, f->spec.width, f->spec.little_endian);
             declared = v;
             if (f->spec.inclusive) {
@@ -337,6 +366,17 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
     if (f->spec.kind == SS_FRAMING_NONE || f->spec.kind == SS_FRAMING_AUTO || f->broken)
         return;
     if (c->gap) {
+        if (f->spec.kind == SS_FRAMING_CALLS && (!f->in_msg || (f->len_known && c->len > f->need))) {
+            /* The trace gives every boundary: end the cut message, the next one starts where data resumes. */
+            if (f->in_msg) {
+                out->first = out->last = f->cur.index;
+                out->count = 1;
+                f->damaged = true;
+                end_msg(f, c->off + f->need, false);
+            }
+            f->pos = c->off + c->len;
+            return;
+        }
         if (!f->in_msg) {
             if (f->spec.kind != SS_FRAMING_LINE)
                 mark_broken(f, c->off, "bytes missing from the capture between messages");

@@ -140,6 +140,19 @@ static void json_message(FILE *o, const ss_msg_event_t *me)
     fputs("}\n", o);
 }
 
+static void json_recv(FILE *o, const ss_recv_event_t *r)
+{
+    char tb[40];
+    fprintf(o, "{\"type\":\"recv\",\"tcp_stream\":%" PRIu64 ",\"dir\":\"%s\",\"index\":%" PRIu64
+               ",\"ts\":%s,\"offset\":%" PRIu64 ",\"len\":%" PRIu64 ",\"messages\":[",
+            r->conv->index, r->dir == SS_DIR_C2S ? "c2s" : "s2c", r->index, ss_fmt_secs(r->ts_ns, 6, tb, sizeof(tb)),
+            r->off, r->len);
+    for (uint32_t i = 0; i < r->count; i++)
+        fprintf(o, "%s%" PRIu64, i ? "," : "", r->first + i);
+    fprintf(o, "],\"glued\":%s,\"first_partial\":%s,\"last_partial\":%s}\n", r->count >= 2 ? "true" : "false",
+            r->first_partial ? "true" : "false", r->last_partial ? "true" : "false");
+}
+
 static void json_msgsum(FILE *o, const ss_conv_msgs_t *m)
 {
     fputs("{\"framing\":", o);
@@ -150,6 +163,9 @@ static void json_msgsum(FILE *o, const ss_conv_msgs_t *m)
             ",\"overlap_bytes\":%" PRIu64 ",\"overlap_differs\":%" PRIu32 ",\"dropped_bytes\":%" PRIu64,
             m->messages, m->incomplete, m->coalesced_segments, m->split_messages, m->largest, m->gap_bytes,
             m->overlap_bytes, m->overlap_differs, m->dropped_bytes);
+    if (m->traced)
+        fprintf(o, ",\"send_calls\":%" PRIu64 ",\"recv_calls\":%" PRIu64 ",\"glued_recvs\":%" PRIu64, m->send_calls,
+                m->recv_calls, m->glued_recvs);
     if (m->udp_missing || m->udp_late)
         fprintf(o, ",\"datagrams_missing\":%" PRIu64 ",\"datagrams_late\":%" PRIu64, m->udp_missing, m->udp_late);
     if (m->broken) {
@@ -419,6 +435,10 @@ static int json_event(ss_sink_t *s, const ss_event_t *ev)
         if (!j->packets)
             return 0;
         json_message(j->out, ev->u.message);
+    } else if (ev->type == SS_EV_RECV) {
+        if (!j->packets)
+            return 0;
+        json_recv(j->out, ev->u.recv);
     } else {
         return 0;
     }

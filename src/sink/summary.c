@@ -222,7 +222,8 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
     summary_sink_t *m = (summary_sink_t *)s;
     FILE *o = m->out;
     (void)end;
-    qsort(m->rows, m->n, sizeof(*m->rows), by_start);
+    if (m->n)
+        qsort(m->rows, m->n, sizeof(*m->rows), by_start);
     table_t t = {0};
     t.cells = calloc(m->n ? m->n : 1, sizeof(*t.cells));
     if (!t.cells)
@@ -282,22 +283,30 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                     snprintf(cells[k][6], CELL, "%" PRIu64, g->split_messages);
                     snprintf(cells[k][7], CELL, "%" PRIu64, g->largest);
                     snprintf(cells[k][8], CELL, "%" PRIu64, g->gap_bytes);
-                    if (g->broken)
-                        snprintf(cells[k][9], CELL, "framing lost at byte %" PRIu64 ": %s", g->broken_at, g->broken_why);
-                    else if (g->overlap_differs)
-                        snprintf(cells[k][9], CELL, "%" PRIu32 " resends carried different bytes", g->overlap_differs);
+                    if (g->traced)
+                        snprintf(cells[k][9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls,
+                                 g->glued_recvs);
                     else
                         snprintf(cells[k][9], CELL, "-");
+                    if (g->broken)
+                        snprintf(cells[k][10], CELL, "framing lost at byte %" PRIu64 ": %s", g->broken_at, g->broken_why);
+                    else if (g->overlap_differs)
+                        snprintf(cells[k][10], CELL, "%" PRIu32 " resends carried different bytes", g->overlap_differs);
+                    else if (g->udp_missing || g->udp_late)
+                        snprintf(cells[k][10], CELL, "%" PRIu64 " datagrams never seen, %" PRIu64 " late", g->udp_missing,
+                                 g->udp_late);
+                    else
+                        snprintf(cells[k][10], CELL, "-");
                 }
             }
             static const char *const h3[] = {"#", "dir", "framing", "messages", "incomplete",
                                              "coalesced segments", "split messages", "largest", "gap bytes",
-                                             "notes"};
+                                             "send() / recv() calls / glued recvs", "notes"};
             table_t t3 = {0};
-            t3.ncols = 10;
+            t3.ncols = 11;
             for (int c = 0; c < t3.ncols; c++) {
                 t3.head[c] = h3[c];
-                t3.right[c] = c == 0 || (c >= 3 && c <= 8);
+                t3.right[c] = c == 0 || (c >= 3 && c <= 9);
             }
             t3.cells = cells;
             t3.nrows = rows;

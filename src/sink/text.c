@@ -232,6 +232,22 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
         fprintf(t->out, "%snote: %s%s\n", col(t, C_YELLOW), ev->u.notice, col(t, C_RESET));
         return ferror(t->out) ? SS_ERR_IO : 0;
     }
+    if (ev->type == SS_EV_RECV) {
+        const ss_recv_event_t *r = ev->u.recv;
+        const char *who = r->dir == SS_DIR_C2S ? "server" : "client";
+        fprintf(t->out, "%s%s recv #%" PRIu64 " (conversation %" PRIu64 "): bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64
+                        " bytes)",
+                r->count >= 2 ? col(t, C_MAGENTA) : col(t, C_CYAN), who, r->index, r->conv->index, r->off,
+                r->len ? r->off + r->len - 1 : r->off, r->len);
+        if (r->count >= 2)
+            fprintf(t->out, " returned %" PRIu32 " messages glued together (#%" PRIu64 "\u2013#%" PRIu64 ")%s", r->count,
+                    r->first, r->last, r->first_partial || r->last_partial ? ", some only in part" : "");
+        else if (r->count == 1)
+            fprintf(t->out, " returned %s message #%" PRIu64, r->first_partial || r->last_partial ? "part of" : "exactly",
+                    r->first);
+        fprintf(t->out, "%s\n", col(t, C_RESET));
+        return ferror(t->out) ? SS_ERR_IO : 0;
+    }
     if (ev->type == SS_EV_MESSAGE) {
         const ss_msg_event_t *me = ev->u.message;
         const ss_message_t *m = me->msg;
