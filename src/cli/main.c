@@ -151,6 +151,7 @@ enum {
     OPT_FRAMING,
     OPT_MAX_MESSAGE,
     OPT_FOLLOW,
+    OPT_APP_TRACE,
 };
 
 int main(int argc, char **argv)
@@ -166,10 +167,10 @@ int main(int argc, char **argv)
         {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"summary", no_argument, NULL, OPT_SUMMARY},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
-    OPT_APP_TRACE,
         {"framing", required_argument, NULL, OPT_FRAMING},
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"follow", required_argument, NULL, OPT_FOLLOW},
+        {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
     bool follow = false;
+    const char *app_trace_path = NULL;
     uint64_t follow_stream = 0;
     int color = -1; /* -1 = when stdout is a terminal */
     ss_config_t cfg;
@@ -190,7 +192,6 @@ int main(int argc, char **argv)
         switch (ch) {
         case 'r': rfile = optarg; break;
         case 'i': iface = optarg; break;
-        {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         case 'w': wfile = optarg; break;
         case 'c':
             if (!parse_u64(optarg, &count) || count == 0) {
@@ -199,7 +200,6 @@ int main(int argc, char **argv)
             }
             break;
         case 's':
-    const char *app_trace_path = NULL;
             if (!parse_u64(optarg, &u) || u == 0 || u > 262144) {
                 fprintf(stderr, "segscope: -s needs a snapshot length from 1 to 262144\n");
                 return EXIT_USAGE;
@@ -238,6 +238,10 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case OPT_APP_TRACE:
+            app_trace_path = optarg;
+            cfg.reassemble = true;
+            break;
         case OPT_FOLLOW:
             if (!parse_u64(optarg, &follow_stream)) {
                 fprintf(stderr, "segscope: --follow needs a conversation number (tcp_stream)\n");
@@ -258,10 +262,6 @@ int main(int argc, char **argv)
             if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
                 fprintf(stderr, "segscope: --max-flows needs a positive number\n");
                 return EXIT_USAGE;
-        case OPT_APP_TRACE:
-            app_trace_path = optarg;
-            cfg.reassemble = true;
-            break;
             }
             cfg.limits.max_flows = (uint32_t)u;
             break;
@@ -280,6 +280,21 @@ int main(int argc, char **argv)
     if ((rfile == NULL) == (iface == NULL)) {
         fprintf(stderr, "segscope: give either -r FILE or -i IFACE (see segscope --help)\n");
         return EXIT_USAGE;
+    }
+
+    ss_apptrace_t *app_trace = NULL;
+    if (app_trace_path) {
+        char terr[256];
+        if (ss_apptrace_load(&app_trace, app_trace_path, 50000000, terr, sizeof(terr)) < 0) {
+            fprintf(stderr, "segscope: --app-trace: %s\n", terr);
+            return EXIT_USAGE;
+        }
+        uint64_t nrec, nskip;
+        ss_apptrace_counts(app_trace, &nrec, &nskip);
+        if (nskip)
+            fprintf(stderr, "segscope: warning: %s: %" PRIu64 " malformed line%s skipped\n", app_trace_path, nskip,
+                    nskip == 1 ? "" : "s");
+        cfg.app_trace = app_trace;
     }
 
     /* The remaining arguments form one filter expression, as with tcpdump. */
@@ -338,21 +353,6 @@ int main(int argc, char **argv)
     if (wfile && ss_source_dump_open(src, wfile, err) < 0) {
         fprintf(stderr, "segscope: %s: %s\n", wfile, err);
         ss_source_close(src);
-    ss_apptrace_t *app_trace = NULL;
-    if (app_trace_path) {
-        char terr[256];
-        if (ss_apptrace_load(&app_trace, app_trace_path, 50000000, terr, sizeof(terr)) < 0) {
-            fprintf(stderr, "segscope: --app-trace: %s\n", terr);
-            return EXIT_USAGE;
-        }
-        uint64_t nrec, nskip;
-        ss_apptrace_counts(app_trace, &nrec, &nskip);
-        if (nskip)
-            fprintf(stderr, "segscope: warning: %s: %" PRIu64 " malformed line%s skipped\n", app_trace_path, nskip,
-                    nskip == 1 ? "" : "s");
-        cfg.app_trace = app_trace;
-    }
-
         free(filter);
         return EXIT_USAGE;
     }
@@ -497,7 +497,7 @@ int main(int argc, char **argv)
     ss_analyzer_destroy(an);
     for (size_t i = 0; i < nsinks; i++)
         ss_sink_destroy(sinks[i]);
+    ss_apptrace_destroy(app_trace);
     ss_source_close(src);
     return status;
 }
-    ss_apptrace_destroy(app_trace);
