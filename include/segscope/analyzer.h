@@ -25,7 +25,18 @@ typedef struct ss_config {
     int nport_framing;
     bool emit_data;        /* report reassembled bytes as SS_EV_DATA events (for --follow) */
     ss_apptrace_t *app_trace; /* borrowed: send()/recv() calls to line up with the capture */
+    bool inference_done;   /* second pass of --framing auto: use `inferred`, infer nothing */
+    const struct ss_inferred *inferred; /* borrowed: framings a first pass inferred, by tcp_stream */
+    size_t ninferred;
 } ss_config_t;
+
+/* What --framing auto concluded for one TCP conversation (both directions, by SS_DIR_*). */
+typedef struct ss_inferred {
+    uint64_t index;         /* tcp_stream */
+    ss_framing_t framing[2];
+    uint8_t confidence[2];  /* ss_confidence_t */
+    char why[2][128];
+} ss_inferred_t;
 
 /*
  * Parses a --framing argument into `cfg`: one framing for every
@@ -60,6 +71,14 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame);
  * sink's end with `end` (frames is filled in). Returns 0 or a sink's error.
  */
 int ss_analyzer_finish(ss_analyzer_t *a, ss_run_end_t *end);
+
+/*
+ * After ss_analyzer_finish of a run with --framing auto: the framing
+ * inferred for each TCP conversation, sorted by tcp_stream (valid until
+ * ss_analyzer_destroy). Feed it to a second run's config to analyse the
+ * capture with those framings.
+ */
+size_t ss_analyzer_inferred(const ss_analyzer_t *a, const ss_inferred_t **out);
 
 /* Frees the analyzer (not the sinks). NULL is allowed. */
 void ss_analyzer_destroy(ss_analyzer_t *a);

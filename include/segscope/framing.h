@@ -107,4 +107,37 @@ void ss_framer_set_calls(ss_framer_t *f, const ss_app_call_t *calls, size_t n);
 /* End of the stream: an unfinished message is reported incomplete. */
 void ss_framer_finish(ss_framer_t *f);
 
+/*
+ * Inference (--framing auto): every candidate framing reads the same
+ * stream; at its end, the most specific one that fits the whole of it wins
+ * (a file-transfer header, a length-prefix chain landing exactly on the
+ * end, newline-terminated text), with a confidence from how many messages
+ * it explained. Nothing fitting means "none".
+ */
+#define SS_AUTO_NCAND 7
+
+typedef struct ss_auto_slot {
+    struct ss_auto *a;
+    int i;
+} ss_auto_slot_t;
+
+typedef struct ss_auto {
+    ss_framer_t cand[SS_AUTO_NCAND];
+    uint64_t complete[SS_AUTO_NCAND];
+    ss_auto_slot_t ctx[SS_AUTO_NCAND];
+    uint64_t bytes, binary; /* bytes seen, and control bytes that text would not contain */
+    uint64_t gaps;
+} ss_auto_t;
+
+typedef enum { SS_CONF_NONE = 0, SS_CONF_LOW, SS_CONF_MEDIUM, SS_CONF_HIGH } ss_confidence_t;
+
+/* "none", "low", "medium", "high" */
+const char *ss_confidence_name(ss_confidence_t c);
+
+void ss_auto_init(ss_auto_t *a, uint64_t max_message);
+void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *chunk);
+/* The verdict: the framing (kind NONE when nothing fits), its confidence, and why in `why`. */
+ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen);
+void ss_auto_fini(ss_auto_t *a);
+
 #endif

@@ -57,9 +57,10 @@ ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush, bool packets);
 /*
  * --follow: the reassembled byte stream of TCP conversation `stream`, both
  * directions in the order the bytes were delivered, text as text and the
- * rest as hex, gaps and message ends marked. NULL on ENOMEM.
+ * rest as hex (everything as hex with `hex`), gaps and message ends
+ * marked. NULL on ENOMEM.
  */
-ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color);
+ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color, bool hex);
 
 /* Destroys any sink; NULL is allowed. */
 void ss_sink_destroy(ss_sink_t *s);

@@ -66,6 +66,7 @@ static void usage(FILE *o)
             "                      listed with the messages it returned (glued or not)\n"
             "  --follow N          only the reassembled byte stream of TCP conversation N,\n"
             "                      both directions, text as text and the rest as hex\n"
+            "  --hex               with --follow: every byte as a hex dump\n"
             "  --framing SPEC      reassemble TCP streams and cut them into messages: none,\n"
             "                      line, line:crlf, line:0xNN, len:W[:be|le][:incl][:off=K],\n"
             "                      len32, len32le, len16, filexfer[:be|le]; per port with\n"
@@ -127,6 +128,49 @@ static bool linktype_supported(int lt)
     }
 }
 
+/*
+ * --framing auto reads a saved capture twice: the first pass tries every
+ * candidate framing on each direction of each TCP conversation and keeps
+ * the verdicts; the second pass, the real one, frames with them. Returns 0,
+ * or EXIT_USAGE after printing why.
+ */
+static int infer_framings(const char *rfile, const char *filter, ss_config_t *cfg, ss_inferred_t **out, size_t *nout)
+{
+    char err[SS_SOURCE_ERRBUF] = "";
+    ss_source_t *src = NULL;
+    *out = NULL;
+    *nout = 0;
+    if (ss_source_open_file(&src, rfile, err) < 0 || (filter && ss_source_set_filter(src, filter, err) < 0)) {
+        ss_source_close(src);
+        return 0; /* the real pass reports the problem */
+    }
+    ss_analyzer_t *an = ss_analyzer_create(cfg, NULL, 0);
+    if (!an) {
+        ss_source_close(src);
+        fprintf(stderr, "segscope: out of memory\n");
+        return EXIT_USAGE;
+    }
+    ss_frame_t fr;
+    while (ss_source_next(src, &fr, err) == SS_SOURCE_FRAME)
+        if (ss_analyzer_feed(an, &fr) < 0)
+            break;
+    ss_run_end_t end;
+    memset(&end, 0, sizeof(end));
+    ss_analyzer_finish(an, &end);
+    const ss_inferred_t *inf;
+    size_t n = ss_analyzer_inferred(an, &inf);
+    if (n) {
+        *out = malloc(n * sizeof(**out));
+        if (*out) {
+            memcpy(*out, inf, n * sizeof(**out));
+            *nout = n;
+        }
+    }
+    ss_analyzer_destroy(an);
+    ss_source_close(src);
+    return 0;
+}
+
 static void print_perm_hint(const char *iface, const char *err)
 {
     fprintf(stderr,
@@ -152,6 +196,7 @@ enum {
     OPT_MAX_MESSAGE,
     OPT_FOLLOW,
     OPT_APP_TRACE,
+    OPT_HEX,
 };
 
 int main(int argc, char **argv)
@@ -171,6 +216,7 @@ int main(int argc, char **argv)
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"follow", required_argument, NULL, OPT_FOLLOW},
         {"app-trace", required_argument, NULL, OPT_APP_TRACE},
+        {"hex", no_argument, NULL, OPT_HEX},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -178,7 +224,7 @@ int main(int argc, char **argv)
     const char *rfile = NULL, *iface = NULL, *wfile = NULL;
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
-    bool follow = false;
+    bool follow = false, follow_hex = false;
     const char *app_trace_path = NULL;
     uint64_t follow_stream = 0;
     int color = -1; /* -1 = when stdout is a terminal */
@@ -228,16 +274,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "segscope: --framing: %s\n", ferr);
                 return EXIT_USAGE;
             }
-            bool has_auto = cfg.framing.kind == SS_FRAMING_AUTO;
-            for (int i = 0; i < cfg.nport_framing; i++)
-                has_auto |= cfg.port_framing[i].framing.kind == SS_FRAMING_AUTO;
-            if (has_auto) {
-                fprintf(stderr, "segscope: --framing auto (and demo) is not available in this version; "
-                                "name the framing (line, len32, filexfer, ...)\n");
-                return EXIT_USAGE;
-            }
             break;
         }
+        case OPT_HEX: follow_hex = true; break;
         case OPT_APP_TRACE:
             app_trace_path = optarg;
             cfg.reassemble = true;
@@ -315,6 +354,28 @@ int main(int argc, char **argv)
         }
     }
 
+    bool has_auto = cfg.framing.kind == SS_FRAMING_AUTO;
+    for (int i = 0; i < cfg.nport_framing; i++)
+        has_auto |= cfg.port_framing[i].framing.kind == SS_FRAMING_AUTO;
+    ss_inferred_t *inferred = NULL;
+    size_t ninferred = 0;
+    if (has_auto) {
+        if (!rfile || strcmp(rfile, "-") == 0) {
+            fprintf(stderr, "segscope: --framing auto reads the capture twice, so it needs a saved file; "
+                            "name the framing for live capture or standard input (line, len32, filexfer, ...)\n");
+            free(filter);
+            return EXIT_USAGE;
+        }
+        int irc = infer_framings(rfile, filter, &cfg, &inferred, &ninferred);
+        if (irc) {
+            free(filter);
+            return irc;
+        }
+        cfg.inference_done = true;
+        cfg.inferred = inferred;
+        cfg.ninferred = ninferred;
+    }
+
     char err[SS_SOURCE_ERRBUF] = "";
     ss_source_t *src = NULL;
     int rc;
@@ -364,7 +425,8 @@ int main(int argc, char **argv)
     g_source = src;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* A closed pipe (segscope ... | head) ends the program quietly, as it does cat or tcpdump. */
+    signal(SIGPIPE, SIG_DFL);
     int lt = ss_source_linktype(src);
     if (ss_source_is_live(src)) {
         /* As tcpdump does: say when the capture is really running (scripts wait for this line). */
@@ -397,7 +459,7 @@ int main(int argc, char **argv)
     size_t nsinks = 0;
     bool oom = false;
     if (follow) {
-        oom |= !(sinks[nsinks++] = ss_sink_follow_create(stdout, follow_stream, color == 1));
+        oom |= !(sinks[nsinks++] = ss_sink_follow_create(stdout, follow_stream, color == 1, follow_hex));
     } else if (json) {
         oom |= !(sinks[nsinks++] = ss_sink_json_create(stdout, live, !summary || timeline));
     } else {
@@ -498,6 +560,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nsinks; i++)
         ss_sink_destroy(sinks[i]);
     ss_apptrace_destroy(app_trace);
+    free(inferred);
     ss_source_close(src);
     return status;
 }

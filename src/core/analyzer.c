@@ -31,6 +31,7 @@ typedef struct reasm {
     ss_conv_msgs_t sum[2];
     dctx_t ctx[2];
     const ss_app_dir_t *app[2]; /* the application trace of each direction, if matched */
+    ss_auto_t *autod[2];        /* --framing auto, first pass: candidate framings */
     uint64_t (*bounds[2])[2];   /* with traced recv() calls: every message's [offset, length] */
     size_t nbounds[2], capbounds[2];
     bool base_known[2];
@@ -77,6 +78,8 @@ struct ss_analyzer {
     int seg_dir;
     queued_msg_t *mq;
     size_t mq_n, mq_cap;
+    ss_inferred_t *inf;    /* --framing auto: the verdicts of this run */
+    size_t ninf, capinf;
     int sink_err;   /* first error a sink returned from a release callback */
 };
 
@@ -393,6 +396,10 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
         if (r < 0 && a->sink_err == 0)
             a->sink_err = r;
     }
+    if (rs->autod[d->dir]) { /* --framing auto, first pass: only the candidates read it */
+        ss_auto_feed(rs->autod[d->dir], ch);
+        return;
+    }
     bool mine = !ch->gap && ch->frame == a->cur_frame && d->dir == a->seg_dir;
     a->cont_idx = mine && fr->in_msg ? fr->cur.index : UINT64_MAX;
     a->cont_done_part = 0;
@@ -435,6 +442,66 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     g->open_end = fr->in_msg && fr->cur.index == g->last;
 }
 
+static void reasm_free_partial(reasm_t *rs)
+{
+    for (int d = 0; d < 2; d++) {
+        if (rs->autod[d]) {
+            ss_auto_fini(rs->autod[d]);
+            free(rs->autod[d]);
+        }
+        ss_framer_fini(&rs->framer[d]);
+    }
+    free(rs);
+}
+
+static const ss_inferred_t *find_inferred(const ss_analyzer_t *a, const conn_t *c)
+{
+    size_t lo = 0, hi = a->cfg.ninferred;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->cfg.inferred[mid].index < c->info.index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < a->cfg.ninferred && a->cfg.inferred[lo].index == c->info.index ? &a->cfg.inferred[lo] : NULL;
+}
+
+/* --framing auto, first pass: the verdict for each direction of a closing conversation. */
+static void record_inferred(ss_analyzer_t *a, conn_t *c)
+{
+    reasm_t *rs = c->rs;
+    if (!rs->autod[0] && !rs->autod[1])
+        return;
+    if (a->ninf == a->capinf) {
+        size_t nc = a->capinf ? a->capinf * 2 : 16;
+        ss_inferred_t *ni = realloc(a->inf, nc * sizeof(*ni));
+        if (!ni)
+            return; /* the second pass then analyses this conversation unframed */
+        a->inf = ni;
+        a->capinf = nc;
+    }
+    ss_inferred_t *e = &a->inf[a->ninf++];
+    memset(e, 0, sizeof(*e));
+    e->index = c->info.index;
+    for (int d = 0; d < 2; d++)
+        if (rs->autod[d])
+            e->confidence[d] = (uint8_t)ss_auto_decide(rs->autod[d], &e->framing[d], e->why[d], sizeof(e->why[d]));
+}
+
+static int by_index(const void *x, const void *y)
+{
+    const ss_inferred_t *a = x, *b = y;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
+size_t ss_analyzer_inferred(const ss_analyzer_t *a, const ss_inferred_t **out)
+{
+    qsort(a->inf, a->ninf, sizeof(*a->inf), by_index);
+    *out = a->inf;
+    return a->ninf;
+}
+
 static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
 {
     reasm_t *rs = calloc(1, sizeof(*rs));
@@ -447,6 +514,40 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
         ss_stream_init(&rs->stream[d], l->max_ooo_segs, l->max_ooo_bytes, &a->budget, on_chunk, &rs->ctx[d]);
         ss_framer_init(&rs->framer[d], fs, l->max_message, on_message, &rs->ctx[d]);
         ss_framing_name(fs, rs->sum[d].framing, sizeof(rs->sum[d].framing));
+        if (fs->kind == SS_FRAMING_AUTO && c->info.proto == 6 && !a->cfg.inference_done) {
+            rs->autod[d] = malloc(sizeof(ss_auto_t));
+            if (!rs->autod[d]) {
+                reasm_free_partial(rs);
+                return NULL;
+            }
+            ss_auto_init(rs->autod[d], l->max_message);
+        }
+        const ss_inferred_t *inf = find_inferred(a, c);
+        if (inf && c->info.proto == 6) {
+            ss_framer_fini(&rs->framer[d]);
+            ss_framer_init(&rs->framer[d], &inf->framing[d], l->max_message, on_message, &rs->ctx[d]);
+            char nm[32];
+            ss_framing_name(&inf->framing[d], nm, sizeof(nm));
+            snprintf(rs->sum[d].framing, sizeof(rs->sum[d].framing), "%s", nm);
+            rs->sum[d].inferred = true;
+            rs->sum[d].confidence = inf->confidence[d];
+            memcpy(rs->sum[d].inferred_why, inf->why[d], sizeof(rs->sum[d].inferred_why));
+            if (d == 1) {
+                char msg[400], n0[32], n1[32];
+                snprintf(msg, sizeof(msg),
+                         "conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
+                         "server\u2192client %s (%s confidence: %s)",
+                         c->info.index, ss_framing_name(&inf->framing[0], n0, sizeof(n0)),
+                         ss_confidence_name(inf->confidence[0]), inf->why[0],
+                         ss_framing_name(&inf->framing[1], n1, sizeof(n1)), ss_confidence_name(inf->confidence[1]),
+                         inf->why[1]);
+                ss_event_t ev = {.type = SS_EV_NOTICE};
+                ev.u.notice = msg;
+                int r = emit(a, &ev);
+                if (r < 0 && a->sink_err == 0)
+                    a->sink_err = r;
+            }
+        }
         if (a->cfg.app_trace && c->info.proto == 6) {
             /* The sender of direction d is the client for c2s, the server for s2c. */
             int s = d, r = !d;
@@ -704,6 +805,7 @@ static void reasm_close(ss_analyzer_t *a, conn_t *c)
         sm->overlap_differs = rs->stream[d].overlap_differs;
         sm->dropped_bytes = rs->stream[d].dropped_cap;
     }
+    record_inferred(a, c);
     int mr = flush_messages(a);
     if (mr < 0 && a->sink_err == 0)
         a->sink_err = mr;
@@ -719,6 +821,10 @@ static void reasm_free(conn_t *c)
         ss_stream_fini(&c->rs->stream[d]);
         ss_framer_fini(&c->rs->framer[d]);
         free(c->rs->bounds[d]);
+        if (c->rs->autod[d]) {
+            ss_auto_fini(c->rs->autod[d]);
+            free(c->rs->autod[d]);
+        }
     }
     free(c->rs);
     c->rs = NULL;
@@ -894,5 +1000,6 @@ void ss_analyzer_destroy(ss_analyzer_t *a)
     ss_flow_table_destroy(a->flows);
     ss_ipfrag_destroy(a->frags);
     free(a->mq);
+    free(a->inf);
     free(a);
 }

@@ -480,3 +480,98 @@ void ss_framer_finish(ss_framer_t *f)
     if (f->in_msg)
         end_msg(f, f->pos > f->cur.off ? f->pos : f->cur.off, false);
 }
+
+/* --- inference --- */
+
+/* The candidates, most specific first: the first that fits wins. */
+static const char *const auto_cands[SS_AUTO_NCAND] = {"filexfer:be", "filexfer:le", "len32",  "len32le",
+                                                      "len16",       "line:crlf",   "line"};
+
+const char *ss_confidence_name(ss_confidence_t c)
+{
+    switch (c) {
+    case SS_CONF_LOW: return "low";
+    case SS_CONF_MEDIUM: return "medium";
+    case SS_CONF_HIGH: return "high";
+    case SS_CONF_NONE: break;
+    }
+    return "none";
+}
+
+static void auto_count(void *ctx, const ss_message_t *m)
+{
+    ss_auto_slot_t *c = ctx;
+    if (m->complete)
+        c->a->complete[c->i]++;
+}
+
+void ss_auto_init(ss_auto_t *a, uint64_t max_message)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        ss_framing_t f;
+        char err[64];
+        (void)ss_framing_parse(auto_cands[i], &f, err, sizeof(err));
+        a->ctx[i].a = a;
+        a->ctx[i].i = i;
+        ss_framer_init(&a->cand[i], &f, max_message, auto_count, &a->ctx[i]);
+    }
+}
+
+void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
+{
+    ss_chunk_msgs_t cm;
+    if (c->gap) {
+        a->gaps++;
+    } else {
+        a->bytes += c->len;
+        for (uint32_t i = 0; i < c->len; i++) {
+            uint8_t b = c->data[i];
+            if ((b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F)
+                a->binary++;
+        }
+    }
+    for (int i = 0; i < SS_AUTO_NCAND; i++)
+        if (!a->cand[i].broken)
+            ss_framer_feed(&a->cand[i], c, &cm);
+}
+
+ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen)
+{
+    memset(out, 0, sizeof(*out));
+    out->kind = SS_FRAMING_NONE;
+    if (a->bytes == 0) {
+        snprintf(why, whylen, "no data");
+        return SS_CONF_NONE;
+    }
+    bool text = a->binary == 0;
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        ss_framer_t *f = &a->cand[i];
+        /* It must explain the whole stream: no break, and no message left open at the end. */
+        if (f->broken || f->in_msg || a->complete[i] == 0)
+            continue;
+        bool line = f->spec.kind == SS_FRAMING_LINE;
+        if (line && !text)
+            continue; /* a delimiter in binary data is a coincidence */
+        *out = f->spec;
+        uint64_t n = a->complete[i];
+        ss_confidence_t conf = n >= 8 ? SS_CONF_HIGH : n >= 3 ? SS_CONF_MEDIUM : SS_CONF_LOW;
+        char name[32];
+        ss_framing_name(out, name, sizeof(name));
+        snprintf(why, whylen, "%s explains all %" PRIu64 " bytes as %" PRIu64 " message%s%s", name, a->bytes, n,
+                 n == 1 ? "" : "s",
+                 line ? ", each ended by the delimiter"
+                      : f->spec.kind == SS_FRAMING_FILEXFER ? " (header length, JSON header, file body)"
+                                                            : ", each length landing exactly on the next");
+        return conf;
+    }
+    snprintf(why, whylen, "no framing fits the whole stream (%s): treated as unframed",
+             text ? "text without a common delimiter at the end" : "binary data");
+    return SS_CONF_NONE;
+}
+
+void ss_auto_fini(ss_auto_t *a)
+{
+    for (int i = 0; i < SS_AUTO_NCAND; i++)
+        ss_framer_fini(&a->cand[i]);
+}

@@ -12,6 +12,7 @@ typedef struct follow_sink {
     uint64_t stream;
     bool color;
     bool seen;
+    bool hex; /* every chunk as a hex dump */
     int last_dir;
 } follow_sink_t;
 
@@ -68,7 +69,7 @@ static int follow_event(ss_sink_t *s, const ss_event_t *ev)
         fprintf(o, "%s-- %s, bytes %" PRIu64 "\u2013%" PRIu64 ", frame %" PRIu64 " --%s\n", dim,
                 de->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", c->off, c->off + c->len - 1,
                 c->frame, rst);
-        if (is_text(c->data, c->len)) {
+        if (!f->hex && is_text(c->data, c->len)) {
             fputs(dc, o);
             fwrite(c->data, 1, c->len, o);
             if (c->len && c->data[c->len - 1] != '\n')
@@ -121,7 +122,7 @@ static int follow_end(ss_sink_t *s, const ss_run_end_t *end)
 
 static const ss_sink_ops_t follow_ops = {follow_begin, follow_event, follow_end, ss_sink_noop_destroy};
 
-ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color)
+ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color, bool hex)
 {
     follow_sink_t *f = calloc(1, sizeof(*f));
     if (!f)
@@ -130,6 +131,7 @@ ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color)
     f->out = out;
     f->stream = stream;
     f->color = color;
+    f->hex = hex;
     f->last_dir = -1;
     return &f->base;
 }

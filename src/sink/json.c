@@ -163,6 +163,11 @@ static void json_msgsum(FILE *o, const ss_conv_msgs_t *m)
             ",\"overlap_bytes\":%" PRIu64 ",\"overlap_differs\":%" PRIu32 ",\"dropped_bytes\":%" PRIu64,
             m->messages, m->incomplete, m->coalesced_segments, m->split_messages, m->largest, m->gap_bytes,
             m->overlap_bytes, m->overlap_differs, m->dropped_bytes);
+    if (m->inferred) {
+        fprintf(o, ",\"inferred\":{\"confidence\":\"%s\",\"why\":", ss_confidence_name(m->confidence));
+        ss_json_str(o, m->inferred_why);
+        fputc('}', o);
+    }
     if (m->traced)
         fprintf(o, ",\"send_calls\":%" PRIu64 ",\"recv_calls\":%" PRIu64 ",\"glued_recvs\":%" PRIu64, m->send_calls,
                 m->recv_calls, m->glued_recvs);

@@ -276,7 +276,10 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                     const ss_conv_msgs_t *g = &r->msgs[d];
                     snprintf(cells[k][0], CELL, "%" PRIu64, r->info.index);
                     snprintf(cells[k][1], CELL, "%s", d == 0 ? "c\u2192s" : "s\u2192c");
-                    snprintf(cells[k][2], CELL, "%s", g->framing);
+                    if (g->inferred)
+                        snprintf(cells[k][2], CELL, "%s (auto, %s)", g->framing, ss_confidence_name(g->confidence));
+                    else
+                        snprintf(cells[k][2], CELL, "%s", g->framing);
                     snprintf(cells[k][3], CELL, "%" PRIu64, g->messages);
                     snprintf(cells[k][4], CELL, "%" PRIu64, g->incomplete);
                     snprintf(cells[k][5], CELL, "%" PRIu64, g->coalesced_segments);
