@@ -168,6 +168,57 @@ static void explain_close(ctx_t *c, const ss_pkt_event_t *pe)
     }
 }
 
+/* Why this segment's bytes belong to several messages, or a message to several segments. */
+static void explain_messages(ctx_t *c, const ss_pkt_event_t *pe)
+{
+    const ss_seg_msgs_t *g = pe->msgs;
+    const ss_tcp_result_t *r = pe->tcp;
+    const ss_conv_tcp_t *t = pe->conv_tcp;
+    uint32_t len = pe->pkt->payload_len;
+    if (!g || g->udp)
+        return;
+    uint16_t mss = t ? t->mss[!pe->dir] : 0;
+    /* A full-sized segment: as large as the receiver's MSS allows (its options may take up to 40 bytes). */
+    bool full = mss && len + 40 >= mss;
+    if (g->coalesced) {
+        /* A small segment sent while earlier data awaited its ACK: what Nagle's algorithm produces. */
+        bool nagle = !full && r->peer_ack_rel && r->peer_ack_rel < r->rel_seq;
+        if (nagle)
+            say(c,
+                "Coalesced (粘包): this segment carries bytes of %" PRIu32 " messages (#%" PRIu64 "\u2013#%" PRIu64
+                "). Bytes before it were still unacknowledged (the peer had acknowledged up to %" PRIu32
+                "), so Nagle's algorithm held the small writes back and sent them together. The receiver "
+                "gets one stream of bytes: only the framing tells the messages apart.",
+                g->count, g->first, g->last, r->peer_ack_rel);
+        else
+            say(c,
+                "Coalesced (粘包): this segment carries bytes of %" PRIu32 " messages (#%" PRIu64 "\u2013#%" PRIu64
+                "): they were in the sender's buffer together (written close together, or in one call), and TCP "
+                "filled the segment with them. TCP carries a byte stream, not messages: only the framing tells "
+                "them apart.",
+                g->count, g->first, g->last);
+    }
+    if (g->open_end) {
+        /* The last message here continues in a later segment: say why it was cut here. */
+        uint64_t idx = g->last;
+        if (full)
+            say(c,
+                "Split (拆包): message #%" PRIu64 " continues beyond this segment, which is already as large as the "
+                "receiver's MSS (%u bytes) allows: a message that does not fit must be cut into several segments.",
+                idx, mss);
+        else if (r->flags & SS_TA(WINDOW_FULL))
+            say(c,
+                "Split (拆包): message #%" PRIu64 " continues in a later segment: this one filled the receiver's "
+                "window, so the rest had to wait.",
+                idx);
+        else
+            say(c,
+                "Split (拆包): message #%" PRIu64 " continues in a later segment: TCP sent what had been written so "
+                "far, and the rest of the message followed.",
+                idx);
+    }
+}
+
 void ss_explain_udp(FILE *out, const ss_pkt_event_t *pe, bool color)
 {
     ctx_t cx = {out, color};
@@ -297,6 +348,7 @@ void ss_explain_packet(FILE *out, const ss_pkt_event_t *pe, bool color)
             "SACK: %s already holds bytes %" PRIu32 "\u2013%" PRIu32 "%s beyond the acknowledged %" PRIu32
             ", so only the hole before them needs resending.",
             side(pe->dir), r->sack[0][0], r->sack[0][1] - 1, r->nsack > 1 ? " (and more blocks)" : "", r->rel_ack);
+    explain_messages(c, pe);
     explain_handshake(c, pe);
     explain_close(c, pe);
 }
