@@ -144,7 +144,10 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
         ss_source_close(src);
         return 0; /* the real pass reports the problem */
     }
-    ss_analyzer_t *an = ss_analyzer_create(cfg, NULL, 0);
+    /* The first pass only infers: the application trace is lined up in the second. */
+    ss_config_t c1 = *cfg;
+    c1.app_trace = NULL;
+    ss_analyzer_t *an = ss_analyzer_create(&c1, NULL, 0);
     if (!an) {
         ss_source_close(src);
         fprintf(stderr, "segscope: out of memory\n");

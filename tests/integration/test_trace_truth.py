@@ -71,11 +71,44 @@ def tcp_segments(path):
         yield src, sport, dst, dport, seq, flags, tcp[doff:]
 
 
-def truth(pcap, trace):
+def frame_stream(data, framing):
+    """Messages [start, end) of a byte stream under a framing named as segscope names it."""
+    out, pos = [], 0
+    if framing == "len:4:be":
+        while pos + 4 <= len(data):
+            n = int.from_bytes(data[pos:pos + 4], "big")
+            if pos + 4 + n > len(data):
+                break
+            out.append((pos, pos + 4 + n))
+            pos += 4 + n
+    elif framing == "line":
+        while True:
+            i = data.find(b"\n", pos)
+            if i < 0:
+                break
+            out.append((pos, i + 1))
+            pos = i + 1
+    elif framing == "filexfer:be":
+        while pos + 4 <= len(data):
+            hl = int.from_bytes(data[pos:pos + 4], "big")
+            out.append((pos, pos + 4))
+            hdr = data[pos + 4:pos + 4 + hl]
+            if len(hdr) < hl:
+                break
+            out.append((pos + 4, pos + 4 + hl))
+            size = json.loads(hdr.decode()).get("filesize", 0)
+            start = pos + 4 + hl
+            if size:
+                out.append((start, start + size))
+            pos = start + size
+    return out
+
+
+def truth(pcap, trace, framings=None):
     """Per (sender endpoint, receiver endpoint): the counts computed from segments and calls."""
     calls = [json.loads(l) for l in open(trace) if l.strip()]
     # first-carrying segment ranges per direction, in stream offsets
-    isn, seen, segs = {}, {}, {}
+    isn, seen, segs, streams = {}, {}, {}, {}
     for src, sp, dst, dp, seq, flags, pay in tcp_segments(pcap):
         key = (f"{src}:{sp}", f"{dst}:{dp}")
         if flags & 0x02:  # SYN
@@ -90,10 +123,19 @@ def truth(pcap, trace):
             continue  # wholly resent
         segs.setdefault(key, []).append((max(off, hi), end))
         seen[key] = max(hi, end)
+        buf = streams.setdefault(key, bytearray())
+        if off <= len(buf) < end:
+            buf += pay[len(buf) - off:]
     out = {}
     for key in segs:
         sends = sorted((c["offset"], c["offset"] + c["len"]) for c in calls
                        if c["call"] == "send" and c["len"] > 0 and (c["local"], c["remote"]) == key)
+        if framings is not None:
+            fr = framings.get(key)
+            if fr in ("len:4:be", "line", "filexfer:be"):
+                sends = frame_stream(bytes(streams.get(key, b"")), fr)  # the framed messages instead
+            else:
+                continue
         recvs = sorted((c["offset"], c["offset"] + c["len"]) for c in calls
                        if c["call"] == "recv" and c["len"] > 0 and (c["remote"], c["local"]) == key)
         if not sends:
@@ -115,6 +157,29 @@ def truth(pcap, trace):
     return out
 
 
+def compare(name, convs, want, checked, failures):
+    got = {}
+    for c in convs:
+        if c.get("type") != "conversation" or "message_stats" not in c:
+            continue
+        for dkey, (a, b) in (("c2s", (c["client"], c["server"])), ("s2c", (c["server"], c["client"]))):
+            got[(a, b)] = c["message_stats"][dkey]
+    for key, w in want.items():
+        g = got.get(key)
+        if g is None:
+            failures.append(f"{name} {key}: no conversation in segscope's output")
+            continue
+        ours = {"messages": g["messages"], "coalesced_segments": g["coalesced_segments"],
+                "split_messages": g["split_messages"], "recv_calls": g.get("recv_calls"),
+                "glued_recvs": g.get("glued_recvs")}
+        checked += 1
+        if ours != w:
+            failures.append(f"{name} {key}: segscope {ours}, independent {w}")
+        else:
+            print(f"{name} {key[0]} -> {key[1]}: {w}")
+    return checked, failures
+
+
 def main():
     binary, dirs = sys.argv[1], sys.argv[2:]
     failures, checked, files = [], 0, 0
@@ -128,29 +193,21 @@ def main():
             if not os.path.exists(trace):
                 continue
             files += 1
-            want = truth(os.path.join(d, f), trace)
-            p = subprocess.run([binary, "-r", os.path.join(d, f), "--app-trace", trace, "--json", "--summary"],
-                               capture_output=True)
-            convs = [json.loads(l) for l in p.stdout.decode().splitlines()]
-            got = {}
-            for c in convs:
-                if c.get("type") != "conversation" or "message_stats" not in c:
-                    continue
-                for dkey, (a, b) in (("c2s", (c["client"], c["server"])), ("s2c", (c["server"], c["client"]))):
-                    got[(a, b)] = c["message_stats"][dkey]
-            for key, w in want.items():
-                g = got.get(key)
-                if g is None:
-                    failures.append(f"{f} {key}: no conversation in segscope's output")
-                    continue
-                ours = {"messages": g["messages"], "coalesced_segments": g["coalesced_segments"],
-                        "split_messages": g["split_messages"], "recv_calls": g.get("recv_calls"),
-                        "glued_recvs": g.get("glued_recvs")}
-                checked += 1
-                if ours != w:
-                    failures.append(f"{f} {key}: segscope {ours}, from the trace {w}")
-                else:
-                    print(f"{f} {key[0]} -> {key[1]}: {w}")
+            for mode in ("calls", "auto"):
+                extra = ["--framing", "auto"] if mode == "auto" else []
+                p = subprocess.run([binary, "-r", os.path.join(d, f), "--app-trace", trace, "--json", "--summary",
+                                    *extra], capture_output=True)
+                convs = [json.loads(l) for l in p.stdout.decode().splitlines()]
+                framings = None
+                if mode == "auto":
+                    framings = {}
+                    for c in convs:
+                        if c.get("type") == "conversation" and "message_stats" in c:
+                            framings[(c["client"], c["server"])] = c["message_stats"]["c2s"]["framing"]
+                            framings[(c["server"], c["client"])] = c["message_stats"]["s2c"]["framing"]
+                want = truth(os.path.join(d, f), trace, framings)
+                checked, failures = compare(f + (" (framing auto)" if mode == "auto" else ""), convs, want,
+                                            checked, failures)
     for x in failures:
         print("FAIL", x)
     if files == 0:
