@@ -1,0 +1,204 @@
+/* test_auto.c - framing inference (--framing auto) on each framing, on mixtures and on noise. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "segscope/framing.h"
+
+typedef struct buf {
+    uint8_t d[65536];
+    size_t n;
+} buf_t;
+
+static void put(buf_t *b, const void *p, size_t n)
+{
+    assert_true(b->n + n <= sizeof(b->d));
+    memcpy(b->d + b->n, p, n);
+    b->n += n;
+}
+
+static void put_len(buf_t *b, unsigned width, int le, size_t body)
+{
+    uint8_t h[4];
+    for (unsigned i = 0; i < width; i++)
+        h[i] = (uint8_t)(le ? body >> (8 * i) : body >> (8 * (width - 1 - i)));
+    put(b, h, width);
+    for (size_t i = 0; i < body; i++) {
+        uint8_t c = (uint8_t)(i * 7 + 1); /* binary body, zeros included */
+        put(b, &c, 1);
+    }
+}
+
+/* Feeds the stream in chunks of `step` bytes and returns the verdict. */
+static ss_confidence_t infer(const buf_t *b, size_t step, ss_framing_t *out, char *why, size_t whylen)
+{
+    ss_auto_t *a = malloc(sizeof(*a));
+    assert_non_null(a);
+    ss_auto_init(a, 1 << 20);
+    for (size_t off = 0; off < b->n; off += step) {
+        size_t n = b->n - off < step ? b->n - off : step;
+        ss_stream_chunk_t c = {off, b->d + off, (uint32_t)n, 1 + off / step, false};
+        ss_auto_feed(a, &c);
+    }
+    ss_confidence_t conf = ss_auto_decide(a, out, why, whylen);
+    ss_auto_fini(a);
+    free(a);
+    return conf;
+}
+
+static void expect(const buf_t *b, const char *name, ss_confidence_t conf)
+{
+    static const size_t steps[] = {1, 7, 1448, 65536};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        ss_framing_t f;
+        char why[128], nm[32];
+        ss_confidence_t c = infer(b, steps[i], &f, why, sizeof(why));
+        ss_framing_name(&f, nm, sizeof(nm));
+        if (strcmp(nm, name) != 0 || c != conf)
+            fail_msg("step %zu: inferred %s (%s: %s), expected %s (%s)", steps[i], nm, ss_confidence_name(c), why,
+                     name, ss_confidence_name(conf));
+        assert_true(why[0] != '\0');
+    }
+}
+
+static void test_auto_len32_be_high(void **state)
+{
+    (void)state;
+    static buf_t b;
+    b.n = 0;
+    for (size_t i = 0; i < 10; i++)
+        put_len(&b, 4, 0, 1 + i * 37);
+    expect(&b, "len:4:be", SS_CONF_HIGH);
+}
+
+static void test_auto_len32_le_medium(void **state)
+{
+    (void)state;
+    static buf_t b;
+    b.n = 0;
+    for (size_t i = 0; i < 4; i++)
+        put_len(&b, 4, 1, 300 + i);
+    expect(&b, "len:4:le", SS_CONF_MEDIUM);
+}
+
+static void test_auto_len16_low(void **state)
+{
+    (void)state;
+    static buf_t b;
+    b.n = 0;
+    put_len(&b, 2, 0, 1000);
+    put_len(&b, 2, 0, 20);
+    expect(&b, "len:2:be", SS_CONF_LOW);
+}
+
+static void test_auto_lines_and_crlf(void **state)
+{
+    (void)state;
+    static buf_t b;
+    b.n = 0;
+    for (int i = 0; i < 9; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "line %d says hello\n", i);
+        put(&b, line, (size_t)n);
+    }
+    expect(&b, "line", SS_CONF_HIGH);
+    b.n = 0;
+    for (int i = 0; i < 3; i++)
+        put(&b, "GET / HTTP/1.1\r\n", 16);
+    expect(&b, "line:crlf", SS_CONF_MEDIUM);
+    /* Chinese text is text too. */
+    b.n = 0;
+    put(&b, "\xe4\xbd\xa0\xe5\xa5\xbd\n\xe7\xb2\x98\xe5\x8c\x85\n", 14);
+    expect(&b, "line", SS_CONF_LOW);
+}
+
+static void test_auto_filexfer(void **state)
+{
+    (void)state;
+    static buf_t b;
+    b.n = 0;
+    const char *hdr = "{\"filename\":\"a.txt\",\"filesize\":5,\"md5\":\"x\"}";
+    size_t hl = strlen(hdr);
+    uint8_t h[4] = {0, 0, 0, (uint8_t)hl};
+    put(&b, h, 4);
+    put(&b, hdr, hl);
+    put(&b, "hello", 5);
+    expect(&b, "filexfer:be", SS_CONF_MEDIUM);
+}
+
+static void test_auto_nothing_fits_is_none(void **state)
+{
+    (void)state;
+    static buf_t b;
+    /* Unframed tiny writes, text without a final delimiter: nothing explains the whole stream. */
+    b.n = 0;
+    for (int i = 0; i < 10; i++) {
+        char m[8];
+        int n = snprintf(m, sizeof(m), "msg-%d", i);
+        put(&b, m, (size_t)n);
+    }
+    expect(&b, "none", SS_CONF_NONE);
+    /* A length chain that does not land on the end. */
+    b.n = 0;
+    put_len(&b, 4, 0, 10);
+    put(&b, "\x00\x00\x00\x50xx", 6);
+    expect(&b, "none", SS_CONF_NONE);
+    /* Noise. */
+    b.n = 0;
+    uint32_t x = 12345;
+    for (int i = 0; i < 5000; i++) {
+        x = x * 1103515245u + 12345u;
+        uint8_t c = (uint8_t)(x >> 16);
+        put(&b, &c, 1);
+    }
+    ss_framing_t f;
+    char why[128];
+    ss_confidence_t c = infer(&b, 100, &f, why, sizeof(why));
+    assert_int_equal(f.kind, SS_FRAMING_NONE);
+    assert_int_equal(c, SS_CONF_NONE);
+    /* Nothing at all. */
+    b.n = 0;
+    c = infer(&b, 1, &f, why, sizeof(why));
+    assert_int_equal(c, SS_CONF_NONE);
+}
+
+static void test_auto_gap_breaks_length_chain(void **state)
+{
+    (void)state;
+    ss_auto_t *a = malloc(sizeof(*a));
+    assert_non_null(a);
+    ss_auto_init(a, 1 << 20);
+    static buf_t b;
+    b.n = 0;
+    put_len(&b, 4, 0, 10);
+    put_len(&b, 4, 0, 10);
+    ss_stream_chunk_t c1 = {0, b.d, 14, 1, false};
+    ss_stream_chunk_t gap = {14, NULL, 2, 0, true}; /* a hole where the next length is */
+    ss_stream_chunk_t c2 = {16, b.d + 16, 12, 2, false};
+    ss_auto_feed(a, &c1);
+    ss_auto_feed(a, &gap);
+    ss_auto_feed(a, &c2);
+    ss_framing_t f;
+    char why[128];
+    (void)ss_auto_decide(a, &f, why, sizeof(why));
+    assert_int_not_equal(f.kind, SS_FRAMING_LEN);
+    ss_auto_fini(a);
+    free(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auto_len32_be_high),     cmocka_unit_test(test_auto_len32_le_medium),
+        cmocka_unit_test(test_auto_len16_low),         cmocka_unit_test(test_auto_lines_and_crlf),
+        cmocka_unit_test(test_auto_filexfer),          cmocka_unit_test(test_auto_nothing_fits_is_none),
+        cmocka_unit_test(test_auto_gap_breaks_length_chain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
