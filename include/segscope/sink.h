@@ -62,6 +62,34 @@ ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush, bool packets);
  */
 ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color, bool hex);
 
+/*
+ * --html: one self-contained HTML report (inline CSS, SVG and a little
+ * JavaScript; nothing is fetched from elsewhere), written to `out` (not
+ * closed) at the end of the run: the conversation table (sortable), and per
+ * conversation a ladder diagram, a time-sequence graph and a message view.
+ * The sink keeps what it draws in memory, bounded by the caps below; a note
+ * in the page says where a cap cut the view.
+ */
+typedef struct ss_html_opts {
+    uint32_t max_elements;      /* packets and messages kept over all conversations; 0 = 20000 */
+    uint32_t max_conv_elements; /* ... and per conversation; 0 = 2000 */
+    uint32_t max_rows;          /* conversations listed in the table; 0 = 5000 */
+} ss_html_opts_t;
+
+#define SS_HTML_DEFAULT_MAX_ELEMENTS 20000u
+#define SS_HTML_DEFAULT_MAX_CONV_ELEMENTS 2000u
+#define SS_HTML_DEFAULT_MAX_ROWS 5000u
+
+/* The HTML report sink; `opts` may be NULL (defaults). NULL on ENOMEM. */
+ss_sink_t *ss_sink_html_create(FILE *out, const ss_html_opts_t *opts);
+
+/*
+ * --csv: the conversation summary as CSV (RFC 4180 quoting, LF line ends):
+ * a header row, then one row per conversation with the fields of the JSON
+ * conversation record, in the same order as those records. NULL on ENOMEM.
+ */
+ss_sink_t *ss_sink_csv_create(FILE *out);
+
 /* Destroys any sink; NULL is allowed. */
 void ss_sink_destroy(ss_sink_t *s);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "segscope/analyzer.h"
@@ -73,6 +74,9 @@ static void usage(FILE *o)
             "                      PORT=SPEC, comma-separated (e.g. 9000=len32,9001=line);\n"
             "                      segments holding several messages are marked COALESCED,\n"
             "                      messages spread over several segments SPLIT\n"
+            "  --html FILE         also write a self-contained HTML report: conversation\n"
+            "                      table, ladder diagrams, time-sequence graphs, messages\n"
+            "  --csv FILE          also write the conversation summary as CSV\n"
             "  --verify-checksums  check IPv4, TCP and UDP checksums\n"
             "\n"
             "Limits:\n"
@@ -126,6 +130,71 @@ static bool linktype_supported(int lt)
     default:
         return false;
     }
+}
+
+/*
+ * A report file is written under a temporary name in its own directory and
+ * renamed when it is complete, so nobody ever opens half a report, and a
+ * failed run leaves the previous one in place.
+ */
+typedef struct outfile {
+    const char *path;
+    char *tmp;
+    FILE *f;
+} outfile_t;
+
+static bool outfile_open(outfile_t *of, const char *opt)
+{
+    const char *slash = strrchr(of->path, '/');
+    int dlen = slash ? (int)(slash - of->path + 1) : 0;
+    size_t n = strlen(of->path) + 16;
+    of->tmp = malloc(n);
+    if (!of->tmp) {
+        fprintf(stderr, "segscope: out of memory\n");
+        return false;
+    }
+    snprintf(of->tmp, n, "%.*s.%s.XXXXXX", dlen, of->path, of->path + dlen);
+    int fd = mkstemp(of->tmp);
+    if (fd < 0) {
+        fprintf(stderr, "segscope: %s %s: cannot create a file in its directory: %s\n", opt, of->path,
+                strerror(errno));
+        free(of->tmp);
+        of->tmp = NULL;
+        return false;
+    }
+    /* mkstemp makes it private; give it the permissions a newly created file would get. */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    of->f = fdopen(fd, "w");
+    if (!of->f) {
+        fprintf(stderr, "segscope: %s %s: %s\n", opt, of->path, strerror(errno));
+        close(fd);
+        unlink(of->tmp);
+        free(of->tmp);
+        of->tmp = NULL;
+        return false;
+    }
+    return true;
+}
+
+/* Closes the file and, when `keep`, renames it into place. Returns false on a write error. */
+static bool outfile_close(outfile_t *of, bool keep)
+{
+    if (!of->tmp)
+        return true;
+    bool ok = fclose(of->f) == 0;
+    if (keep && ok && rename(of->tmp, of->path) == 0) {
+        free(of->tmp);
+        of->tmp = NULL;
+        return true;
+    }
+    if (keep)
+        fprintf(stderr, "segscope: %s: %s\n", of->path, strerror(errno));
+    unlink(of->tmp);
+    free(of->tmp);
+    of->tmp = NULL;
+    return !keep;
 }
 
 /*
@@ -200,6 +269,8 @@ enum {
     OPT_FOLLOW,
     OPT_APP_TRACE,
     OPT_HEX,
+    OPT_HTML,
+    OPT_CSV,
 };
 
 int main(int argc, char **argv)
@@ -218,6 +289,8 @@ int main(int argc, char **argv)
         {"framing", required_argument, NULL, OPT_FRAMING},
         {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
         {"follow", required_argument, NULL, OPT_FOLLOW},
+        {"html", required_argument, NULL, OPT_HTML},
+        {"csv", required_argument, NULL, OPT_CSV},
         {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         {"hex", no_argument, NULL, OPT_HEX},
         {"help", no_argument, NULL, 'h'},
@@ -228,6 +301,7 @@ int main(int argc, char **argv)
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
     bool follow = false, follow_hex = false;
+    outfile_t html = {0}, csv = {0};
     const char *app_trace_path = NULL;
     uint64_t follow_stream = 0;
     int color = -1; /* -1 = when stdout is a terminal */
@@ -293,6 +367,8 @@ int main(int argc, char **argv)
             cfg.reassemble = true;
             cfg.emit_data = true;
             break;
+        case OPT_HTML: html.path = optarg; break;
+        case OPT_CSV: csv.path = optarg; break;
         case OPT_MAX_MESSAGE:
             if (!parse_u64(optarg, &u) || u == 0) {
                 fprintf(stderr, "segscope: --max-message needs a positive number of bytes\n");
@@ -457,8 +533,15 @@ int main(int argc, char **argv)
     else if (color == 1 && getenv("NO_COLOR") && getenv("NO_COLOR")[0])
         color = 1; /* an explicit --color wins */
 
-    /* The outputs: the timeline or JSON, and the summary tables. */
-    ss_sink_t *sinks[2] = {NULL, NULL};
+    /* The report files, opened only once the capture is. */
+    if ((html.path && !outfile_open(&html, "--html")) || (csv.path && !outfile_open(&csv, "--csv"))) {
+        outfile_close(&html, false);
+        ss_source_close(src);
+        return EXIT_USAGE;
+    }
+
+    /* The outputs: the timeline or JSON, and the summary tables; the report files. */
+    ss_sink_t *sinks[4] = {NULL, NULL, NULL, NULL};
     size_t nsinks = 0;
     bool oom = false;
     if (follow) {
@@ -475,11 +558,17 @@ int main(int argc, char **argv)
         if (summary || live)
             oom |= !(sinks[nsinks++] = ss_sink_summary_create(stdout, color == 1));
     }
+    if (html.f)
+        oom |= !(sinks[nsinks++] = ss_sink_html_create(html.f, NULL));
+    if (csv.f)
+        oom |= !(sinks[nsinks++] = ss_sink_csv_create(csv.f));
     ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);
     if (!an) {
         fprintf(stderr, "segscope: out of memory\n");
         for (size_t i = 0; i < nsinks; i++)
             ss_sink_destroy(sinks[i]);
+        outfile_close(&html, false);
+        outfile_close(&csv, false);
         ss_source_close(src);
         return EXIT_USAGE;
     }
@@ -553,6 +642,10 @@ int main(int argc, char **argv)
         status = EXIT_USAGE;
     }
     fflush(stdout);
+    /* The report files are kept when every sink wrote its output, even after a read error. */
+    bool written = rc == 0 && frc == 0;
+    if (!outfile_close(&html, written) || !outfile_close(&csv, written))
+        status = EXIT_USAGE;
     if (warn[0])
         fprintf(stderr, "segscope: %s: %s: %s\n", status ? "error" : "warning", name, warn);
     if (live && end.stats_valid)
