@@ -77,6 +77,7 @@ static int die_with_parent(pid_t parent)
 
 typedef struct {
     const char *out_dir;
+    const char *captures_dir; /* tour: the bundled captures to show when nothing can be captured */
     bool analysis; /* print the timeline and tables */
     bool color;
     bool verbose;  /* the programs log every send() and recv() */
@@ -712,7 +713,7 @@ static void run_one(const ss_demo_scenario_t *sc, const run_cfg_t *cfg, run_resu
 /* ------------------------------------------------------------------------ */
 /* Arguments.                                                               */
 
-enum { OPT_OUT = 1000, OPT_NO_ANALYSIS, OPT_NO_COLOR, OPT_QUICK };
+enum { OPT_OUT = 1000, OPT_NO_ANALYSIS, OPT_NO_COLOR, OPT_QUICK, OPT_CAPTURES };
 
 static void run_usage(FILE *f, bool tour)
 {
@@ -744,7 +745,10 @@ static void run_usage(FILE *f, bool tour)
             "Needs root, or unprivileged user namespaces (a user namespace of its own is\n"
             "made then). Exit status: 0 the scenario%s ran and showed what %s should, 1 %s\n"
             "did not, 2 usage error or no network namespace could be made.\n",
-            tour ? "  --quick          leave out the slow scenarios (keepalive)\n" : "",
+            tour ? "  --quick          leave out the slow scenarios (keepalive)\n"
+                   "  --captures DIR   when no namespace can be made, analyse the captures\n"
+                   "                   bundled in DIR instead (default: ./captures)\n"
+                 : "",
             tour ? "s" : "", tour ? "they" : "it", tour ? "one" : "it");
 }
 
@@ -755,6 +759,7 @@ static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool
         {"no-analysis", no_argument, NULL, OPT_NO_ANALYSIS},
         {"no-color", no_argument, NULL, OPT_NO_COLOR},
         {"quick", no_argument, NULL, OPT_QUICK},
+        {"captures", required_argument, NULL, OPT_CAPTURES},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -762,6 +767,7 @@ static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool
     const char *cmd = tour ? "tour" : "run";
     memset(cfg, 0, sizeof *cfg);
     cfg->out_dir = ".";
+    cfg->captures_dir = "captures";
     cfg->analysis = true;
     cfg->color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
     int ch;
@@ -770,6 +776,7 @@ static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool
     while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
         switch (ch) {
         case OPT_OUT: cfg->out_dir = optarg; break;
+        case OPT_CAPTURES: cfg->captures_dir = optarg; break;
         case OPT_NO_ANALYSIS: cfg->analysis = false; break;
         case OPT_NO_COLOR: cfg->color = false; break;
         case OPT_QUICK:
@@ -861,6 +868,45 @@ int ss_demo_run_main(int argc, char **argv)
     return res.status;
 }
 
+/*
+ * Where live capture is impossible (no root, user namespaces disabled), the
+ * tour still shows every phenomenon, from the captures bundled with segscope.
+ */
+static int tour_bundled(const run_cfg_t *cfg, bool quick)
+{
+    size_t shown = 0;
+    printf("\n======== Live capture is not possible here (see above): the tour shows the captures\n"
+           "======== recorded by `segscope-demo tour` and bundled in %s/ instead.\n",
+           cfg->captures_dir);
+    for (size_t i = 0; i < ss_demo_nscenarios; i++) {
+        const ss_demo_scenario_t *sc = &ss_demo_scenarios[i];
+        if (quick && sc->slow)
+            continue;
+        char path[1024], err[256];
+        /* hello's demo recording is hello-demo.pcap (hello.pcap is the first exercise's). */
+        snprintf(path, sizeof path, "%s/%s-demo.pcap", cfg->captures_dir, sc->name);
+        if (access(path, R_OK) != 0)
+            snprintf(path, sizeof path, "%s/%s.pcap", cfg->captures_dir, sc->name);
+        if (access(path, R_OK) != 0)
+            continue;
+        printf("\n\n======== %s: %s\n======== (bundled capture %s)\n\n", sc->name, sc->summary, path);
+        ss_demo_analyze_opts_t ao = {.framing = sc->framing, .out = cfg->analysis ? stdout : NULL, .color = cfg->color};
+        ss_demo_observed_t ob;
+        if (ss_demo_analyze(path, &ao, &ob, err, sizeof err) < 0)
+            printf("cannot analyse %s: %s\n", path, err);
+        else
+            shown++;
+        fflush(stdout);
+    }
+    if (shown == 0) {
+        fprintf(stderr, "segscope-demo tour: no bundled captures in %s/ either (run it from the source tree, or "
+                        "give --captures DIR)\n", cfg->captures_dir);
+        return SS_DEMO_EXIT_USAGE;
+    }
+    printf("\n%zu bundled captures shown.\n", shown);
+    return SS_DEMO_EXIT_OK;
+}
+
 int ss_demo_tour_main(int argc, char **argv)
 {
     run_cfg_t cfg;
@@ -892,6 +938,11 @@ int ss_demo_tour_main(int argc, char **argv)
         k++;
         run_one(sc, &cfg, &res[i]);
         done++;
+        if (res[i].status == SS_DEMO_EXIT_USAGE && done == 1) {
+            /* Nothing can be captured here: show the bundled captures instead. */
+            free(res);
+            return tour_bundled(&cfg, quick);
+        }
         if (res[i].status == SS_DEMO_EXIT_USAGE || res[i].status == 130) {
             status = res[i].status;
             break;
