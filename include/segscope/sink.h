@@ -90,6 +90,13 @@ ss_sink_t *ss_sink_html_create(FILE *out, const ss_html_opts_t *opts);
  */
 ss_sink_t *ss_sink_csv_create(FILE *out);
 
+/*
+ * --pcapng-out: the capture again as pcapng, packets and timestamps byte for
+ * byte, with segscope's findings as packet comments (frame.comment in
+ * Wireshark) and a section comment saying how it was made. NULL on ENOMEM.
+ */
+ss_sink_t *ss_sink_pcapng_create(FILE *out);
+
 /* Destroys any sink; NULL is allowed. */
 void ss_sink_destroy(ss_sink_t *s);
 

@@ -77,6 +77,8 @@ static void usage(FILE *o)
             "  --html FILE         also write a self-contained HTML report: conversation\n"
             "                      table, ladder diagrams, time-sequence graphs, messages\n"
             "  --csv FILE          also write the conversation summary as CSV\n"
+            "  --pcapng-out FILE   also write the capture as pcapng with segscope's findings\n"
+            "                      as packet comments (Wireshark shows them as frame.comment)\n"
             "  --verify-checksums  check IPv4, TCP and UDP checksums\n"
             "\n"
             "Limits:\n"
@@ -270,6 +272,7 @@ enum {
     OPT_APP_TRACE,
     OPT_HEX,
     OPT_HTML,
+    OPT_PCAPNG,
     OPT_CSV,
 };
 
@@ -291,6 +294,7 @@ int main(int argc, char **argv)
         {"follow", required_argument, NULL, OPT_FOLLOW},
         {"html", required_argument, NULL, OPT_HTML},
         {"csv", required_argument, NULL, OPT_CSV},
+        {"pcapng-out", required_argument, NULL, OPT_PCAPNG},
         {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         {"hex", no_argument, NULL, OPT_HEX},
         {"help", no_argument, NULL, 'h'},
@@ -301,7 +305,7 @@ int main(int argc, char **argv)
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
     bool follow = false, follow_hex = false;
-    outfile_t html = {0}, csv = {0};
+    outfile_t html = {0}, csv = {0}, png = {0};
     const char *app_trace_path = NULL;
     uint64_t follow_stream = 0;
     int color = -1; /* -1 = when stdout is a terminal */
@@ -369,6 +373,7 @@ int main(int argc, char **argv)
             break;
         case OPT_HTML: html.path = optarg; break;
         case OPT_CSV: csv.path = optarg; break;
+        case OPT_PCAPNG: png.path = optarg; break;
         case OPT_MAX_MESSAGE:
             if (!parse_u64(optarg, &u) || u == 0) {
                 fprintf(stderr, "segscope: --max-message needs a positive number of bytes\n");
@@ -534,14 +539,16 @@ int main(int argc, char **argv)
         color = 1; /* an explicit --color wins */
 
     /* The report files, opened only once the capture is. */
-    if ((html.path && !outfile_open(&html, "--html")) || (csv.path && !outfile_open(&csv, "--csv"))) {
+    if ((html.path && !outfile_open(&html, "--html")) || (csv.path && !outfile_open(&csv, "--csv")) ||
+        (png.path && !outfile_open(&png, "--pcapng-out"))) {
         outfile_close(&html, false);
+        outfile_close(&csv, false);
         ss_source_close(src);
         return EXIT_USAGE;
     }
 
     /* The outputs: the timeline or JSON, and the summary tables; the report files. */
-    ss_sink_t *sinks[4] = {NULL, NULL, NULL, NULL};
+    ss_sink_t *sinks[6] = {NULL, NULL, NULL, NULL, NULL, NULL};
     size_t nsinks = 0;
     bool oom = false;
     if (follow) {
@@ -562,6 +569,8 @@ int main(int argc, char **argv)
         oom |= !(sinks[nsinks++] = ss_sink_html_create(html.f, NULL));
     if (csv.f)
         oom |= !(sinks[nsinks++] = ss_sink_csv_create(csv.f));
+    if (png.f)
+        oom |= !(sinks[nsinks++] = ss_sink_pcapng_create(png.f));
     ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);
     if (!an) {
         fprintf(stderr, "segscope: out of memory\n");
@@ -569,6 +578,7 @@ int main(int argc, char **argv)
             ss_sink_destroy(sinks[i]);
         outfile_close(&html, false);
         outfile_close(&csv, false);
+        outfile_close(&png, false);
         ss_source_close(src);
         return EXIT_USAGE;
     }
@@ -644,7 +654,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     /* The report files are kept when every sink wrote its output, even after a read error. */
     bool written = rc == 0 && frc == 0;
-    if (!outfile_close(&html, written) || !outfile_close(&csv, written))
+    if (!outfile_close(&html, written) || !outfile_close(&csv, written) || !outfile_close(&png, written))
         status = EXIT_USAGE;
     if (warn[0])
         fprintf(stderr, "segscope: %s: %s: %s\n", status ? "error" : "warning", name, warn);
