@@ -52,6 +52,8 @@ static void usage(FILE *o)
             "  -s SNAPLEN          live: bytes to keep per packet (default 262144)\n"
             "  -B KIB              live: kernel capture buffer size in KiB\n"
             "  -D                  list the interfaces that can be captured on\n"
+            "  -q                  no progress bar (shown on standard error while a large\n"
+            "                      file is read with the output going elsewhere)\n"
             "\n"
             "Output:\n"
             "  --json              JSON Lines, one record per packet (see docs/json.md)\n"
@@ -246,6 +248,50 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
     return 0;
 }
 
+/*
+ * The progress bar of a long read: on standard error, only when it is a
+ * terminal and the output is not (the output would interleave otherwise).
+ * Wall-clock time is used here only, never in what is analysed.
+ */
+typedef struct progress {
+    bool on;
+    struct timespec start, last;
+    uint64_t packets;
+} progress_t;
+
+static double secs_since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+static void progress_show(progress_t *p, ss_source_t *src, bool final)
+{
+    uint64_t done, total;
+    ss_source_progress(src, &done, &total);
+    if (!p->on || total == 0)
+        return;
+    if (final) {
+        fprintf(stderr, "\r%79s\r", "");
+        return;
+    }
+    if (secs_since(&p->last) < 0.2)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &p->last);
+    double el = secs_since(&p->start), frac = (double)done / (double)total;
+    if (frac > 1)
+        frac = 1;
+    int w = (int)(frac * 30);
+    char bar[31];
+    for (int i = 0; i < 30; i++)
+        bar[i] = i < w ? '#' : '.';
+    bar[30] = '\0';
+    double rate = el > 0 ? (double)p->packets / el : 0, left = frac > 0 ? el * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r[%s] %3.0f%%  %.1f of %.1f MB  %.0f packets/s  %.0f s left ", bar, frac * 100,
+            (double)done / 1e6, (double)total / 1e6, rate, left);
+}
+
 static void print_perm_hint(const char *iface, const char *err)
 {
     fprintf(stderr,
@@ -305,7 +351,7 @@ int main(int argc, char **argv)
     const char *rfile = NULL, *iface = NULL, *wfile = NULL;
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
-    bool follow = false, follow_hex = false;
+    bool follow = false, follow_hex = false, quiet = false;
     outfile_t html = {0}, csv = {0}, png = {0};
     const char *app_trace_path = NULL;
     uint64_t follow_stream = 0;
@@ -316,7 +362,7 @@ int main(int argc, char **argv)
     ss_live_opts_init(&lo);
 
     int ch;
-    while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DhV", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DhVq", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': rfile = optarg; break;
         case 'i': iface = optarg; break;
@@ -342,6 +388,7 @@ int main(int argc, char **argv)
             lo.buffer_kib = (int)u;
             break;
         case 'D': return list_interfaces();
+        case 'q': quiet = true; break;
         case OPT_JSON: json = true; break;
         case OPT_NO_COLOR: color = 0; break;
         case OPT_COLOR: color = 1; break;
@@ -592,6 +639,9 @@ int main(int argc, char **argv)
     ss_run_end_t end;
     memset(&end, 0, sizeof(end));
     char warn[SS_SOURCE_ERRBUF + 512] = "";
+    progress_t prog = {.on = !live && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)};
+    clock_gettime(CLOCK_MONOTONIC, &prog.start);
+    prog.last = prog.start;
     while (rc == 0 && !g_stop && (count == 0 || n < count)) {
         ss_frame_t fr;
         int r = ss_source_next(src, &fr, err);
@@ -599,6 +649,8 @@ int main(int argc, char **argv)
             n++;
             last_frame = fr.number;
             rc = ss_analyzer_feed(an, &fr);
+            if (prog.on && (++prog.packets & 4095) == 0)
+                progress_show(&prog, src, false);
         } else if (r == SS_SOURCE_TIMEOUT) {
             continue;
         } else if (r == SS_SOURCE_EOF) {
@@ -628,6 +680,7 @@ int main(int argc, char **argv)
         }
     }
     g_source = NULL;
+    progress_show(&prog, src, true);
     if (rc < 0) {
         fprintf(stderr, "segscope: %s\n",
                 rc == SS_ERR_IO ? "cannot write the output" : ss_strerror(rc));
