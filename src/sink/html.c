@@ -1738,7 +1738,8 @@ static int html_end(ss_sink_t *s, const ss_run_end_t *end)
 {
     html_sink_t *h = (html_sink_t *)s;
     FILE *o = h->out;
-    qsort(h->rows, h->nrows, sizeof(*h->rows), by_start);
+    if (h->nrows) /* rows is NULL when there were none, and qsort may not be given NULL */
+        qsort(h->rows, h->nrows, sizeof(*h->rows), by_start);
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>segscope: ",
           o);

@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -268,6 +269,19 @@ try:
     run("-r", REPORTS[1][1], "--html", again)
     with open(pages["anomalies"], "rb") as f1, open(again, "rb") as f2:
         check("deterministic", f1.read() == f2.read(), "two runs differ")
+
+    # A capture without any conversation: a page and a CSV that say so (and nothing sorted from nothing).
+    empty = os.path.join(work, "empty.pcap")
+    with open(empty, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    rc, out, err = run("-r", empty, "--html", os.path.join(work, "empty.html"), "--csv", os.path.join(work, "empty.csv"))
+    check("empty capture: exit 0", rc == 0, err)
+    if rc == 0:
+        with open(os.path.join(work, "empty.html"), encoding="utf-8") as f:
+            text = f.read()
+        check("empty capture: page says so", "No TCP or UDP conversation" in text and not parse(text).errors, "")
+        with open(os.path.join(work, "empty.csv"), encoding="utf-8") as f:
+            check("empty capture: CSV is the header row", len(f.read().splitlines()) == 1, "")
 
     # A report that cannot be written: exit 2, nothing left behind.
     rc, out, err = run("-r", REPORTS[0][1], "--html", os.path.join(work, "no-such-dir", "r.html"))
