@@ -21,17 +21,25 @@ for line in open(os.path.join(gdir, "GOLDENS"), encoding="utf-8"):
     if not line.strip() or line.startswith("#"):
         continue
     name, inp, args = (line.rstrip("\n").split("\t") + [""])[:3]
-    p = subprocess.run([binary, "-r", os.path.join(src, inp), "--no-color", *shlex.split(args)],
-                       capture_output=True, env=env)
+    # Run from the source tree, so that paths in the arguments (e.g. --app-trace) are relative to it.
+    p = subprocess.run([os.path.abspath(binary), "-r", inp, "--no-color", *shlex.split(args)],
+                       capture_output=True, env=env, cwd=src)
     out = p.stdout.decode("utf-8")
     path = os.path.join(gdir, name + ".txt")
     if update:
+        if p.returncode != 0 or not out:
+            print(f"NOT updated {path}: exit {p.returncode}, {len(out)} bytes: {p.stderr.decode(errors='replace')[:300]}")
+            failed += 1
+            continue
         with open(path, "w", encoding="utf-8") as f:
             f.write(out)
         print("updated", path)
         continue
     want = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    if p.returncode != 0 or out != want:
+    if not out:
+        failed += 1
+        print(f"FAIL {name}: no output (exit {p.returncode}): {p.stderr.decode(errors='replace')[:300]}")
+    elif p.returncode != 0 or out != want:
         failed += 1
         print(f"FAIL {name} (exit {p.returncode})")
         sys.stdout.writelines(list(difflib.unified_diff(want.splitlines(True), out.splitlines(True),
