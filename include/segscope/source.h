@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "segscope/decode.h"
 
@@ -31,6 +32,14 @@ void ss_live_opts_init(ss_live_opts_t *o);
  * SS_ERR_FORMAT (not a capture file libpcap reads: errbuf says why).
  */
 int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf);
+
+/*
+ * Opens a saved capture from a stream open for reading (a pipe, or bytes in
+ * memory through fmemopen). The source owns `fp` from then on: it is closed
+ * by ss_source_close, or at once when this fails (standard input excepted).
+ * Returns 0, SS_ERR_FORMAT or SS_ERR_NOMEM, with errbuf saying why.
+ */
+int ss_source_open_stream(ss_source_t **out, FILE *fp, char *errbuf);
 
 /*
  * Opens a live capture on `iface`. Returns 0, SS_ERR_PERM (no permission:

@@ -51,37 +51,16 @@ static ss_source_t *source_new(void)
     return calloc(1, sizeof(ss_source_t));
 }
 
-int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
+int ss_source_open_stream(ss_source_t **out, FILE *fp, char *errbuf)
 {
-    char perr[PCAP_ERRBUF_SIZE];
-    FILE *fp;
+    char perr[PCAP_ERRBUF_SIZE] = "";
     *out = NULL;
-    if (strcmp(path, "-") == 0) {
-        fp = stdin;
-    } else {
-        struct stat st;
-        fp = fopen(path, "rb");
-        if (!fp) {
-            snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", strerror(errno));
-            return SS_ERR_IO;
-        }
-        if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-            fclose(fp);
-            snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", strerror(EISDIR));
-            return SS_ERR_IO;
-        }
-    }
     ss_source_t *s = source_new();
     if (!s) {
         if (fp != stdin)
             fclose(fp);
         snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", ss_strerror(SS_ERR_NOMEM));
         return SS_ERR_NOMEM;
-    }
-    if (fp != stdin) {
-        struct stat st;
-        if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
-            s->file_size = (uint64_t)st.st_size;
     }
     s->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, perr);
     if (!s->pcap) {
@@ -97,6 +76,34 @@ int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
     s->linktype = dlt_to_linktype(pcap_datalink(s->pcap));
     *out = s;
     return 0;
+}
+
+int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
+{
+    FILE *fp;
+    uint64_t size = 0;
+    *out = NULL;
+    if (strcmp(path, "-") == 0) {
+        fp = stdin;
+    } else {
+        struct stat st;
+        fp = fopen(path, "rb");
+        if (!fp) {
+            snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", strerror(errno));
+            return SS_ERR_IO;
+        }
+        if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+            fclose(fp);
+            snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", strerror(EISDIR));
+            return SS_ERR_IO;
+        }
+        if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode))
+            size = (uint64_t)st.st_size; /* for ss_source_progress */
+    }
+    int rc = ss_source_open_stream(out, fp, errbuf);
+    if (rc == 0)
+        (*out)->file_size = size;
+    return rc;
 }
 
 int ss_source_open_live(ss_source_t **out, const char *iface, const ss_live_opts_t *opts,
@@ -171,6 +178,19 @@ int ss_source_set_filter(ss_source_t *s, const char *expr, char *errbuf)
     return 0;
 }
 
+/*
+ * A pcap record holds 32 bits of seconds, but a pcapng one 64 bits of units
+ * its interface chooses, so a damaged file can claim any time at all. Later
+ * stages count time in 64-bit nanoseconds: seconds beyond what a 32-bit
+ * field can hold either way (about 136 years from 1970) are clamped to it,
+ * so that no timestamp, nor any difference of two, overflows there.
+ */
+static int64_t clamp_seconds(int64_t sec)
+{
+    const int64_t lim = (int64_t)UINT32_MAX;
+    return sec > lim ? lim : sec < -lim ? -lim : sec;
+}
+
 /* Sorts libpcap's read errors into the cases the user is told about differently. */
 static int classify_read_error(const char *msg)
 {
@@ -203,7 +223,7 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
         frame->data = d;
         frame->caplen = h->caplen;
         frame->wirelen = h->len;
-        frame->ts_sec = (int64_t)h->ts.tv_sec;
+        frame->ts_sec = clamp_seconds((int64_t)h->ts.tv_sec);
         /* tv_usec holds nanoseconds when nanosecond precision was granted. */
         long sub = (long)h->ts.tv_usec;
         if (sub < 0)
