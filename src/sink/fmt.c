@@ -39,7 +39,8 @@ const char *ss_fmt_tcp_flags(uint16_t f, char *buf, size_t n)
     return buf;
 }
 
-static void app(char *buf, size_t n, size_t *len, const char *fmt, ...)
+/* Appends printf-style text at *len, never past n (clang checks the callers' formats with the attribute). */
+__attribute__((format(printf, 4, 5))) static void app(char *buf, size_t n, size_t *len, const char *fmt, ...)
 {
     if (*len >= n)
         return;
