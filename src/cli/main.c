@@ -84,10 +84,18 @@ static void usage(FILE *o)
             "                      as packet comments (Wireshark shows them as frame.comment)\n"
             "  --verify-checksums  check IPv4, TCP and UDP checksums\n"
             "\n"
-            "Limits:\n"
+            "Limits (memory stays within these, whatever the capture holds):\n"
             "  --max-flows N       conversations kept at once (default %u)\n"
             "  --idle-timeout SEC  close conversations idle this long (default 0 = never)\n"
             "  --max-message N     largest message length a framing may declare (default %llu)\n"
+            "  --max-unacked N     per direction: sent segments remembered for RTT and\n"
+            "                      retransmission analysis (default %u)\n"
+            "  --max-fragments N   IP datagrams being reassembled from fragments (default %u)\n"
+            "  --max-ooo-segs N    per direction: out-of-order segments held for\n"
+            "                      reassembly (default %u)\n"
+            "  --max-ooo-bytes N   per direction: out-of-order bytes held (default %llu)\n"
+            "  --reasm-budget N    all conversations together: out-of-order bytes held\n"
+            "                      (default %llu)\n"
             "\n"
             "  -h, --help          this help\n"
             "  -V, --version       version\n"
@@ -95,7 +103,9 @@ static void usage(FILE *o)
             "Exit status: 0 success (also when the file ends in the middle of a packet:\n"
             "a warning says so); 1 the file could not be read to its end; 2 usage error,\n"
             "unreadable file, or no permission to capture.\n",
-            SS_LIMITS_DEFAULT_MAX_FLOWS, (unsigned long long)SS_LIMITS_DEFAULT_MAX_MESSAGE);
+            SS_LIMITS_DEFAULT_MAX_FLOWS, (unsigned long long)SS_LIMITS_DEFAULT_MAX_MESSAGE,
+            SS_LIMITS_DEFAULT_MAX_UNACKED, SS_LIMITS_DEFAULT_MAX_FRAGMENTS, SS_LIMITS_DEFAULT_MAX_OOO_SEGS,
+            (unsigned long long)SS_LIMITS_DEFAULT_MAX_OOO_BYTES, (unsigned long long)SS_LIMITS_DEFAULT_REASM_BUDGET);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -310,6 +320,11 @@ enum {
     OPT_VERIFY,
     OPT_MAX_FLOWS,
     OPT_IDLE,
+    OPT_MAX_UNACKED,
+    OPT_MAX_FRAGMENTS,
+    OPT_MAX_OOO_SEGS,
+    OPT_MAX_OOO_BYTES,
+    OPT_REASM_BUDGET,
     OPT_EXPLAIN,
     OPT_SUMMARY,
     OPT_TIMELINE,
@@ -333,6 +348,11 @@ int main(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, OPT_VERIFY},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"max-unacked", required_argument, NULL, OPT_MAX_UNACKED},
+        {"max-fragments", required_argument, NULL, OPT_MAX_FRAGMENTS},
+        {"max-ooo-segs", required_argument, NULL, OPT_MAX_OOO_SEGS},
+        {"max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO_BYTES},
+        {"reasm-budget", required_argument, NULL, OPT_REASM_BUDGET},
         {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"summary", no_argument, NULL, OPT_SUMMARY},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
@@ -442,6 +462,42 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.limits.idle_timeout_s = (uint32_t)u;
+            break;
+        case OPT_MAX_UNACKED:
+            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
+                fprintf(stderr, "segscope: --max-unacked needs a number of segments\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_unacked = (uint32_t)u;
+            break;
+        case OPT_MAX_FRAGMENTS:
+            if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
+                fprintf(stderr, "segscope: --max-fragments needs a positive number of datagrams\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_fragments = (uint32_t)u;
+            break;
+        case OPT_MAX_OOO_SEGS:
+            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
+                fprintf(stderr, "segscope: --max-ooo-segs needs a number of segments\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_ooo_segs = (uint32_t)u;
+            break;
+        case OPT_MAX_OOO_BYTES:
+            if (!parse_u64(optarg, &u)) {
+                fprintf(stderr, "segscope: --max-ooo-bytes needs a number of bytes\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_ooo_bytes = u;
+            break;
+        case OPT_REASM_BUDGET:
+            /* 0 would read as "no budget" below; a budget of nothing is --max-ooo-segs 0. */
+            if (!parse_u64(optarg, &u) || u == 0) {
+                fprintf(stderr, "segscope: --reasm-budget needs a positive number of bytes\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.reasm_budget = u;
             break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("segscope %s (%s)\n", SS_VERSION, pcap_lib_version()); return 0;
