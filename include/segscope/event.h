@@ -185,6 +185,12 @@ typedef struct ss_event {
         const ss_data_event_t *data;
         const ss_recv_event_t *recv;
     } u;
+    /*
+     * SS_EV_NOTICE: the notice in the user's language (ss_i18n_setup), for
+     * outputs people read; u.notice stays English for the ones tools read.
+     * NULL when the producer gave only u.notice.
+     */
+    const char *notice_local;
 } ss_event_t;
 
 /* What the sinks learn at the start and at the end of a run. */

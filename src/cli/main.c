@@ -14,6 +14,7 @@
 
 #include "segscope/analyzer.h"
 #include "segscope/err.h"
+#include "segscope/i18n.h"
 #include "segscope/source.h"
 #include "segscope/version.h"
 
@@ -36,8 +37,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *o)
 {
-    fprintf(o,
-            "Usage: segscope -r FILE [options] [filter expression]\n"
+    fputs(_("Usage: segscope -r FILE [options] [filter expression]\n"
             "       segscope -i IFACE [options] [filter expression]\n"
             "\n"
             "Decodes and analyses TCP and UDP in a saved capture (pcap or pcapng) or\n"
@@ -83,7 +83,13 @@ static void usage(FILE *o)
             "  --pcapng-out FILE   also write the capture as pcapng with segscope's findings\n"
             "                      as packet comments (Wireshark shows them as frame.comment)\n"
             "  --verify-checksums  check IPv4, TCP and UDP checksums\n"
-            "\n"
+            "  --lang LANG         the language of the text: zh_CN (Simplified Chinese) or\n"
+            "                      en; by default the locale's (LC_ALL, LC_MESSAGES, LANG,\n"
+            "                      LANGUAGE); JSON, CSV and pcapng comments stay English\n"
+            "\n"),
+          o);
+    fprintf(o,
+            _(
             "Limits (memory stays within these, whatever the capture holds):\n"
             "  --max-flows N       conversations kept at once (default %u)\n"
             "  --idle-timeout SEC  close conversations idle this long (default 0 = never)\n"
@@ -102,7 +108,7 @@ static void usage(FILE *o)
             "\n"
             "Exit status: 0 success (also when the file ends in the middle of a packet:\n"
             "a warning says so); 1 the file could not be read to its end; 2 usage error,\n"
-            "unreadable file, or no permission to capture.\n",
+            "unreadable file, or no permission to capture.\n"),
             SS_LIMITS_DEFAULT_MAX_FLOWS, (unsigned long long)SS_LIMITS_DEFAULT_MAX_MESSAGE,
             SS_LIMITS_DEFAULT_MAX_UNACKED, SS_LIMITS_DEFAULT_MAX_FRAGMENTS, SS_LIMITS_DEFAULT_MAX_OOO_SEGS,
             (unsigned long long)SS_LIMITS_DEFAULT_MAX_OOO_BYTES, (unsigned long long)SS_LIMITS_DEFAULT_REASM_BUDGET);
@@ -126,7 +132,7 @@ static int list_interfaces(void)
     char err[PCAP_ERRBUF_SIZE];
     pcap_if_t *all;
     if (pcap_findalldevs(&all, err) != 0) {
-        fprintf(stderr, "segscope: cannot list interfaces: %s\n", err);
+        fprintf(stderr, _("segscope: cannot list interfaces: %s\n"), err);
         return EXIT_USAGE;
     }
     int n = 0;
@@ -165,13 +171,13 @@ static bool outfile_open(outfile_t *of, const char *opt)
     size_t n = strlen(of->path) + 16;
     of->tmp = malloc(n);
     if (!of->tmp) {
-        fprintf(stderr, "segscope: out of memory\n");
+        fprintf(stderr, "%s", _("segscope: out of memory\n"));
         return false;
     }
     snprintf(of->tmp, n, "%.*s.%s.XXXXXX", dlen, of->path, of->path + dlen);
     int fd = mkstemp(of->tmp);
     if (fd < 0) {
-        fprintf(stderr, "segscope: %s %s: cannot create a file in its directory: %s\n", opt, of->path,
+        fprintf(stderr, _("segscope: %s %s: cannot create a file in its directory: %s\n"), opt, of->path,
                 strerror(errno));
         free(of->tmp);
         of->tmp = NULL;
@@ -234,7 +240,7 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
     ss_analyzer_t *an = ss_analyzer_create(&c1, NULL, 0);
     if (!an) {
         ss_source_close(src);
-        fprintf(stderr, "segscope: out of memory\n");
+        fprintf(stderr, "%s", _("segscope: out of memory\n"));
         return EXIT_USAGE;
     }
     ss_frame_t fr;
@@ -298,17 +304,18 @@ static void progress_show(progress_t *p, ss_source_t *src, bool final)
         bar[i] = i < w ? '#' : '.';
     bar[30] = '\0';
     double rate = el > 0 ? (double)p->packets / el : 0, left = frac > 0 ? el * (1 - frac) / frac : 0;
-    fprintf(stderr, "\r[%s] %3.0f%%  %.1f of %.1f MB  %.0f packets/s  %.0f s left ", bar, frac * 100,
+    fputc('\r', stderr); /* the bar starts again at the left */
+    fprintf(stderr, _("[%s] %3.0f%%  %.1f of %.1f MB  %.0f packets/s  %.0f s left "), bar, frac * 100,
             (double)done / 1e6, (double)total / 1e6, rate, left);
 }
 
 static void print_perm_hint(const char *iface, const char *err)
 {
     fprintf(stderr,
-            "segscope: no permission to capture on %s (%s).\n"
-            "  Run it as root:           sudo segscope -i %s\n"
-            "  or grant it, once, the capture capabilities:\n"
-            "                            sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v segscope)\"\n",
+            _("segscope: no permission to capture on %s (%s).\n"
+              "  Run it as root:           sudo segscope -i %s\n"
+              "  or grant it, once, the capture capabilities:\n"
+              "                            sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v segscope)\"\n"),
             iface, err, iface);
 }
 
@@ -336,7 +343,26 @@ enum {
     OPT_HTML,
     OPT_PCAPNG,
     OPT_CSV,
+    OPT_LANG,
 };
+
+/*
+ * --lang LANG, looked for before the options are parsed, so that what they
+ * print is already in that language. The last one wins, as getopt would.
+ */
+static const char *find_lang(int argc, char **argv)
+{
+    const char *lang = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (strncmp(argv[i], "--lang=", 7) == 0)
+            lang = argv[i] + 7;
+    }
+    return lang;
+}
 
 int main(int argc, char **argv)
 {
@@ -364,6 +390,7 @@ int main(int argc, char **argv)
         {"pcapng-out", required_argument, NULL, OPT_PCAPNG},
         {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         {"hex", no_argument, NULL, OPT_HEX},
+        {"lang", required_argument, NULL, OPT_LANG},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -381,6 +408,7 @@ int main(int argc, char **argv)
     ss_config_init(&cfg);
     ss_live_opts_init(&lo);
 
+    ss_i18n_setup(find_lang(argc, argv));
     int ch;
     while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DhVq", longopts, NULL)) != -1) {
         switch (ch) {
@@ -389,20 +417,20 @@ int main(int argc, char **argv)
         case 'w': wfile = optarg; break;
         case 'c':
             if (!parse_u64(optarg, &count) || count == 0) {
-                fprintf(stderr, "segscope: -c needs a positive number, not '%s'\n", optarg);
+                fprintf(stderr, _("segscope: -c needs a positive number, not '%s'\n"), optarg);
                 return EXIT_USAGE;
             }
             break;
         case 's':
             if (!parse_u64(optarg, &u) || u == 0 || u > 262144) {
-                fprintf(stderr, "segscope: -s needs a snapshot length from 1 to 262144\n");
+                fprintf(stderr, "%s", _("segscope: -s needs a snapshot length from 1 to 262144\n"));
                 return EXIT_USAGE;
             }
             lo.snaplen = (int)u;
             break;
         case 'B':
             if (!parse_u64(optarg, &u) || u == 0 || u > INT_MAX / 1024) {
-                fprintf(stderr, "segscope: -B needs a buffer size in KiB\n");
+                fprintf(stderr, "%s", _("segscope: -B needs a buffer size in KiB\n"));
                 return EXIT_USAGE;
             }
             lo.buffer_kib = (int)u;
@@ -420,19 +448,20 @@ int main(int argc, char **argv)
         case OPT_FRAMING: {
             char ferr[160];
             if (ss_config_set_framing(&cfg, optarg, ferr, sizeof(ferr)) < 0) {
-                fprintf(stderr, "segscope: --framing: %s\n", ferr);
+                fprintf(stderr, _("segscope: --framing: %s\n"), ferr);
                 return EXIT_USAGE;
             }
             break;
         }
         case OPT_HEX: follow_hex = true; break;
+        case OPT_LANG: break; /* chosen before parsing: find_lang */
         case OPT_APP_TRACE:
             app_trace_path = optarg;
             cfg.reassemble = true;
             break;
         case OPT_FOLLOW:
             if (!parse_u64(optarg, &follow_stream)) {
-                fprintf(stderr, "segscope: --follow needs a conversation number (tcp_stream)\n");
+                fprintf(stderr, "%s", _("segscope: --follow needs a conversation number (tcp_stream)\n"));
                 return EXIT_USAGE;
             }
             follow = true;
@@ -444,21 +473,21 @@ int main(int argc, char **argv)
         case OPT_PCAPNG: png.path = optarg; break;
         case OPT_MAX_MESSAGE:
             if (!parse_u64(optarg, &u) || u == 0) {
-                fprintf(stderr, "segscope: --max-message needs a positive number of bytes\n");
+                fprintf(stderr, "%s", _("segscope: --max-message needs a positive number of bytes\n"));
                 return EXIT_USAGE;
             }
             cfg.limits.max_message = u;
             break;
         case OPT_MAX_FLOWS:
             if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
-                fprintf(stderr, "segscope: --max-flows needs a positive number\n");
+                fprintf(stderr, "%s", _("segscope: --max-flows needs a positive number\n"));
                 return EXIT_USAGE;
             }
             cfg.limits.max_flows = (uint32_t)u;
             break;
         case OPT_IDLE:
             if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
-                fprintf(stderr, "segscope: --idle-timeout needs a number of seconds\n");
+                fprintf(stderr, "%s", _("segscope: --idle-timeout needs a number of seconds\n"));
                 return EXIT_USAGE;
             }
             cfg.limits.idle_timeout_s = (uint32_t)u;
@@ -505,7 +534,7 @@ int main(int argc, char **argv)
         }
     }
     if ((rfile == NULL) == (iface == NULL)) {
-        fprintf(stderr, "segscope: give either -r FILE or -i IFACE (see segscope --help)\n");
+        fprintf(stderr, "%s", _("segscope: give either -r FILE or -i IFACE (see segscope --help)\n"));
         return EXIT_USAGE;
     }
 
@@ -513,14 +542,16 @@ int main(int argc, char **argv)
     if (app_trace_path) {
         char terr[256];
         if (ss_apptrace_load(&app_trace, app_trace_path, 50000000, terr, sizeof(terr)) < 0) {
-            fprintf(stderr, "segscope: --app-trace: %s\n", terr);
+            fprintf(stderr, _("segscope: --app-trace: %s\n"), terr);
             return EXIT_USAGE;
         }
         uint64_t nrec, nskip;
         ss_apptrace_counts(app_trace, &nrec, &nskip);
         if (nskip)
-            fprintf(stderr, "segscope: warning: %s: %" PRIu64 " malformed line%s skipped\n", app_trace_path, nskip,
-                    nskip == 1 ? "" : "s");
+            fprintf(stderr,
+                    P_("segscope: warning: %s: %" PRIu64 " malformed line skipped\n",
+                       "segscope: warning: %s: %" PRIu64 " malformed lines skipped\n", nskip),
+                    app_trace_path, nskip);
         cfg.app_trace = app_trace;
     }
 
@@ -532,7 +563,7 @@ int main(int argc, char **argv)
             len += strlen(argv[i]) + 1;
         filter = calloc(1, len);
         if (!filter) {
-            fprintf(stderr, "segscope: out of memory\n");
+            fprintf(stderr, "%s", _("segscope: out of memory\n"));
             return EXIT_USAGE;
         }
         for (int i = optind; i < argc; i++) {
@@ -549,8 +580,9 @@ int main(int argc, char **argv)
     size_t ninferred = 0;
     if (has_auto) {
         if (!rfile || strcmp(rfile, "-") == 0) {
-            fprintf(stderr, "segscope: --framing auto reads the capture twice, so it needs a saved file; "
-                            "name the framing for live capture or standard input (line, len32, filexfer, ...)\n");
+            fprintf(stderr, "%s",
+                    _("segscope: --framing auto reads the capture twice, so it needs a saved file; "
+                      "name the framing for live capture or standard input (line, len32, filexfer, ...)\n"));
             free(filter);
             return EXIT_USAGE;
         }
@@ -571,10 +603,9 @@ int main(int argc, char **argv)
     if (rfile) {
         rc = ss_source_open_file(&src, rfile, err);
         if (rc < 0) {
-            const char *shown = strcmp(rfile, "-") ? rfile : "standard input";
+            const char *shown = strcmp(rfile, "-") ? rfile : _("standard input");
             if (rc == SS_ERR_FORMAT)
-                fprintf(stderr, "segscope: %s: not a capture file segscope can read (libpcap: %s)\n",
-                        shown, err);
+                fprintf(stderr, _("segscope: %s: not a capture file segscope can read (libpcap: %s)\n"), shown, err);
             else
                 fprintf(stderr, "segscope: %s: %s\n", shown, err);
             free(filter);
@@ -588,13 +619,13 @@ int main(int argc, char **argv)
             return EXIT_USAGE;
         }
         if (rc < 0) {
-            fprintf(stderr, "segscope: cannot capture on %s: %s\n", iface, err);
+            fprintf(stderr, _("segscope: cannot capture on %s: %s\n"), iface, err);
             free(filter);
             return EXIT_USAGE;
         }
     }
     if (filter && ss_source_set_filter(src, filter, err) < 0) {
-        fprintf(stderr, "segscope: bad filter expression '%s': %s\n", filter, err);
+        fprintf(stderr, _("segscope: bad filter expression '%s': %s\n"), filter, err);
         ss_source_close(src);
         free(filter);
         return EXIT_USAGE;
@@ -617,7 +648,8 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_DFL);
     int lt = ss_source_linktype(src);
     if (ss_source_is_live(src)) {
-        /* As tcpdump does: say when the capture is really running (scripts wait for this line). */
+        /* As tcpdump does: say when the capture is really running (scripts wait for this line, so it is
+           never translated). */
         const char *ltname = pcap_datalink_val_to_name(lt == 101 ? DLT_RAW : lt);
         fprintf(stderr, "segscope: listening on %s, link-type %s (%d)%s%s\n", iface, ltname ? ltname : "?", lt,
                 filter ? ", filter: " : "", filter ? filter : "");
@@ -625,11 +657,11 @@ int main(int argc, char **argv)
     }
     if (!linktype_supported(lt))
         fprintf(stderr,
-                "segscope: warning: %s: link-layer type %d (0x%08x) is not one segscope decodes%s; "
-                "its frames are listed without decoding\n",
+                _("segscope: warning: %s: link-layer type %d (0x%08x) is not one segscope decodes%s; "
+                  "its frames are listed without decoding\n"),
                 name, lt, (unsigned)lt,
-                ((unsigned)lt & 0xFFFF0000u) ? " (reserved bits of the link-type field are set: "
-                                               "the file header is probably damaged)"
+                ((unsigned)lt & 0xFFFF0000u) ? _(" (reserved bits of the link-type field are set: "
+                                                 "the file header is probably damaged)")
                                              : "");
 
     free(filter);
@@ -677,7 +709,7 @@ int main(int argc, char **argv)
         oom |= !(sinks[nsinks++] = ss_sink_pcapng_create(png.f));
     ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);
     if (!an) {
-        fprintf(stderr, "segscope: out of memory\n");
+        fprintf(stderr, "%s", _("segscope: out of memory\n"));
         for (size_t i = 0; i < nsinks; i++)
             ss_sink_destroy(sinks[i]);
         outfile_close(&html, false);
@@ -714,21 +746,21 @@ int main(int argc, char **argv)
         } else {
             if (r == SS_ERR_TRUNCATED) {
                 snprintf(warn, sizeof(warn),
-                         "the file is cut off in the middle of a packet record after frame %" PRIu64
-                         " (%s); the frames before it were analysed",
+                         _("the file is cut off in the middle of a packet record after frame %" PRIu64
+                           " (%s); the frames before it were analysed"),
                          last_frame, err);
             } else if (r == SS_ERR_LINKTYPES) {
                 snprintf(warn, sizeof(warn),
-                         "this pcapng file has interfaces with different link-layer types or "
-                         "snapshot lengths, which libpcap cannot read in one pass (%s); frames 1-%" PRIu64
-                         " were read and the rest were not. Split the file per interface first "
-                         "(for example with editcap or tshark -Y frame.interface_id==N)",
+                         _("this pcapng file has interfaces with different link-layer types or "
+                           "snapshot lengths, which libpcap cannot read in one pass (%s); frames 1-%" PRIu64
+                           " were read and the rest were not. Split the file per interface first "
+                           "(for example with editcap or tshark -Y frame.interface_id==N)"),
                          err, last_frame);
                 status = 1;
             } else {
                 snprintf(warn, sizeof(warn),
-                         "damaged packet record after frame %" PRIu64 " (%s); the rest of the file "
-                         "was not read",
+                         _("damaged packet record after frame %" PRIu64 " (%s); the rest of the file "
+                           "was not read"),
                          last_frame, err);
                 status = 1;
             }
@@ -738,8 +770,7 @@ int main(int argc, char **argv)
     g_source = NULL;
     progress_show(&prog, src, true);
     if (rc < 0) {
-        fprintf(stderr, "segscope: %s\n",
-                rc == SS_ERR_IO ? "cannot write the output" : ss_strerror(rc));
+        fprintf(stderr, _("segscope: %s\n"), rc == SS_ERR_IO ? _("cannot write the output") : _(ss_strerror(rc)));
         status = EXIT_USAGE;
     }
     if (warn[0])
@@ -754,11 +785,11 @@ int main(int argc, char **argv)
     }
     int frc = ss_analyzer_finish(an, &end);
     if (frc < 0 && status != EXIT_USAGE) {
-        fprintf(stderr, "segscope: cannot write the output\n");
+        fprintf(stderr, "%s", _("segscope: cannot write the output\n"));
         status = EXIT_USAGE;
     }
     if (wfile && ss_source_dump_flush(src) < 0) {
-        fprintf(stderr, "segscope: %s: write error\n", wfile);
+        fprintf(stderr, _("segscope: %s: write error\n"), wfile);
         status = EXIT_USAGE;
     }
     fflush(stdout);
@@ -767,10 +798,11 @@ int main(int argc, char **argv)
     if (!outfile_close(&html, written) || !outfile_close(&csv, written) || !outfile_close(&png, written))
         status = EXIT_USAGE;
     if (warn[0])
-        fprintf(stderr, "segscope: %s: %s: %s\n", status ? "error" : "warning", name, warn);
+        fprintf(stderr, status ? _("segscope: error: %s: %s\n") : _("segscope: warning: %s: %s\n"), name, warn);
     if (live && end.stats_valid)
-        fprintf(stderr, "segscope: %" PRIu64 " packets captured, %" PRIu64 " received by filter, %" PRIu64
-                        " dropped by kernel\n",
+        fprintf(stderr,
+                _("segscope: %" PRIu64 " packets captured, %" PRIu64 " received by filter, %" PRIu64
+                  " dropped by kernel\n"),
                 n, end.pcap_received, end.pcap_dropped);
     ss_analyzer_destroy(an);
     for (size_t i = 0; i < nsinks; i++)

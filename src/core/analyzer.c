@@ -1,5 +1,6 @@
 /* analyzer.c - the pipeline: decode, find the conversation, analyse, report to sinks. */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "segscope/analyzer.h"
 #include "segscope/err.h"
 #include "segscope/flow.h"
+#include "segscope/i18n.h"
 #include "segscope/stream.h"
 #include "segscope/tcp.h"
 #include "ipfrag.h"
@@ -138,6 +140,29 @@ static int emit(ss_analyzer_t *a, const ss_event_t *ev)
     return rc;
 }
 
+/*
+ * A notice, written twice from one format: in English for the machine-read
+ * outputs (JSON) and in the user's language for the people-read ones. The
+ * format is an N_() literal; words that differ by direction are chosen by
+ * choosing the format, so the arguments suit both texts.
+ */
+__attribute__((format(printf, 2, 3))) static void notice(ss_analyzer_t *a, const char *fmt, ...)
+{
+    char en[400], local[600];
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    vsnprintf(en, sizeof(en), fmt, ap);
+    vsnprintf(local, sizeof(local), _(fmt), ap2);
+    va_end(ap2);
+    va_end(ap);
+    ss_event_t ev = {.type = SS_EV_NOTICE, .notice_local = local};
+    ev.u.notice = en;
+    int r = emit(a, &ev);
+    if (r < 0 && a->sink_err == 0)
+        a->sink_err = r;
+}
+
 static conn_t *flow_conn(ss_flow_t *f) { return (conn_t *)(void *)f->ext; }
 
 static void reasm_close(ss_analyzer_t *a, conn_t *c);
@@ -158,19 +183,12 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
     int mr = flush_messages(a);
     if (mr < 0 && a->sink_err == 0)
         a->sink_err = mr;
-    if (reason == SS_FLOW_RELEASE_CAP && a->cap_evictions++ == 0) {
-        char msg[256];
-        snprintf(msg, sizeof(msg),
-                 "flow limit reached at frame %" PRIu64 " (--max-flows %" PRIu32 "): the least recently "
-                 "seen conversations are closed early from here on; a later packet of one starts a new "
-                 "conversation",
-                 a->cur_frame, a->cfg.limits.max_flows);
-        ss_event_t nev = {.type = SS_EV_NOTICE};
-        nev.u.notice = msg;
-        int r = emit(a, &nev);
-        if (r < 0 && a->sink_err == 0)
-            a->sink_err = r;
-    }
+    if (reason == SS_FLOW_RELEASE_CAP && a->cap_evictions++ == 0)
+        notice(a,
+               N_("flow limit reached at frame %" PRIu64 " (--max-flows %" PRIu32 "): the least recently "
+                  "seen conversations are closed early from here on; a later packet of one starts a new "
+                  "conversation"),
+               a->cur_frame, a->cfg.limits.max_flows);
     ss_event_t ev = {.type = SS_EV_CONVERSATION};
     ev.u.conv = &flow_conn(f)->info;
     int rc = emit(a, &ev);
@@ -413,17 +431,13 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
         sm->broken_at = fr->broken_at;
         memcpy(sm->broken_why, fr->broken_why, sizeof(sm->broken_why));
         sm->broken_why[sizeof(sm->broken_why) - 1] = '\0';
-        char msg[256];
-        snprintf(msg, sizeof(msg),
-                 "conversation %" PRIu64 " %s: the stream stops fitting framing %s at byte %" PRIu64
-                 " (%s); from there on it is treated as unframed",
-                 d->c->info.index, d->dir == SS_DIR_C2S ? "client to server" : "server to client",
-                 sm->framing, fr->broken_at, fr->broken_why);
-        ss_event_t ev = {.type = SS_EV_NOTICE};
-        ev.u.notice = msg;
-        int r = emit(a, &ev);
-        if (r < 0 && a->sink_err == 0)
-            a->sink_err = r;
+        notice(a,
+               d->dir == SS_DIR_C2S
+                   ? N_("conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
+                        " (%s); from there on it is treated as unframed")
+                   : N_("conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
+                        " (%s); from there on it is treated as unframed"),
+               d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
     }
     if (!mine || cm.count == 0)
         return;
@@ -533,15 +547,21 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
             rs->sum[d].confidence = inf->confidence[d];
             memcpy(rs->sum[d].inferred_why, inf->why[d], sizeof(rs->sum[d].inferred_why));
             if (d == 1) {
-                char msg[400], n0[32], n1[32];
+                char msg[640], local[800], n0[32], n1[32];
+                ss_framing_name(&inf->framing[0], n0, sizeof(n0));
+                ss_framing_name(&inf->framing[1], n1, sizeof(n1));
+                /* The same sentence twice: the confidence words are translated in the second. */
                 snprintf(msg, sizeof(msg),
                          "conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
                          "server\u2192client %s (%s confidence: %s)",
-                         c->info.index, ss_framing_name(&inf->framing[0], n0, sizeof(n0)),
-                         ss_confidence_name(inf->confidence[0]), inf->why[0],
-                         ss_framing_name(&inf->framing[1], n1, sizeof(n1)), ss_confidence_name(inf->confidence[1]),
-                         inf->why[1]);
-                ss_event_t ev = {.type = SS_EV_NOTICE};
+                         c->info.index, n0, ss_confidence_name(inf->confidence[0]), inf->why[0], n1,
+                         ss_confidence_name(inf->confidence[1]), inf->why[1]);
+                snprintf(local, sizeof(local),
+                         _("conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
+                           "server\u2192client %s (%s confidence: %s)"),
+                         c->info.index, n0, _(ss_confidence_name(inf->confidence[0])), inf->why[0], n1,
+                         _(ss_confidence_name(inf->confidence[1])), inf->why[1]);
+                ss_event_t ev = {.type = SS_EV_NOTICE, .notice_local = local};
                 ev.u.notice = msg;
                 int r = emit(a, &ev);
                 if (r < 0 && a->sink_err == 0)
@@ -559,7 +579,7 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
                 if (fs->kind == SS_FRAMING_NONE && rs->app[d]->nsends) {
                     /* No framing named: what the sender wrote in each send() is a message. */
                     ss_framer_set_calls(&rs->framer[d], rs->app[d]->sends, rs->app[d]->nsends);
-                    snprintf(rs->sum[d].framing, sizeof(rs->sum[d].framing), "send() calls");
+                    snprintf(rs->sum[d].framing, sizeof(rs->sum[d].framing), "%s", N_("send() calls"));
                 }
             }
         }
@@ -581,26 +601,26 @@ static uint64_t reasm_off(reasm_t *rs, int dir, uint32_t seq)
 static void cap_notice(ss_analyzer_t *a, conn_t *c, int dir, bool budget)
 {
     const ss_limits_t *l = &a->cfg.limits;
-    const char *side = dir == SS_DIR_C2S ? "client to server" : "server to client";
-    char msg[320];
+    bool c2s = dir == SS_DIR_C2S;
     if (budget)
-        snprintf(msg, sizeof(msg),
-                 "reassembly budget reached at frame %" PRIu64 " (--reasm-budget %" PRIu64
-                 " bytes for all conversations): later bytes of conversation %" PRIu64
-                 " %s not reassembled when they arrive out of order; they are reported as a gap",
-                 a->cur_frame, l->reasm_budget, c->info.index, side);
+        notice(a,
+               c2s ? N_("reassembly budget reached at frame %" PRIu64 " (--reasm-budget %" PRIu64
+                        " bytes for all conversations): later bytes of conversation %" PRIu64
+                        " client to server not reassembled when they arrive out of order; they are reported as a gap")
+                   : N_("reassembly budget reached at frame %" PRIu64 " (--reasm-budget %" PRIu64
+                        " bytes for all conversations): later bytes of conversation %" PRIu64
+                        " server to client not reassembled when they arrive out of order; they are reported as a gap"),
+               a->cur_frame, l->reasm_budget, c->info.index);
     else
-        snprintf(msg, sizeof(msg),
-                 "out-of-order limit reached at frame %" PRIu64 " (--max-ooo-segs %" PRIu32
-                 ", --max-ooo-bytes %" PRIu64 " per direction): later bytes of conversation %" PRIu64
-                 " %s not reassembled when they arrive out of order; they are reported as a gap",
-                 a->cur_frame, l->max_ooo_segs, l->max_ooo_bytes, c->info.index, side);
+        notice(a,
+               c2s ? N_("out-of-order limit reached at frame %" PRIu64 " (--max-ooo-segs %" PRIu32
+                        ", --max-ooo-bytes %" PRIu64 " per direction): later bytes of conversation %" PRIu64
+                        " client to server not reassembled when they arrive out of order; they are reported as a gap")
+                   : N_("out-of-order limit reached at frame %" PRIu64 " (--max-ooo-segs %" PRIu32
+                        ", --max-ooo-bytes %" PRIu64 " per direction): later bytes of conversation %" PRIu64
+                        " server to client not reassembled when they arrive out of order; they are reported as a gap"),
+               a->cur_frame, l->max_ooo_segs, l->max_ooo_bytes, c->info.index);
     c->rs->cap_noticed[dir] = true;
-    ss_event_t ev = {.type = SS_EV_NOTICE};
-    ev.u.notice = msg;
-    int r = emit(a, &ev);
-    if (r < 0 && a->sink_err == 0)
-        a->sink_err = r;
 }
 
 /* Feeds one analysed TCP packet (client direction `dir`) to reassembly and framing. */

@@ -1,14 +1,20 @@
 /* conv.c - how a conversation's handshake and close are classified. */
 #include "segscope/event.h"
+#include "segscope/i18n.h"
+
+/*
+ * The names are English, as JSON and CSV carry them; N_() marks them for the
+ * catalog, and the outputs people read translate them with ss_i18n_tr().
+ */
 
 const char *ss_handshake_name(ss_handshake_t h)
 {
     switch (h) {
-    case SS_HS_COMPLETE: return "complete";
-    case SS_HS_PARTIAL: return "partial";
+    case SS_HS_COMPLETE: return N_("complete");
+    case SS_HS_PARTIAL: return N_("partial");
     case SS_HS_NONE: break;
     }
-    return "none";
+    return N_("none");
 }
 
 const char *ss_close_name(ss_close_t c)
@@ -54,9 +60,9 @@ ss_close_t ss_conv_close(const ss_conv_tcp_t *t)
 const char *ss_fin_style_name(uint8_t s)
 {
     switch (s) {
-    case SS_FIN_FOUR_WAY: return "four-way";
-    case SS_FIN_THREE_WAY: return "three-way";
-    case SS_FIN_SIMULTANEOUS: return "simultaneous";
+    case SS_FIN_FOUR_WAY: return N_("four-way");
+    case SS_FIN_THREE_WAY: return N_("three-way");
+    case SS_FIN_SIMULTANEOUS: return N_("simultaneous");
     default: return "";
     }
 }

@@ -17,6 +17,7 @@
 
 #include "segscope/err.h"
 #include "segscope/framing.h"
+#include "segscope/i18n.h"
 
 #define JSON_HEADER_MAX 65536u
 
@@ -490,12 +491,13 @@ static const char *const auto_cands[SS_AUTO_NCAND] = {"filexfer:be", "filexfer:l
 const char *ss_confidence_name(ss_confidence_t c)
 {
     switch (c) {
-    case SS_CONF_LOW: return "low";
-    case SS_CONF_MEDIUM: return "medium";
-    case SS_CONF_HIGH: return "high";
+    /* Marked for the catalog: the text outputs translate them, JSON keeps them. */
+    case SS_CONF_LOW: return N_("low");
+    case SS_CONF_MEDIUM: return N_("medium");
+    case SS_CONF_HIGH: return N_("high");
     case SS_CONF_NONE: break;
     }
-    return "none";
+    return N_("none");
 }
 
 static void auto_count(void *ctx, const ss_message_t *m)

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "segscope/err.h"
+#include "segscope/i18n.h"
 
 typedef struct follow_sink {
     ss_sink_t base;
@@ -61,14 +62,14 @@ static int follow_event(ss_sink_t *s, const ss_event_t *ev)
         const char *dc = f->color ? (de->dir == 0 ? "\033[31m" : "\033[34m") : "";
         f->seen = true;
         if (c->gap) {
-            fprintf(o, "%s== %s: %" PRIu32 " bytes never captured (offsets %" PRIu64 "\u2013%" PRIu64 ") ==%s\n", dim,
-                    de->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", c->len, c->off,
+            fprintf(o, _("%s== %s: %" PRIu32 " bytes never captured (offsets %" PRIu64 "\u2013%" PRIu64 ") ==%s\n"),
+                    dim, de->dir == SS_DIR_C2S ? _("client\u2192server") : _("server\u2192client"), c->len, c->off,
                     c->off + c->len - 1, rst);
             return ferror(o) ? SS_ERR_IO : 0;
         }
-        fprintf(o, "%s-- %s, bytes %" PRIu64 "\u2013%" PRIu64 ", frame %" PRIu64 " --%s\n", dim,
-                de->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", c->off, c->off + c->len - 1,
-                c->frame, rst);
+        fprintf(o, _("%s-- %s, bytes %" PRIu64 "\u2013%" PRIu64 ", frame %" PRIu64 " --%s\n"), dim,
+                de->dir == SS_DIR_C2S ? _("client\u2192server") : _("server\u2192client"), c->off,
+                c->off + c->len - 1, c->frame, rst);
         if (!f->hex && is_text(c->data, c->len)) {
             fputs(dc, o);
             fwrite(c->data, 1, c->len, o);
@@ -85,18 +86,19 @@ static int follow_event(ss_sink_t *s, const ss_event_t *ev)
         const ss_msg_event_t *me = ev->u.message;
         if (me->conv->index != f->stream)
             return 0;
-        fprintf(o, "%s== end of message #%" PRIu64 " (%s, bytes %" PRIu64 "\u2013%" PRIu64 ", %" PRIu64 " bytes%s) ==%s\n",
+        fprintf(o, _("%s== end of message #%" PRIu64 " (%s, bytes %" PRIu64 "\u2013%" PRIu64 ", %" PRIu64
+                     " bytes%s) ==%s\n"),
                 f->color ? "\033[36m" : "", me->msg->index,
-                me->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client", me->msg->off,
+                me->dir == SS_DIR_C2S ? _("client\u2192server") : _("server\u2192client"), me->msg->off,
                 me->msg->len ? me->msg->off + me->msg->len - 1 : me->msg->off, me->msg->len,
-                me->msg->complete ? "" : ", incomplete", rst);
+                me->msg->complete ? "" : _(", incomplete"), rst);
     } else if (ev->type == SS_EV_CONVERSATION) {
         const ss_conv_info_t *cv = ev->u.conv;
         if (cv->proto != 6 || cv->index != f->stream)
             return 0;
         char a[80], b[80];
-        fprintf(o, "%s== end of conversation %" PRIu64 ": %s \u2192 %s, %" PRIu64 " bytes client\u2192server, %" PRIu64
-                   " bytes server\u2192client ==%s\n",
+        fprintf(o, _("%s== end of conversation %" PRIu64 ": %s \u2192 %s, %" PRIu64 " bytes client\u2192server, %" PRIu64
+                     " bytes server\u2192client ==%s\n"),
                 dim, cv->index, ss_fmt_endpoint(&cv->addr[0], cv->port[0], a, sizeof(a)),
                 ss_fmt_endpoint(&cv->addr[1], cv->port[1], b, sizeof(b)), cv->payload[0], cv->payload[1], rst);
         f->seen = true;
@@ -116,7 +118,7 @@ static int follow_end(ss_sink_t *s, const ss_run_end_t *end)
     follow_sink_t *f = (follow_sink_t *)s;
     (void)end;
     if (!f->seen)
-        fprintf(f->out, "no TCP conversation %" PRIu64 " in this capture\n", f->stream);
+        fprintf(f->out, _("no TCP conversation %" PRIu64 " in this capture\n"), f->stream);
     return fflush(f->out) == 0 ? 0 : SS_ERR_IO;
 }
 

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "segscope/err.h"
+#include "segscope/i18n.h"
 
 typedef struct row {
     ss_conv_info_t info;
@@ -89,13 +90,63 @@ typedef struct table {
     size_t nrows;
 } table_t;
 
-/* Display width of a UTF-8 string, counting each code point as one column (arrows, dashes). */
+/*
+ * East Asian Wide and Fullwidth characters (Unicode's EastAsianWidth.txt,
+ * W and F), which a terminal draws two columns wide: CJK ideographs, kana,
+ * hangul, fullwidth forms and punctuation such as "，" and "（".
+ */
+static bool is_wide(uint32_t c)
+{
+    static const uint32_t wide[][2] = {
+        {0x1100, 0x115F},   {0x231A, 0x231B},   {0x2329, 0x232A},   {0x23E9, 0x23EC},   {0x23F0, 0x23F0},
+        {0x23F3, 0x23F3},   {0x25FD, 0x25FE},   {0x2614, 0x2615},   {0x2648, 0x2653},   {0x267F, 0x267F},
+        {0x2693, 0x2693},   {0x26A1, 0x26A1},   {0x26AA, 0x26AB},   {0x26BD, 0x26BE},   {0x26C4, 0x26C5},
+        {0x26CE, 0x26CE},   {0x26D4, 0x26D4},   {0x26EA, 0x26EA},   {0x26F2, 0x26F3},   {0x26F5, 0x26F5},
+        {0x26FA, 0x26FA},   {0x26FD, 0x26FD},   {0x2705, 0x2705},   {0x270A, 0x270B},   {0x2728, 0x2728},
+        {0x274C, 0x274C},   {0x274E, 0x274E},   {0x2753, 0x2755},   {0x2757, 0x2757},   {0x2795, 0x2797},
+        {0x27B0, 0x27B0},   {0x27BF, 0x27BF},   {0x2B1B, 0x2B1C},   {0x2B50, 0x2B50},   {0x2B55, 0x2B55},
+        {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},
+        {0xA960, 0xA97F},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},   {0xFE10, 0xFE19},   {0xFE30, 0xFE6F},
+        {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},   {0x16FE0, 0x16FE4}, {0x17000, 0x18CFF}, {0x1AFF0, 0x1B2FF},
+        {0x1F004, 0x1F004}, {0x1F0CF, 0x1F0CF}, {0x1F18E, 0x1F18E}, {0x1F191, 0x1F19A}, {0x1F200, 0x1F251},
+        {0x1F300, 0x1F64F}, {0x1F680, 0x1F6FF}, {0x1F7E0, 0x1F7EB}, {0x1F90C, 0x1F9FF}, {0x1FA70, 0x1FAFF},
+        {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD},
+    };
+    if (c < wide[0][0])
+        return false;
+    size_t lo = 0, hi = sizeof(wide) / sizeof(wide[0]);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c < wide[mid][0])
+            hi = mid;
+        else if (c > wide[mid][1])
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Display width of a UTF-8 string in terminal columns: one per code point
+ * (arrows, dashes), two for the wide characters of Chinese, Japanese and
+ * Korean, so that tables line up in every language. Our own text only: a
+ * malformed sequence counts one column per lead byte.
+ */
 static size_t utf8_width(const char *s)
 {
     size_t w = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        if ((*p & 0xC0) != 0x80)
-            w++;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        uint32_t c = *p;
+        int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+        if (more)
+            c &= 0x3Fu >> more;
+        p++;
+        for (; more > 0 && (*p & 0xC0) == 0x80; more--, p++)
+            c = (c << 6) | (*p & 0x3Fu);
+        w += is_wide(c) ? 2 : 1;
+    }
     return w;
 }
 
@@ -156,35 +207,40 @@ static void conv_cells(const row_t *r, char cell[MAXCOLS][CELL])
     const ss_conv_tcp_t *t = &r->tcp;
     ss_handshake_t hs = ss_conv_handshake(t);
     if (hs == SS_HS_NONE) {
-        snprintf(cell[8], CELL, "not captured (scale unknown)");
+        snprintf(cell[8], CELL, "%s", _("not captured (scale unknown)"));
     } else if (t->has_irtt) {
         char ms[32];
         fmt_ms(ms, sizeof(ms), t->irtt_ns);
-        snprintf(cell[8], CELL, "%s (iRTT %s ms)", ss_handshake_name(hs), ms);
+        snprintf(cell[8], CELL, _("%s (iRTT %s ms)"), ss_i18n_tr(ss_handshake_name(hs)), ms);
     } else {
-        snprintf(cell[8], CELL, "%s", ss_handshake_name(hs));
+        snprintf(cell[8], CELL, "%s", ss_i18n_tr(ss_handshake_name(hs)));
     }
     if (t->simultaneous_open)
-        strncat(cell[8], ", simultaneous", CELL - strlen(cell[8]) - 1);
+        /* TRANSLATORS: after the handshake cell: both sides sent a SYN (simultaneous open). */
+        strncat(cell[8], _(", simultaneous"), CELL - strlen(cell[8]) - 1);
     ss_close_t cl = ss_conv_close(t);
-    const char *who_fin = t->first_fin == SS_DIR_C2S ? "client" : "server";
+    const char *who_fin = t->first_fin == SS_DIR_C2S ? _("client") : _("server");
     switch (cl) {
     case SS_CLOSE_FIN:
-        snprintf(cell[9], CELL, "FIN %s, %s first%s", ss_fin_style_name(t->fin_style), who_fin,
-                 t->half_close ? ", half-close" : "");
+        /* TRANSLATORS: the close cell: "FIN four-way, client first". */
+        snprintf(cell[9], CELL, _("FIN %s, %s first"), ss_i18n_tr(ss_fin_style_name(t->fin_style)), who_fin);
+        if (t->half_close)
+            strncat(cell[9], _(", half-close"), CELL - strlen(cell[9]) - 1);
         break;
     case SS_CLOSE_HALF:
-        snprintf(cell[9], CELL, "half: only %s sent FIN", who_fin);
+        snprintf(cell[9], CELL, _("half: only %s sent FIN"), who_fin);
         break;
     case SS_CLOSE_RST:
-        snprintf(cell[9], CELL, "RST by %s in %s", t->first_rst == SS_DIR_C2S ? "client" : "server",
+        /* TRANSLATORS: the close cell: "RST by client in ESTABLISHED" (a TCP state name). */
+        snprintf(cell[9], CELL, _("RST by %s in %s"), t->first_rst == SS_DIR_C2S ? _("client") : _("server"),
                  ss_tcp_state_name(t->rst_state));
         break;
     case SS_CLOSE_REFUSED:
-        snprintf(cell[9], CELL, "refused (RST)");
+        snprintf(cell[9], CELL, "%s", _("refused (RST)"));
         break;
     case SS_CLOSE_OPEN:
-        snprintf(cell[9], CELL, "open");
+        /* TRANSLATORS: the close cell: the connection was never closed in the capture. */
+        snprintf(cell[9], CELL, "%s", _("open"));
         break;
     }
     snprintf(cell[10], CELL, "%s / %s", ss_tcp_state_name(t->state[0]), ss_tcp_state_name(t->state[1]));
@@ -196,7 +252,7 @@ static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
     const ss_conv_tcp_t *t = &r->tcp;
     const uint64_t *n = t->counts;
     snprintf(cell[0], CELL, "%" PRIu64, r->info.index);
-    snprintf(cell[1], CELL, "%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)", n[SS_TA_BIT_RETRANSMISSION],
+    snprintf(cell[1], CELL, _("%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)"), n[SS_TA_BIT_RETRANSMISSION],
              n[SS_TA_BIT_FAST_RETRANSMISSION], n[SS_TA_BIT_SPURIOUS_RETRANSMISSION]);
     snprintf(cell[2], CELL, "%" PRIu64, n[SS_TA_BIT_OUT_OF_ORDER]);
     snprintf(cell[3], CELL, "%" PRIu64 " / %" PRIu64, n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
@@ -228,14 +284,14 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
     t.cells = calloc(m->n ? m->n : 1, sizeof(*t.cells));
     if (!t.cells)
         return SS_ERR_NOMEM;
-    fprintf(o, "%sConversations%s (%zu)\n", m->color ? "\033[1m" : "", m->color ? "\033[0m" : "", m->n);
-    static const char *const h1[] = {"#", "proto", "client \u2192 server", "start", "duration",
-                                     "frames c\u2192s / s\u2192c", "bytes c\u2192s / s\u2192c",
-                                     "payload c\u2192s / s\u2192c", "handshake", "close",
-                                     "final state client / server", "history"};
+    fprintf(o, "%s%s%s (%zu)\n", m->color ? "\033[1m" : "", _("Conversations"), m->color ? "\033[0m" : "", m->n);
+    static const char *const h1[] = {"#", N_("proto"), N_("client \u2192 server"), N_("start"), N_("duration"),
+                                     N_("frames c\u2192s / s\u2192c"), N_("bytes c\u2192s / s\u2192c"),
+                                     N_("payload c\u2192s / s\u2192c"), N_("handshake"), N_("close"),
+                                     N_("final state client / server"), N_("history")};
     t.ncols = 12;
     for (int c = 0; c < t.ncols; c++) {
-        t.head[c] = h1[c];
+        t.head[c] = ss_i18n_tr(h1[c]);
         t.right[c] = c == 0 || (c >= 3 && c <= 7);
     }
     for (size_t i = 0; i < m->n; i++)
@@ -248,13 +304,14 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
         if (m->rows[i].is_tcp)
             analysis_cells(&m->rows[i], t.cells[ntcp++]);
     if (ntcp) {
-        static const char *const h2[] = {"#", "retransmissions", "out-of-order", "lost / ACKed unseen",
-                                         "dup ACKs", "zero window / probes / full", "window updates",
-                                         "keep-alives", "RTT ms min / avg / max (samples)", "max in flight"};
-        fprintf(o, "\n%sTCP analysis%s\n", m->color ? "\033[1m" : "", m->color ? "\033[0m" : "");
+        static const char *const h2[] = {"#", N_("retransmissions"), N_("out-of-order"), N_("lost / ACKed unseen"),
+                                         N_("dup ACKs"), N_("zero window / probes / full"), N_("window updates"),
+                                         N_("keep-alives"), N_("RTT ms min / avg / max (samples)"),
+                                         N_("max in flight")};
+        fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("TCP analysis"), m->color ? "\033[0m" : "");
         t.ncols = 10;
         for (int c = 0; c < t.ncols; c++) {
-            t.head[c] = h2[c];
+            t.head[c] = ss_i18n_tr(h2[c]);
             t.right[c] = c != 8;
         }
         t.nrows = ntcp;
@@ -275,11 +332,14 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                 for (int d = 0; d < 2; d++, k++) {
                     const ss_conv_msgs_t *g = &r->msgs[d];
                     snprintf(cells[k][0], CELL, "%" PRIu64, r->info.index);
-                    snprintf(cells[k][1], CELL, "%s", d == 0 ? "c\u2192s" : "s\u2192c");
+                    snprintf(cells[k][1], CELL, "%s", d == 0 ? _("c\u2192s") : _("s\u2192c"));
                     if (g->inferred)
-                        snprintf(cells[k][2], CELL, "%s (auto, %s)", g->framing, ss_confidence_name(g->confidence));
+                        /* TRANSLATORS: a framing found by --framing auto, and how sure: "len32 (auto, high)". */
+                        snprintf(cells[k][2], CELL, _("%s (auto, %s)"), g->framing,
+                                 ss_i18n_tr(ss_confidence_name(g->confidence)));
                     else
-                        snprintf(cells[k][2], CELL, "%s", g->framing);
+                        snprintf(cells[k][2], CELL, "%s",
+                                 strcmp(g->framing, "send() calls") == 0 ? _("send() calls") : g->framing);
                     snprintf(cells[k][3], CELL, "%" PRIu64, g->messages);
                     snprintf(cells[k][4], CELL, "%" PRIu64, g->incomplete);
                     snprintf(cells[k][5], CELL, "%" PRIu64, g->coalesced_segments);
@@ -292,34 +352,36 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                     else
                         snprintf(cells[k][9], CELL, "-");
                     if (g->broken)
-                        snprintf(cells[k][10], CELL, "framing lost at byte %" PRIu64 ": %s", g->broken_at, g->broken_why);
+                        snprintf(cells[k][10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
+                                 g->broken_why);
                     else if (g->overlap_differs)
-                        snprintf(cells[k][10], CELL, "%" PRIu32 " resends carried different bytes", g->overlap_differs);
+                        snprintf(cells[k][10], CELL, _("%" PRIu32 " resends carried different bytes"),
+                                 g->overlap_differs);
                     else if (g->udp_missing || g->udp_late)
-                        snprintf(cells[k][10], CELL, "%" PRIu64 " datagrams never seen, %" PRIu64 " late", g->udp_missing,
-                                 g->udp_late);
+                        snprintf(cells[k][10], CELL, _("%" PRIu64 " datagrams never seen, %" PRIu64 " late"),
+                                 g->udp_missing, g->udp_late);
                     else
                         snprintf(cells[k][10], CELL, "-");
                 }
             }
-            static const char *const h3[] = {"#", "dir", "framing", "messages", "incomplete",
-                                             "coalesced segments", "split messages", "largest", "gap bytes",
-                                             "send() / recv() calls / glued recvs", "notes"};
+            static const char *const h3[] = {"#", N_("dir"), N_("framing"), N_("messages"), N_("incomplete"),
+                                             N_("coalesced segments"), N_("split messages"), N_("largest"),
+                                             N_("gap bytes"), N_("send() / recv() calls / glued recvs"), N_("notes")};
             table_t t3 = {0};
             t3.ncols = 11;
             for (int c = 0; c < t3.ncols; c++) {
-                t3.head[c] = h3[c];
+                t3.head[c] = ss_i18n_tr(h3[c]);
                 t3.right[c] = c == 0 || (c >= 3 && c <= 9);
             }
             t3.cells = cells;
             t3.nrows = rows;
-            fprintf(o, "\n%sMessages%s\n", m->color ? "\033[1m" : "", m->color ? "\033[0m" : "");
+            fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("Messages"), m->color ? "\033[0m" : "");
             print_table(o, &t3);
             free(cells);
         }
     }
     if (end->stats_valid)
-        fprintf(o, "\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n",
+        fprintf(o, _("\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n"),
                 end->pcap_received, end->pcap_dropped);
     free(t.cells);
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "segscope/err.h"
+#include "segscope/i18n.h"
 
 typedef struct text_sink {
     ss_sink_t base;
@@ -71,31 +72,42 @@ static void print_msg_markers(text_sink_t *t, const ss_seg_msgs_t *g)
 {
     FILE *o = t->out;
     if (g->udp) {
-        if (g->numbered && g->missing == 1)
-            fprintf(o, "%s[datagram #%" PRIu32 " never seen]%s ", col(t, C_RED), g->number - 1, col(t, C_RESET));
-        else if (g->numbered && g->missing > 1)
-            fprintf(o, "%s[datagrams #%" PRIu32 "\u2013#%" PRIu32 " never seen]%s ", col(t, C_RED),
-                    g->number - g->missing, g->number - 1, col(t, C_RESET));
-        if (g->numbered && g->late)
-            fprintf(o, "%s[datagram #%" PRIu32 " late: reordered or duplicated]%s ", col(t, C_YELLOW), g->number,
-                    col(t, C_RESET));
+        if (g->numbered && g->missing) {
+            fputs(col(t, C_RED), o);
+            if (g->missing == 1)
+                fprintf(o, _("[datagram #%" PRIu32 " never seen]"), g->number - 1);
+            else
+                fprintf(o, _("[datagrams #%" PRIu32 "\u2013#%" PRIu32 " never seen]"), g->number - g->missing,
+                        g->number - 1);
+            fprintf(o, "%s ", col(t, C_RESET));
+        }
+        if (g->numbered && g->late) {
+            fputs(col(t, C_YELLOW), o);
+            fprintf(o, _("[datagram #%" PRIu32 " late: reordered or duplicated]"), g->number);
+            fprintf(o, "%s ", col(t, C_RESET));
+        }
         return;
     }
-    if (g->coalesced)
-        fprintf(o, "%s[COALESCED %" PRIu32 " msgs #%" PRIu64 "\u2013#%" PRIu64 "]%s ", col(t, C_MAGENTA), g->count,
-                g->first, g->last, col(t, C_RESET));
-    if (g->cont) {
-        if (g->cont_done)
-            fprintf(o, "%s[SPLIT msg #%" PRIu64 ": %" PRIu32 "/%" PRIu32 "]%s ", col(t, C_MAGENTA), g->first,
-                    g->cont_part, g->cont_part, col(t, C_RESET));
-        else
-            fprintf(o, "%s[SPLIT msg #%" PRIu64 ": %" PRIu32 "/\u2026]%s ", col(t, C_MAGENTA), g->first,
-                    g->cont_part, col(t, C_RESET));
+    if (g->coalesced) {
+        fputs(col(t, C_MAGENTA), o);
+        fprintf(o, _("[COALESCED %" PRIu32 " msgs #%" PRIu64 "\u2013#%" PRIu64 "]"), g->count, g->first, g->last);
+        fprintf(o, "%s ", col(t, C_RESET));
     }
-    if (g->open_end && !(g->cont && g->count == 1))
-        fprintf(o, "%s[SPLIT msg #%" PRIu64 ": 1/\u2026]%s ", col(t, C_MAGENTA), g->last, col(t, C_RESET));
+    if (g->cont) {
+        fputs(col(t, C_MAGENTA), o);
+        if (g->cont_done)
+            fprintf(o, _("[SPLIT msg #%" PRIu64 ": %" PRIu32 "/%" PRIu32 "]"), g->first, g->cont_part, g->cont_part);
+        else
+            fprintf(o, _("[SPLIT msg #%" PRIu64 ": %" PRIu32 "/\u2026]"), g->first, g->cont_part);
+        fprintf(o, "%s ", col(t, C_RESET));
+    }
+    if (g->open_end && !(g->cont && g->count == 1)) {
+        fputs(col(t, C_MAGENTA), o);
+        fprintf(o, _("[SPLIT msg #%" PRIu64 ": 1/\u2026]"), g->last);
+        fprintf(o, "%s ", col(t, C_RESET));
+    }
     if (g->buffered)
-        fprintf(o, "%s[out of order: held for reassembly]%s ", col(t, C_DIM), col(t, C_RESET));
+        fprintf(o, "%s%s%s ", col(t, C_DIM), _("[out of order: held for reassembly]"), col(t, C_RESET));
 }
 
 static void print_markers(text_sink_t *t, const ss_tcp_result_t *r)
@@ -176,40 +188,58 @@ static void print_tcp(text_sink_t *t, const ss_pkt_event_t *pe)
             fprintf(o, ", options [%s]", ob);
     }
     if (!r->analyzed)
-        fprintf(o, " %s(raw numbers: header not analysable)%s", col(t, C_DIM), col(t, C_RESET));
+        fprintf(o, " %s%s%s", col(t, C_DIM), _("(raw numbers: header not analysable)"), col(t, C_RESET));
 }
 
 static void print_problems(text_sink_t *t, const ss_pkt_event_t *pe)
 {
     const ss_packet_t *p = pe->pkt;
     FILE *o = t->out;
-    if (p->flags & SS_PKT_FRAGMENT)
-        fprintf(o, " %s[IP fragment: offset %u%s]%s", col(t, C_YELLOW), p->frag_offset,
-                p->frag_more ? ", more follow" : ", last", col(t, C_RESET));
-    if (p->flags & SS_PKT_INVALID)
-        fprintf(o, " %s[malformed: %s]%s", col(t, C_RED), ss_decode_problem_str(p->problem),
-                col(t, C_RESET));
-    if (p->flags & SS_PKT_TRUNCATED)
-        fprintf(o, " %s[truncated: capture ends inside the %s header]%s", col(t, C_YELLOW),
-                p->truncated_in ? p->truncated_in : "?", col(t, C_RESET));
-    else if (p->flags & SS_PKT_SHORT_DATA)
-        fprintf(o, " %s[truncated: %" PRIu32 " of %" PRIu32 " payload bytes captured]%s",
-                col(t, C_YELLOW), p->payload_caplen, p->payload_len, col(t, C_RESET));
+    if (p->flags & SS_PKT_FRAGMENT) {
+        fprintf(o, " %s", col(t, C_YELLOW));
+        if (p->frag_more)
+            fprintf(o, _("[IP fragment: offset %u, more follow]"), p->frag_offset);
+        else
+            fprintf(o, _("[IP fragment: offset %u, last]"), p->frag_offset);
+        fputs(col(t, C_RESET), o);
+    }
+    if (p->flags & SS_PKT_INVALID) {
+        fprintf(o, " %s", col(t, C_RED));
+        fprintf(o, _("[malformed: %s]"), ss_i18n_tr(ss_decode_problem_str(p->problem)));
+        fputs(col(t, C_RESET), o);
+    }
+    if (p->flags & SS_PKT_TRUNCATED) {
+        fprintf(o, " %s", col(t, C_YELLOW));
+        fprintf(o, _("[truncated: capture ends inside the %s header]"), p->truncated_in ? p->truncated_in : "?");
+        fputs(col(t, C_RESET), o);
+    } else if (p->flags & SS_PKT_SHORT_DATA) {
+        fprintf(o, " %s", col(t, C_YELLOW));
+        fprintf(o, _("[truncated: %" PRIu32 " of %" PRIu32 " payload bytes captured]"), p->payload_caplen,
+                p->payload_len);
+        fputs(col(t, C_RESET), o);
+    }
     if (pe->csum) {
         const ss_csum_result_t *c = pe->csum;
-        if (c->ip == SS_CSUM_BAD)
-            fprintf(o, " %s[bad IPv4 header checksum 0x%04x]%s", col(t, C_RED), p->ip_csum,
-                    col(t, C_RESET));
+        if (c->ip == SS_CSUM_BAD) {
+            fprintf(o, " %s", col(t, C_RED));
+            fprintf(o, _("[bad IPv4 header checksum 0x%04x]"), p->ip_csum);
+            fputs(col(t, C_RESET), o);
+        }
         const char *l4 = p->l4 == SS_L4_TCP ? "TCP" : "UDP";
         uint16_t field = p->l4 == SS_L4_TCP ? p->tcp.csum : p->udp.csum;
-        if (c->l4 == SS_CSUM_BAD)
-            fprintf(o, " %s[bad %s checksum 0x%04x, should be 0x%04x]%s", col(t, C_RED), l4, field,
-                    c->l4_expected, col(t, C_RESET));
-        else if (c->l4 == SS_CSUM_OFFLOAD)
-            fprintf(o, " %s[%s checksum unverified (offload)]%s", col(t, C_DIM), l4, col(t, C_RESET));
-        else if (c->l4 == SS_CSUM_UNVERIFIABLE)
-            fprintf(o, " %s[%s checksum unverifiable: not fully captured]%s", col(t, C_DIM), l4,
-                    col(t, C_RESET));
+        if (c->l4 == SS_CSUM_BAD) {
+            fprintf(o, " %s", col(t, C_RED));
+            fprintf(o, _("[bad %s checksum 0x%04x, should be 0x%04x]"), l4, field, c->l4_expected);
+            fputs(col(t, C_RESET), o);
+        } else if (c->l4 == SS_CSUM_OFFLOAD) {
+            fprintf(o, " %s", col(t, C_DIM));
+            fprintf(o, _("[%s checksum unverified (offload)]"), l4);
+            fputs(col(t, C_RESET), o);
+        } else if (c->l4 == SS_CSUM_UNVERIFIABLE) {
+            fprintf(o, " %s", col(t, C_DIM));
+            fprintf(o, _("[%s checksum unverifiable: not fully captured]"), l4);
+            fputs(col(t, C_RESET), o);
+        }
     }
 }
 
@@ -219,9 +249,10 @@ static void print_transitions(text_sink_t *t, const ss_pkt_event_t *pe)
     const ss_tcp_result_t *r = pe->tcp;
     for (int i = 0; i < r->ntrans; i++) {
         const ss_tcp_transition_t *tr = &r->trans[i];
+        /* The state names stay as RFC 9293 writes them, in every language. */
         fprintf(t->out, "%20s%s%s %s \u2192 %s%s%s\n", "", col(t, C_MAGENTA),
-                tr->end == SS_DIR_C2S ? "client" : "server", ss_tcp_state_name(tr->from),
-                ss_tcp_state_name(tr->to), tr->inferred ? " (inferred)" : "", col(t, C_RESET));
+                tr->end == SS_DIR_C2S ? _("client") : _("server"), ss_tcp_state_name(tr->from),
+                ss_tcp_state_name(tr->to), tr->inferred ? _(" (inferred)") : "", col(t, C_RESET));
     }
 }
 
@@ -229,22 +260,36 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
 {
     text_sink_t *t = (text_sink_t *)s;
     if (ev->type == SS_EV_NOTICE) {
-        fprintf(t->out, "%snote: %s%s\n", col(t, C_YELLOW), ev->u.notice, col(t, C_RESET));
+        fputs(col(t, C_YELLOW), t->out);
+        fprintf(t->out, _("note: %s"), ev->notice_local ? ev->notice_local : ev->u.notice);
+        fprintf(t->out, "%s\n", col(t, C_RESET));
         return ferror(t->out) ? SS_ERR_IO : 0;
     }
     if (ev->type == SS_EV_RECV) {
         const ss_recv_event_t *r = ev->u.recv;
-        const char *who = r->dir == SS_DIR_C2S ? "server" : "client";
-        fprintf(t->out, "%s%s recv #%" PRIu64 " (conversation %" PRIu64 "): bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64
-                        " bytes)",
-                r->count >= 2 ? col(t, C_MAGENTA) : col(t, C_CYAN), who, r->index, r->conv->index, r->off,
-                r->len ? r->off + r->len - 1 : r->off, r->len);
-        if (r->count >= 2)
-            fprintf(t->out, " returned %" PRIu32 " messages glued together (#%" PRIu64 "\u2013#%" PRIu64 ")%s", r->count,
-                    r->first, r->last, r->first_partial || r->last_partial ? ", some only in part" : "");
+        uint64_t last = r->len ? r->off + r->len - 1 : r->off;
+        bool part = r->first_partial || r->last_partial;
+        fputs(r->count >= 2 ? col(t, C_MAGENTA) : col(t, C_CYAN), t->out);
+        /* The receiver of direction c2s is the server. */
+        if (r->dir == SS_DIR_C2S)
+            fprintf(t->out, _("server recv #%" PRIu64 " (conversation %" PRIu64 "): bytes %" PRIu64 "\u2013%" PRIu64
+                              " (%" PRIu64 " bytes)"),
+                    r->index, r->conv->index, r->off, last, r->len);
+        else
+            fprintf(t->out, _("client recv #%" PRIu64 " (conversation %" PRIu64 "): bytes %" PRIu64 "\u2013%" PRIu64
+                              " (%" PRIu64 " bytes)"),
+                    r->index, r->conv->index, r->off, last, r->len);
+        if (r->count >= 2 && part)
+            fprintf(t->out, _(" returned %" PRIu32 " messages glued together (#%" PRIu64 "\u2013#%" PRIu64
+                              "), some only in part"),
+                    r->count, r->first, r->last);
+        else if (r->count >= 2)
+            fprintf(t->out, _(" returned %" PRIu32 " messages glued together (#%" PRIu64 "\u2013#%" PRIu64 ")"),
+                    r->count, r->first, r->last);
+        else if (r->count == 1 && part)
+            fprintf(t->out, _(" returned part of message #%" PRIu64), r->first);
         else if (r->count == 1)
-            fprintf(t->out, " returned %s message #%" PRIu64, r->first_partial || r->last_partial ? "part of" : "exactly",
-                    r->first);
+            fprintf(t->out, _(" returned exactly message #%" PRIu64), r->first);
         fprintf(t->out, "%s\n", col(t, C_RESET));
         return ferror(t->out) ? SS_ERR_IO : 0;
     }
@@ -253,12 +298,25 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
         const ss_message_t *m = me->msg;
         if (me->conv->proto != 6)
             return 0; /* a datagram is its own message: its packet line says so */
-        fprintf(t->out,
-                "%20s%smessage #%" PRIu64 " %s: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64 " bytes), in %" PRIu32
-                " segment%s%s%s\n",
-                "", col(t, C_CYAN), m->index, me->dir == SS_DIR_C2S ? "client\u2192server" : "server\u2192client",
-                m->off, m->len ? m->off + m->len - 1 : m->off, m->len, m->nframes, m->nframes == 1 ? "" : "s",
-                m->complete ? "" : ", incomplete", col(t, C_RESET));
+        uint64_t last = m->len ? m->off + m->len - 1 : m->off;
+        fprintf(t->out, "%20s%s", "", col(t, C_CYAN));
+        if (me->dir == SS_DIR_C2S)
+            fprintf(t->out,
+                    P_("message #%" PRIu64 " client\u2192server: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64
+                       " bytes), in %" PRIu32 " segment",
+                       "message #%" PRIu64 " client\u2192server: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64
+                       " bytes), in %" PRIu32 " segments",
+                       m->nframes),
+                    m->index, m->off, last, m->len, m->nframes);
+        else
+            fprintf(t->out,
+                    P_("message #%" PRIu64 " server\u2192client: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64
+                       " bytes), in %" PRIu32 " segment",
+                       "message #%" PRIu64 " server\u2192client: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64
+                       " bytes), in %" PRIu32 " segments",
+                       m->nframes),
+                    m->index, m->off, last, m->len, m->nframes);
+        fprintf(t->out, "%s%s\n", m->complete ? "" : _(", incomplete"), col(t, C_RESET));
         return ferror(t->out) ? SS_ERR_IO : 0;
     }
     if (ev->type != SS_EV_PACKET)
@@ -286,9 +344,9 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
         if (p->l4 == SS_L4_UDP) {
             fprintf(o, "UDP len %" PRIu32, p->payload_len);
             if (pe->msgs && pe->msgs->udp) {
-                fprintf(o, ", datagram #%" PRIu64, pe->msgs->first);
+                fprintf(o, _(", datagram #%" PRIu64), pe->msgs->first);
                 if (pe->msgs->numbered)
-                    fprintf(o, " (numbered %" PRIu32 ")", pe->msgs->number);
+                    fprintf(o, _(" (numbered %" PRIu32 ")"), pe->msgs->number);
             }
         }
         else if (p->ports_valid && (p->payload_off || pe->tcp))
@@ -306,19 +364,19 @@ static int text_event(ss_sink_t *s, const ss_event_t *ev)
             else
                 fprintf(o, " type %u code %u", p->icmp_type, p->icmp_code);
         } else if (p->flags & SS_PKT_FRAGMENT) {
-            fprintf(o, "IP proto %u, %" PRIu32 " bytes", p->ip_proto, p->l4_len);
+            fprintf(o, _("IP proto %u, %" PRIu32 " bytes"), p->ip_proto, p->l4_len);
         } else {
             for (const char *c = name; *c; c++)
                 fputc(*c >= 'a' && *c <= 'z' ? *c - 32 : *c, o);
         }
     } else if (p->l3 == SS_L3_NONE && p->problem == SS_DP_LINK_UNSUPPORTED) {
-        fprintf(o, "link-layer type %d (not decoded), %" PRIu32 " bytes", p->frame->linktype,
+        fprintf(o, _("link-layer type %d (not decoded), %" PRIu32 " bytes"), p->frame->linktype,
                 p->frame->wirelen);
     } else {
         const char *name = ss_decode_proto_name(p, nb, sizeof(nb));
         for (const char *c = name; *c; c++)
             fputc(*c >= 'a' && *c <= 'z' ? *c - 32 : *c, o);
-        fprintf(o, ", %" PRIu32 " bytes", p->frame->wirelen);
+        fprintf(o, _(", %" PRIu32 " bytes"), p->frame->wirelen);
     }
     if (!(p->l3 == SS_L3_NONE && p->problem == SS_DP_LINK_UNSUPPORTED))
         print_problems(t, pe);

@@ -17,6 +17,7 @@ gdir = os.path.join(src, "tests", "golden")
 failed = passed = 0
 env = dict(os.environ, LC_ALL="C.UTF-8")
 env.pop("NO_COLOR", None)
+env.pop("LANGUAGE", None)  # English unless a golden asks for --lang
 for line in open(os.path.join(gdir, "GOLDENS"), encoding="utf-8"):
     if not line.strip() or line.startswith("#"):
         continue
