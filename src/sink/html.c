@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "segscope/err.h"
+#include "segscope/i18n.h"
 #include "segscope/version.h"
 
 /*
@@ -193,23 +194,23 @@ static const char *fmt_dur(int64_t ns, char *buf, size_t n)
 
 /* ---- what a packet says --------------------------------------------------- */
 
-/* Short names for the ladder and full ones (Wireshark's) for the tooltips. */
+/* Short names for the ladder and full ones (Wireshark's) for the tooltips; translated when shown. */
 static const char *const ta_short[SS_TA_COUNT] = {
-    [SS_TA_BIT_RETRANSMISSION] = "Retransmission",
-    [SS_TA_BIT_FAST_RETRANSMISSION] = "Fast retransmission",
-    [SS_TA_BIT_SPURIOUS_RETRANSMISSION] = "Spurious retransmission",
-    [SS_TA_BIT_OUT_OF_ORDER] = "Out-of-order",
-    [SS_TA_BIT_LOST_SEGMENT] = "Previous segment not captured",
-    [SS_TA_BIT_ACK_LOST_SEGMENT] = "ACKed unseen segment",
-    [SS_TA_BIT_DUPLICATE_ACK] = "Dup ACK",
-    [SS_TA_BIT_ZERO_WINDOW] = "Zero window",
-    [SS_TA_BIT_ZERO_WINDOW_PROBE] = "Zero-window probe",
-    [SS_TA_BIT_ZERO_WINDOW_PROBE_ACK] = "Zero-window probe ACK",
-    [SS_TA_BIT_WINDOW_FULL] = "Window full",
-    [SS_TA_BIT_WINDOW_UPDATE] = "Window update",
-    [SS_TA_BIT_KEEP_ALIVE] = "Keep-alive",
-    [SS_TA_BIT_KEEP_ALIVE_ACK] = "Keep-alive ACK",
-    [SS_TA_BIT_REUSED_PORTS] = "Port numbers reused",
+    [SS_TA_BIT_RETRANSMISSION] = N_("Retransmission"),
+    [SS_TA_BIT_FAST_RETRANSMISSION] = N_("Fast retransmission"),
+    [SS_TA_BIT_SPURIOUS_RETRANSMISSION] = N_("Spurious retransmission"),
+    [SS_TA_BIT_OUT_OF_ORDER] = N_("Out-of-order"),
+    [SS_TA_BIT_LOST_SEGMENT] = N_("Previous segment not captured"),
+    [SS_TA_BIT_ACK_LOST_SEGMENT] = N_("ACKed unseen segment"),
+    [SS_TA_BIT_DUPLICATE_ACK] = N_("Dup ACK"),
+    [SS_TA_BIT_ZERO_WINDOW] = N_("Zero window"),
+    [SS_TA_BIT_ZERO_WINDOW_PROBE] = N_("Zero-window probe"),
+    [SS_TA_BIT_ZERO_WINDOW_PROBE_ACK] = N_("Zero-window probe ACK"),
+    [SS_TA_BIT_WINDOW_FULL] = N_("Window full"),
+    [SS_TA_BIT_WINDOW_UPDATE] = N_("Window update"),
+    [SS_TA_BIT_KEEP_ALIVE] = N_("Keep-alive"),
+    [SS_TA_BIT_KEEP_ALIVE_ACK] = N_("Keep-alive ACK"),
+    [SS_TA_BIT_REUSED_PORTS] = N_("Port numbers reused"),
 };
 
 /* CSS class of each flag: what tests and style sheets look for. */
@@ -292,10 +293,10 @@ static int pkt_markers(const hpkt_t *p, marker_t *mk)
             if (bit < 0 || !(p->ta & (1u << bit)))
                 continue;
             if (bit == SS_TA_BIT_DUPLICATE_ACK)
-                snprintf(mk[n].text, sizeof(mk[n].text), "Dup ACK #%" PRIu32 " of frame %" PRIu64, p->dup_num,
+                snprintf(mk[n].text, sizeof(mk[n].text), _("Dup ACK #%" PRIu32 " of frame %" PRIu64), p->dup_num,
                          p->dup_of);
             else
-                snprintf(mk[n].text, sizeof(mk[n].text), "%s", ta_short[bit]);
+                snprintf(mk[n].text, sizeof(mk[n].text), "%s", _(ta_short[bit]));
             mk[n++].sev = ta_sev(bit);
         }
     }
@@ -303,41 +304,42 @@ static int pkt_markers(const hpkt_t *p, marker_t *mk)
         const ss_seg_msgs_t *g = &p->m;
         if (g->udp) {
             if (g->numbered && g->missing && n < MAX_MARKERS) {
-                snprintf(mk[n].text, sizeof(mk[n].text), "%" PRIu32 " datagram%s never seen", g->missing,
-                         g->missing == 1 ? "" : "s");
+                snprintf(mk[n].text, sizeof(mk[n].text),
+                         P_("%" PRIu32 " datagram never seen", "%" PRIu32 " datagrams never seen", g->missing),
+                         g->missing);
                 mk[n++].sev = SEV_WARN;
             }
             if (g->numbered && g->late && n < MAX_MARKERS) {
-                snprintf(mk[n].text, sizeof(mk[n].text), "Datagram late");
+                snprintf(mk[n].text, sizeof(mk[n].text), "%s", _("Datagram late"));
                 mk[n++].sev = SEV_NOTE;
             }
         } else {
             if (g->coalesced && n < MAX_MARKERS) {
-                snprintf(mk[n].text, sizeof(mk[n].text), "Coalesced: %" PRIu32 " msgs #%" PRIu64 "\u2013#%" PRIu64,
+                snprintf(mk[n].text, sizeof(mk[n].text), _("Coalesced: %" PRIu32 " msgs #%" PRIu64 "\u2013#%" PRIu64),
                          g->count, g->first, g->last);
                 mk[n++].sev = SEV_MSG;
             }
             if (g->cont && n < MAX_MARKERS) {
                 if (g->cont_done)
-                    snprintf(mk[n].text, sizeof(mk[n].text), "Split msg #%" PRIu64 ": %" PRIu32 "/%" PRIu32, g->first,
+                    snprintf(mk[n].text, sizeof(mk[n].text), _("Split msg #%" PRIu64 ": %" PRIu32 "/%" PRIu32), g->first,
                              g->cont_part, g->cont_part);
                 else
-                    snprintf(mk[n].text, sizeof(mk[n].text), "Split msg #%" PRIu64 ": %" PRIu32 "/\u2026", g->first,
+                    snprintf(mk[n].text, sizeof(mk[n].text), _("Split msg #%" PRIu64 ": %" PRIu32 "/\u2026"), g->first,
                              g->cont_part);
                 mk[n++].sev = SEV_MSG;
             }
             if (g->open_end && !(g->cont && g->count == 1) && n < MAX_MARKERS) {
-                snprintf(mk[n].text, sizeof(mk[n].text), "Split msg #%" PRIu64 ": 1/\u2026", g->last);
+                snprintf(mk[n].text, sizeof(mk[n].text), _("Split msg #%" PRIu64 ": 1/\u2026"), g->last);
                 mk[n++].sev = SEV_MSG;
             }
         }
     }
     if ((p->pflags & (SS_PKT_TRUNCATED | SS_PKT_SHORT_DATA)) && n < MAX_MARKERS) {
-        snprintf(mk[n].text, sizeof(mk[n].text), "Truncated by the capture");
+        snprintf(mk[n].text, sizeof(mk[n].text), "%s", _("Truncated by the capture"));
         mk[n++].sev = SEV_NOTE;
     }
     if ((p->pflags & SS_PKT_INVALID) && n < MAX_MARKERS) {
-        snprintf(mk[n].text, sizeof(mk[n].text), "Malformed");
+        snprintf(mk[n].text, sizeof(mk[n].text), "%s", _("Malformed"));
         mk[n++].sev = SEV_WARN;
     }
     return n;
@@ -416,8 +418,8 @@ static void pkt_title(FILE *o, const hconv_t *c, const hpkt_t *p, const char *la
 {
     char tb[40];
     fputs("<title>", o);
-    escf(o, "Frame %" PRIu64 " at %s s, %s\n%s", p->frame, ss_fmt_secs(p->t_ns, 6, tb, sizeof(tb)),
-         p->dir == SS_DIR_C2S ? "client \u2192 server" : "server \u2192 client", label);
+    escf(o, _("Frame %" PRIu64 " at %s s, %s\n%s"), p->frame, ss_fmt_secs(p->t_ns, 6, tb, sizeof(tb)),
+         p->dir == SS_DIR_C2S ? _("client \u2192 server") : _("server \u2192 client"), label);
     if (p->kind == K_TCP)
         escf(o, " win %" PRIu32, p->win);
     if (p->kind == K_TCP && p->nsack) {
@@ -428,14 +430,13 @@ static void pkt_title(FILE *o, const hconv_t *c, const hpkt_t *p, const char *la
     for (int i = 0; i < nmk; i++)
         escf(o, "\n[%s]", mk[i].text);
     for (int i = 0; i < p->ntrans; i++)
-        escf(o, "\n%s %s \u2192 %s%s", p->tr[i].end == SS_DIR_C2S ? "client" : "server",
+        escf(o, "\n%s %s \u2192 %s%s", p->tr[i].end == SS_DIR_C2S ? _("client") : _("server"),
              ss_tcp_state_name((ss_tcp_state_t)p->tr[i].from), ss_tcp_state_name((ss_tcp_state_t)p->tr[i].to),
-             p->tr[i].inferred ? " (inferred: the capture cannot see the receiver)" : "");
-    if (p->has_msgs && !p->m.udp && p->m.count)
-        escf(o, "\ncarries bytes of message%s #%" PRIu64 "%s", p->m.count > 1 ? "s" : "", p->m.first,
-             p->m.count > 1 ? "\u2013#" : "");
+             p->tr[i].inferred ? _(" (inferred: the capture cannot see the receiver)") : "");
     if (p->has_msgs && !p->m.udp && p->m.count > 1)
-        escf(o, "%" PRIu64, p->m.last);
+        escf(o, _("\ncarries bytes of messages #%" PRIu64 "\u2013#%" PRIu64), p->m.first, p->m.last);
+    else if (p->has_msgs && !p->m.udp && p->m.count)
+        escf(o, _("\ncarries bytes of message #%" PRIu64), p->m.first);
     if (p->why) {
         fputc('\n', o);
         esc(o, p->why);
@@ -715,7 +716,7 @@ static int html_event(ss_sink_t *s, const ss_event_t *ev)
         return keep_row(h, ev->u.conv);
     case SS_EV_NOTICE:
         if (h->nnotices < MAX_NOTICES) {
-            char *n = dupstr(ev->u.notice);
+            char *n = dupstr(ev->notice_local ? ev->notice_local : ev->u.notice);
             if (!n)
                 return SS_ERR_NOMEM;
             h->notices[h->nnotices++] = n;
@@ -864,27 +865,27 @@ static void swatch_box(FILE *o, const char *fill, const char *stroke, bool dashe
 
 static void write_legend(FILE *o)
 {
-    fputs("<div class=\"box\"><h3 style=\"margin-top:0\">How to read the pictures</h3>\n<div class=\"legend\">", o);
+    fprintf(o, "<div class=\"box\"><h3 style=\"margin-top:0\">%s</h3>\n<div class=\"legend\">", _("How to read the pictures"));
     struct {
         const char *color;
         double w;
         bool dashed;
         const char *text;
     } arrows[] = {
-        {"#2e7d32", 2, false, "handshake (SYN, SYN-ACK, its ACK)"},
-        {"#263238", 2, false, "data"},
-        {"#78909c", 1.5, false, "pure ACK"},
-        {"#00838f", 2, false, "FIN (teardown)"},
+        {"#2e7d32", 2, false, N_("handshake (SYN, SYN-ACK, its ACK)")},
+        {"#263238", 2, false, N_("data")},
+        {"#78909c", 1.5, false, N_("pure ACK")},
+        {"#00838f", 2, false, N_("FIN (teardown)")},
         {"#b71c1c", 3, false, "RST"},
-        {"#d32f2f", 2.5, false, "warning: lost, out-of-order, zero window, window full"},
-        {"#e65100", 2.5, true, "note: retransmission (dashed), dup ACK, probe, keep-alive"},
-        {"#1565c0", 2, false, "window update"},
-        {"#7b1fa2", 2, false, "message boundaries: coalesced / split"},
+        {"#d32f2f", 2.5, false, N_("warning: lost, out-of-order, zero window, window full")},
+        {"#e65100", 2.5, true, N_("note: retransmission (dashed), dup ACK, probe, keep-alive")},
+        {"#1565c0", 2, false, N_("window update")},
+        {"#7b1fa2", 2, false, N_("message boundaries: coalesced / split")},
     };
     for (size_t i = 0; i < sizeof(arrows) / sizeof(arrows[0]); i++) {
         fputs("<span>", o);
         swatch_line(o, arrows[i].color, arrows[i].w, arrows[i].dashed);
-        esc(o, arrows[i].text);
+        esc(o, ss_i18n_tr(arrows[i].text));
         fputs("</span>", o);
     }
     fputs("</div>\n<div class=\"legend\" style=\"margin-top:8px\">", o);
@@ -893,36 +894,38 @@ static void write_legend(FILE *o)
         int w;
         const char *text;
     } states[] = {
-        {"#9e9e9e", 2, "CLOSED / LISTEN / unknown"},
-        {"#43a047", 4, "opening (SYN-SENT, SYN-RCVD)"},
+        {"#9e9e9e", 2, N_("CLOSED / LISTEN / unknown")},
+        {"#43a047", 4, N_("opening (SYN-SENT, SYN-RCVD)")},
         {"#1e88e5", 6, "ESTABLISHED"},
-        {"#00897b", 4, "closing (FIN-WAIT, CLOSE-WAIT, LAST-ACK, TIME-WAIT)"},
+        {"#00897b", 4, N_("closing (FIN-WAIT, CLOSE-WAIT, LAST-ACK, TIME-WAIT)")},
     };
     for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
         fprintf(o,
                 "<span><svg width=\"12\" height=\"22\" aria-hidden=\"true\"><line x1=\"6\" y1=\"0\" x2=\"6\" y2=\"22\" "
                 "stroke=\"%s\" stroke-width=\"%d\"/></svg>%s</span>",
-                states[i].color, states[i].w, states[i].text);
-    fputs("<span><i>italic state</i>: inferred (the capture cannot see whether the receiver got the segment)</span>", o);
+                states[i].color, states[i].w, ss_i18n_tr(states[i].text));
+    fputs(_("<span><i>italic state</i>: inferred (the capture cannot see whether the receiver got the segment)</span>"), o);
     fputs("</div>\n<div class=\"legend\" style=\"margin-top:8px\">", o);
     fputs("<span>", o);
     swatch_box(o, "#e3f2fd", "#1565c0", false);
-    fputs("message</span><span>", o);
+    fprintf(o, "%s</span><span>", _("message"));
     swatch_box(o, "#f3e5f5", "#7b1fa2", false);
-    fputs("split message / coalesced segment</span><span>", o);
+    fprintf(o, "%s</span><span>", _("split message / coalesced segment"));
     swatch_box(o, "#eceff1", "#455a64", false);
-    fputs("segment</span><span>", o);
+    fprintf(o, "%s</span><span>", _("segment"));
     swatch_box(o, "#ffebee", "#d32f2f", true);
-    fputs("resent segment</span>", o);
-    fputs("</div>\n<p style=\"margin:10px 0 0;font-size:14px\">The <b>ladder</b> shows one arrow per packet from "
+    fprintf(o, "%s</span>", _("resent segment"));
+    fputs("</div>\n<p style=\"margin:10px 0 0;font-size:14px\">", o);
+    fputs(_("The <b>ladder</b> shows one arrow per packet from "
           "sender to receiver, in capture order (one row each; the time is on the left), with tcpdump's flags "
           "(<code>[S]</code> SYN, <code>[S.]</code> SYN-ACK, <code>[.]</code> ACK, <code>[P.]</code> data, "
           "<code>[F.]</code> FIN, <code>[R]</code> RST) and relative sequence and acknowledgment numbers. Hover over "
           "an arrow for its details; click it to keep them on screen. The <b>time-sequence graph</b> plots each "
           "segment as a bar from its first to its last sequence number over time, with the receiver's ACK and window "
           "edge as step lines. The <b>message view</b> lays the byte stream out left to right: messages above, the "
-          "segments that carried them below.</p></div>\n",
+          "segments that carried them below."),
           o);
+    fputs("</p></div>\n", o);
 }
 
 static int64_t row_start(const hrow_t *r)
@@ -949,19 +952,20 @@ static void conv_id(const ss_conv_info_t *i, char *buf, size_t n)
 static void close_text(const hrow_t *r, char *buf, size_t n)
 {
     const ss_conv_tcp_t *t = &r->tcp;
-    const char *who_fin = t->first_fin == SS_DIR_C2S ? "client" : "server";
+    const char *who_fin = t->first_fin == SS_DIR_C2S ? _("client") : _("server");
     switch (ss_conv_close(t)) {
     case SS_CLOSE_FIN:
-        snprintf(buf, n, "FIN %s, %s first%s", ss_fin_style_name(t->fin_style), who_fin,
-                 t->half_close ? ", half-close" : "");
+        snprintf(buf, n, _("FIN %s, %s first"), ss_i18n_tr(ss_fin_style_name(t->fin_style)), who_fin);
+        if (t->half_close && strlen(buf) + strlen(_(", half-close")) < n)
+            strcat(buf, _(", half-close"));
         break;
-    case SS_CLOSE_HALF: snprintf(buf, n, "half: only %s sent FIN", who_fin); break;
+    case SS_CLOSE_HALF: snprintf(buf, n, _("half: only %s sent FIN"), who_fin); break;
     case SS_CLOSE_RST:
-        snprintf(buf, n, "RST by %s in %s", t->first_rst == SS_DIR_C2S ? "client" : "server",
+        snprintf(buf, n, _("RST by %s in %s"), t->first_rst == SS_DIR_C2S ? _("client") : _("server"),
                  ss_tcp_state_name(t->rst_state));
         break;
-    case SS_CLOSE_REFUSED: snprintf(buf, n, "refused (RST)"); break;
-    case SS_CLOSE_OPEN: snprintf(buf, n, "open"); break;
+    case SS_CLOSE_REFUSED: snprintf(buf, n, "%s", _("refused (RST)")); break;
+    case SS_CLOSE_OPEN: snprintf(buf, n, "%s", _("open")); break;
     }
 }
 
@@ -971,13 +975,13 @@ static void handshake_text(const hrow_t *r, char *buf, size_t n)
     ss_handshake_t hs = ss_conv_handshake(t);
     char d[32];
     if (hs == SS_HS_NONE)
-        snprintf(buf, n, "not captured");
+        snprintf(buf, n, "%s", _("not captured"));
     else if (t->has_irtt)
-        snprintf(buf, n, "%s (iRTT %s)", ss_handshake_name(hs), fmt_dur(t->irtt_ns, d, sizeof(d)));
+        snprintf(buf, n, _("%s (iRTT %s)"), ss_i18n_tr(ss_handshake_name(hs)), fmt_dur(t->irtt_ns, d, sizeof(d)));
     else
-        snprintf(buf, n, "%s", ss_handshake_name(hs));
-    if (t->simultaneous_open && strlen(buf) + 16 < n)
-        strcat(buf, ", simultaneous");
+        snprintf(buf, n, "%s", ss_i18n_tr(ss_handshake_name(hs)));
+    if (t->simultaneous_open && strlen(buf) + strlen(_(", simultaneous")) < n)
+        strcat(buf, _(", simultaneous"));
 }
 
 static void td_num(FILE *o, uint64_t v, const char *cls)
@@ -988,19 +992,23 @@ static void td_num(FILE *o, uint64_t v, const char *cls)
 
 static void write_table(html_sink_t *h, FILE *o)
 {
-    fputs("<div class=\"box\" id=\"conversations\"><h2>Conversations</h2>\n", o);
+    fprintf(o, "<div class=\"box\" id=\"conversations\"><h2>%s</h2>\n", _("Conversations"));
     if (h->nrows == 0) {
-        fputs("<p>No TCP or UDP conversation in this capture.</p></div>\n", o);
+        fprintf(o, "<p>%s</p></div>\n", _("No TCP or UDP conversation in this capture."));
         return;
     }
-    fputs("<p class=\"facts\">Click a column heading to sort; click a conversation to jump to its pictures.</p>\n"
-          "<div class=\"scroll\"><table class=\"convs\"><thead><tr>"
-          "<th>#</th><th>proto</th><th>client \u2192 server</th><th>start s</th><th>duration s</th>"
-          "<th>frames c\u2192s</th><th>frames s\u2192c</th><th>payload c\u2192s</th><th>payload s\u2192c</th>"
-          "<th>handshake</th><th>close</th><th>final states client / server</th><th>retrans&shy;missions</th>"
-          "<th>dup ACKs</th><th>lost / out-of-order</th><th>zero window</th><th>RTT avg ms</th>"
-          "<th>messages c\u2192s / s\u2192c</th><th>history</th></tr></thead><tbody>\n",
-          o);
+    fprintf(o, "<p class=\"facts\">%s</p>\n",
+            _("Click a column heading to sort; click a conversation to jump to its pictures."));
+    fputs("<div class=\"scroll\"><table class=\"convs\"><thead><tr>", o);
+    static const char *const heads[] = {"#", N_("proto"), N_("client \u2192 server"), N_("start s"),
+                                        N_("duration s"), N_("frames c\u2192s"), N_("frames s\u2192c"),
+                                        N_("payload c\u2192s"), N_("payload s\u2192c"), N_("handshake"), N_("close"),
+                                        N_("final states client / server"), N_("retrans&shy;missions"),
+                                        N_("dup ACKs"), N_("lost / out-of-order"), N_("zero window"),
+                                        N_("RTT avg ms"), N_("messages c\u2192s / s\u2192c"), N_("history")};
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+        fprintf(o, "<th>%s</th>", ss_i18n_tr(heads[i]));
+    fputs("</tr></thead><tbody>\n", o);
     for (size_t i = 0; i < h->nrows; i++) {
         const hrow_t *r = &h->rows[i];
         const ss_conv_info_t *ci = &r->info;
@@ -1067,8 +1075,8 @@ static void write_table(html_sink_t *h, FILE *o)
     fputs("</tbody></table></div>\n", o);
     if (h->rows_dropped)
         fprintf(o,
-                "<p class=\"note\">The table lists the first %zu conversations to end; %" PRIu64
-                " more are not listed (the report's limit of %" PRIu32 " rows).</p>\n",
+                _("<p class=\"note\">The table lists the first %zu conversations to end; %" PRIu64
+                  " more are not listed (the report's limit of %" PRIu32 " rows).</p>\n"),
                 h->nrows, h->rows_dropped, h->opts.max_rows);
     fputs("</div>\n", o);
 }
@@ -1172,8 +1180,8 @@ static void write_ladder(FILE *o, const hconv_t *c, const hrow_t *r)
             "<svg class=\"ladder\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
             "aria-label=\"ladder diagram\">\n",
             L_W, height, L_W, height);
-    fprintf(o, "<text class=\"head\" x=\"%d\" y=\"22\" text-anchor=\"middle\">client</text>", L_XC);
-    fprintf(o, "<text class=\"head\" x=\"%d\" y=\"22\" text-anchor=\"middle\">server</text>\n", L_XS);
+    fprintf(o, "<text class=\"head\" x=\"%d\" y=\"22\" text-anchor=\"middle\">%s</text>", L_XC, _("client"));
+    fprintf(o, "<text class=\"head\" x=\"%d\" y=\"22\" text-anchor=\"middle\">%s</text>\n", L_XS, _("server"));
     if (r) {
         fprintf(o, "<text class=\"sub mono\" x=\"%d\" y=\"40\" text-anchor=\"middle\">", L_XC);
         esc(o, ss_fmt_endpoint(&r->info.addr[0], r->info.port[0], a, sizeof(a)));
@@ -1181,7 +1189,7 @@ static void write_ladder(FILE *o, const hconv_t *c, const hrow_t *r)
         esc(o, ss_fmt_endpoint(&r->info.addr[1], r->info.port[1], b, sizeof(b)));
         fputs("</text>\n", o);
     }
-    fprintf(o, "<text class=\"sub\" x=\"8\" y=\"40\">frame / time s</text>\n");
+    fprintf(o, "<text class=\"sub\" x=\"8\" y=\"40\">%s</text>\n", _("frame / time s"));
     /* Rows first (their hover background lies under the lines), then the endpoint lines, then the arrows. */
     ladder_states(o, c, SS_DIR_C2S, height - 12);
     ladder_states(o, c, SS_DIR_S2C, height - 12);
@@ -1345,11 +1353,11 @@ static void write_tsg(FILE *o, const hconv_t *c, int dir)
     }
     fprintf(o, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", G_X0, G_Y1, G_X1, G_Y1);
     fprintf(o, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>\n", G_X0, G_Y0, G_X0, G_Y1);
-    fprintf(o, "<text class=\"axt\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">time since the capture's first packet (%s)</text>\n",
-            (G_X0 + G_X1) / 2, G_Y1 + 42, secs ? "s" : "ms");
-    fprintf(o, "<text class=\"axt\" transform=\"translate(18 %d) rotate(-90)\" text-anchor=\"middle\">relative "
-               "sequence number (bytes)</text>\n",
-            (G_Y0 + G_Y1) / 2);
+    fprintf(o, "<text class=\"axt\" x=\"%d\" y=\"%d\" text-anchor=\"middle\">", (G_X0 + G_X1) / 2, G_Y1 + 42);
+    fprintf(o, _("time since the capture's first packet (%s)"), secs ? "s" : "ms");
+    fprintf(o, "</text>\n<text class=\"axt\" transform=\"translate(18 %d) rotate(-90)\" text-anchor=\"middle\">%s"
+               "</text>\n",
+            (G_Y0 + G_Y1) / 2, _("relative sequence number (bytes)"));
 
     /* The receiver's ACK line and window edge: step lines, held until the end of the graph. */
     for (int line = 0; line < 2; line++) {
@@ -1379,14 +1387,14 @@ static void write_tsg(FILE *o, const hconv_t *c, int dir)
         double x = gx(&s, p->t_ns);
         for (int k = 0; k < p->nsack; k++)
             fprintf(o, "<line class=\"sack\" data-f=\"%" PRIu64 "\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\">"
-                       "<title>frame %" PRIu64 ": SACK %" PRIu32 "\u2013%" PRIu32 "</title></line>\n",
-                    p->frame, x + 3, gy(&s, p->sack[k][0]), x + 3, gy(&s, p->sack[k][1]), p->frame, p->sack[k][0],
-                    p->sack[k][1]);
+                       "<title>%s %" PRIu64 ": SACK %" PRIu32 "\u2013%" PRIu32 "</title></line>\n",
+                    p->frame, x + 3, gy(&s, p->sack[k][0]), x + 3, gy(&s, p->sack[k][1]), _("frame"), p->frame,
+                    p->sack[k][0], p->sack[k][1]);
         if (p->ta & (SS_TA(DUPLICATE_ACK) | SS_TA(ZERO_WINDOW)))
-            fprintf(o, "<circle class=\"%s\" data-f=\"%" PRIu64 "\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"><title>frame %" PRIu64
+            fprintf(o, "<circle class=\"%s\" data-f=\"%" PRIu64 "\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\"><title>%s %" PRIu64
                        ": %s ack %" PRIu32 "</title></circle>\n",
-                    p->ta & SS_TA(ZERO_WINDOW) ? "zw" : "dup", p->frame, x, gy(&s, p->ack), p->frame,
-                    p->ta & SS_TA(ZERO_WINDOW) ? "zero window," : "dup ACK,", p->ack);
+                    p->ta & SS_TA(ZERO_WINDOW) ? "zw" : "dup", p->frame, x, gy(&s, p->ack), _("frame"), p->frame,
+                    p->ta & SS_TA(ZERO_WINDOW) ? _("zero window,") : _("dup ACK,"), p->ack);
     }
     /* The segments: a bar from the first to the last sequence number each carried, in I-beam style. */
     for (uint32_t i = 0; i < c->npkts; i++) {
@@ -1409,28 +1417,28 @@ static void write_tsg(FILE *o, const hconv_t *c, int dir)
         fprintf(o, "<path class=\"seg%s\" data-f=\"%" PRIu64 "\" d=\"M%.1f %.1fH%.1fM%.1f %.1fV%.1fM%.1f %.1fH%.1f\">",
                 cls, p->frame, x - 3, y1, x + 3, x, y1, y2, x - 3, y2, x + 3);
         char fb[16];
-        fprintf(o, "<title>frame %" PRIu64 ": [%s] seq %" PRIu32 "\u2013%" PRIu32 ", len %" PRIu32 "%s</title></path>\n",
-                p->frame, ss_fmt_tcp_flags(p->tcpf, fb, sizeof(fb)), p->seq, p->seq + n, p->len,
-                (p->ta & TA_REXMIT) ? ", retransmission" : (p->ta & SS_TA(OUT_OF_ORDER)) ? ", out-of-order" : "");
+        fprintf(o, "<title>%s %" PRIu64 ": [%s] seq %" PRIu32 "\u2013%" PRIu32 ", len %" PRIu32 "%s</title></path>\n",
+                _("frame"), p->frame, ss_fmt_tcp_flags(p->tcpf, fb, sizeof(fb)), p->seq, p->seq + n, p->len,
+                (p->ta & TA_REXMIT) ? _(", retransmission") : (p->ta & SS_TA(OUT_OF_ORDER)) ? _(", out-of-order") : "");
     }
     /* The legend, right of the plot. */
     static const struct {
         const char *cls, *text;
-    } leg[] = {{"seg", "segment (seq range)"}, {"seg retrans", "retransmission"}, {"seg ooo", "out-of-order"},
-               {"ackl", "ACK (acknowledged up to)"}, {"winl", "window edge (ACK + window)"},
-               {"sack", "SACKed range"}};
+    } leg[] = {{"seg", N_("segment (seq range)")}, {"seg retrans", N_("retransmission")},
+               {"seg ooo", N_("out-of-order")}, {"ackl", N_("ACK (acknowledged up to)")},
+               {"winl", N_("window edge (ACK + window)")}, {"sack", N_("SACKed range")}};
     int ly = G_Y0 + 10;
     for (size_t k = 0; k < sizeof(leg) / sizeof(leg[0]); k++, ly += 24)
         fprintf(o, "<line class=\"%s\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
-                leg[k].cls, G_X1 + 24, ly, G_X1 + 48, ly, G_X1 + 56, ly + 4, leg[k].text);
-    fprintf(o, "<circle class=\"dup\" cx=\"%d\" cy=\"%d\" r=\"4.5\"/><text x=\"%d\" y=\"%d\">dup ACK</text>\n", G_X1 + 36,
-            ly, G_X1 + 56, ly + 4);
+                leg[k].cls, G_X1 + 24, ly, G_X1 + 48, ly, G_X1 + 56, ly + 4, _(leg[k].text));
+    fprintf(o, "<circle class=\"dup\" cx=\"%d\" cy=\"%d\" r=\"4.5\"/><text x=\"%d\" y=\"%d\">%s</text>\n", G_X1 + 36,
+            ly, G_X1 + 56, ly + 4, _("dup ACK"));
     ly += 24;
-    fprintf(o, "<circle class=\"zw\" cx=\"%d\" cy=\"%d\" r=\"4.5\"/><text x=\"%d\" y=\"%d\">zero window</text>\n",
-            G_X1 + 36, ly, G_X1 + 56, ly + 4);
+    fprintf(o, "<circle class=\"zw\" cx=\"%d\" cy=\"%d\" r=\"4.5\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+            G_X1 + 36, ly, G_X1 + 56, ly + 4, _("zero window"));
     if (clipped)
-        fprintf(o, "<text x=\"%d\" y=\"%d\" style=\"font-style:italic\">window edge above the top</text>\n", G_X1 + 24,
-                ly + 30);
+        fprintf(o, "<text x=\"%d\" y=\"%d\" style=\"font-style:italic\">%s</text>\n", G_X1 + 24, ly + 30,
+                _("window edge above the top"));
     fputs("</svg>\n", o);
 }
 
@@ -1538,9 +1546,9 @@ static int write_msgview(FILE *o, const hconv_t *c, int dir)
     fprintf(o, "<div class=\"scroll\"><svg class=\"msgv\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" "
                "aria-label=\"message view\">\n",
             width, height, width, height);
-    fprintf(o, "<text class=\"lane\" x=\"4\" y=\"%d\">messages</text>", M_MSG_Y - 8);
-    fprintf(o, "<text class=\"lane\" x=\"4\" y=\"%d\">segments</text>", M_SEG_Y - 8);
-    fprintf(o, "<text class=\"lane\" x=\"4\" y=\"%d\">resent</text>\n", M_RSEG_Y + M_SEG_H / 2 + 4);
+    fprintf(o, "<text class=\"lane\" x=\"4\" y=\"%d\">%s</text>", M_MSG_Y - 8, _("messages"));
+    fprintf(o, "<text class=\"lane\" x=\"4\" y=\"%d\">%s</text>", M_SEG_Y - 8, _("segments"));
+    fprintf(o, "<text class=\"lane\" x=\"4\" y=\"%d\">%s</text>\n", M_RSEG_Y + M_SEG_H / 2 + 4, _("resent"));
 
     uint64_t idx0 = ms[0]->index;
     /* Links first, under the blocks: from each segment to each message it carried new bytes of. */
@@ -1572,11 +1580,15 @@ static int write_msgview(FILE *o, const hconv_t *c, int dir)
         double x1 = mx(bd, bx, nb, m->off), x2 = mx(bd, bx, nb, m->off + m->len);
         fprintf(o, "<g class=\"m%s%s\" data-f=\"%" PRIu64 "\"><title>", m->nframes >= 2 ? " split" : "",
                 m->complete ? "" : " inc", m->last_frame);
-        escf(o, "message #%" PRIu64 " %s: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64 " bytes), in %" PRIu32
-                " segment%s%s; completed by frame %" PRIu64,
-             m->index, dir == SS_DIR_C2S ? "client \u2192 server" : "server \u2192 client", m->off,
-             m->len ? m->off + m->len - 1 : m->off, m->len, m->nframes, m->nframes == 1 ? "" : "s",
-             m->complete ? "" : ", incomplete", m->last_frame);
+        escf(o,
+             P_("message #%" PRIu64 " %s: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64 " bytes), in %" PRIu32
+                " segment%s; completed by frame %" PRIu64,
+                "message #%" PRIu64 " %s: bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu64 " bytes), in %" PRIu32
+                " segments%s; completed by frame %" PRIu64,
+                m->nframes),
+             m->index, dir == SS_DIR_C2S ? _("client \u2192 server") : _("server \u2192 client"), m->off,
+             m->len ? m->off + m->len - 1 : m->off, m->len, m->nframes, m->complete ? "" : _(", incomplete"),
+             m->last_frame);
         fprintf(o, "</title><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\"/>", x1 + 1, M_MSG_Y,
                 x2 - x1 - 2, M_MSG_H);
         fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">#%" PRIu64 "</text>", (x1 + x2) / 2, M_MSG_Y + 16,
@@ -1598,9 +1610,9 @@ static int write_msgview(FILE *o, const hconv_t *c, int dir)
         int y = resent ? M_RSEG_Y : M_SEG_Y;
         fprintf(o, "<g class=\"s%s%s\" data-f=\"%" PRIu64 "\"><title>", resent ? " retrans" : "",
                 p->has_msgs && p->m.coalesced ? " coalesced" : "", p->frame);
-        escf(o, "frame %" PRIu64 ": stream bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu32 " bytes)%s%s", p->frame, so,
-             se - 1, p->len, resent ? ", sent again" : "",
-             p->has_msgs && p->m.coalesced ? ", carries several messages (coalesced)" : "");
+        escf(o, _("frame %" PRIu64 ": stream bytes %" PRIu64 "\u2013%" PRIu64 " (%" PRIu32 " bytes)%s%s"), p->frame, so,
+             se - 1, p->len, resent ? _(", sent again") : "",
+             p->has_msgs && p->m.coalesced ? _(", carries several messages (coalesced)") : "");
         fprintf(o, "</title><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" rx=\"3\"/>", x1 + 1, y, x2 - x1 - 2,
                 M_SEG_H);
         fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">f%" PRIu64 "</text>", (x1 + x2) / 2, y + 21,
@@ -1633,8 +1645,8 @@ static int write_conv(html_sink_t *h, FILE *o, const hconv_t *c, const hrow_t *r
     char id[40], a[80], b[80], buf[200], tb[40];
     ss_conv_info_t ci = {.proto = c->proto, .index = c->index};
     conv_id(&ci, id, sizeof(id));
-    fprintf(o, "<details class=\"conv\" id=\"%s\"%s><summary><h2>%s conversation %" PRIu64, id, open ? " open" : "",
-            c->proto == 6 ? "TCP" : "UDP", c->index);
+    fprintf(o, "<details class=\"conv\" id=\"%s\"%s><summary><h2>", id, open ? " open" : "");
+    fprintf(o, _("%s conversation %" PRIu64), c->proto == 6 ? "TCP" : "UDP", c->index);
     if (r) {
         fputs(": <span class=\"mono\" style=\"font-size:16px\">", o);
         escf(o, "%s \u2192 %s", ss_fmt_endpoint(&r->info.addr[0], r->info.port[0], a, sizeof(a)),
@@ -1642,36 +1654,39 @@ static int write_conv(html_sink_t *h, FILE *o, const hconv_t *c, const hrow_t *r
         fputs("</span>", o);
     }
     fputs("</h2></summary>\n<p class=\"facts\">", o);
-    fprintf(o, "%" PRIu64 " packets", c->seen_pkts);
+    fprintf(o, _("%" PRIu64 " packets"), c->seen_pkts);
     if (r) {
         int64_t dur = (r->info.last_sec - r->info.first_sec) * 1000000000LL +
                       ((int64_t)r->info.last_nsec - r->info.first_nsec);
-        fprintf(o, " \u00b7 %s s \u00b7 %" PRIu64 " / %" PRIu64 " payload bytes c\u2192s / s\u2192c",
+        fprintf(o, _(" \u00b7 %s s \u00b7 %" PRIu64 " / %" PRIu64 " payload bytes c\u2192s / s\u2192c"),
                 ss_fmt_secs(dur, 6, tb, sizeof(tb)), r->info.payload[0], r->info.payload[1]);
         if (r->is_tcp) {
             handshake_text(r, buf, sizeof(buf));
-            fputs(" \u00b7 handshake ", o);
+            fputs(_(" \u00b7 handshake "), o);
             esc(o, buf);
             close_text(r, buf, sizeof(buf));
-            fputs(" \u00b7 close: ", o);
+            fputs(_(" \u00b7 close: "), o);
             esc(o, buf);
         }
     }
     fputs("</p>\n", o);
     if (c->npkts < c->seen_pkts)
         fprintf(o,
-                "<p class=\"note\">Only the first %" PRIu32 " of its %" PRIu64 " packets are drawn: the report keeps "
-                "at most %" PRIu32 " packets and messages per conversation and %" PRIu32 " in all%s.</p>\n",
+                _("<p class=\"note\">Only the first %" PRIu32 " of its %" PRIu64 " packets are drawn: the report "
+                  "keeps at most %" PRIu32 " packets and messages per conversation and %" PRIu32 " in all%s.</p>\n"),
                 c->npkts, c->seen_pkts, h->opts.max_conv_elements, h->opts.max_elements,
-                c->cut_total ? ", and that total was reached" : "");
-    fputs("<div class=\"tabs\"><button data-tab=\"ladder\" class=\"on\">Ladder</button>"
-          "<button data-tab=\"tsg\">Time-sequence graph</button><button data-tab=\"msg\">Messages</button></div>\n",
-          o);
-    fputs("<div class=\"panel\" data-panel=\"ladder\"><h3 class=\"tabbed\">Ladder</h3><div class=\"scroll\">\n", o);
+                c->cut_total ? _(", and that total was reached") : "");
+    const char *ladder = _("Ladder"), *tsg = _("Time-sequence graph"), *msgs = _("Messages");
+    fprintf(o,
+            "<div class=\"tabs\"><button data-tab=\"ladder\" class=\"on\">%s</button>"
+            "<button data-tab=\"tsg\">%s</button><button data-tab=\"msg\">%s</button></div>\n",
+            ladder, tsg, msgs);
+    fprintf(o, "<div class=\"panel\" data-panel=\"ladder\"><h3 class=\"tabbed\">%s</h3><div class=\"scroll\">\n",
+            ladder);
     write_ladder(o, c, r);
-    fputs("</div></div>\n<div class=\"panel\" data-panel=\"tsg\"><h3 class=\"tabbed\">Time-sequence graph</h3>\n", o);
+    fprintf(o, "</div></div>\n<div class=\"panel\" data-panel=\"tsg\"><h3 class=\"tabbed\">%s</h3>\n", tsg);
     if (c->proto != 6) {
-        fputs("<p>UDP has no sequence numbers: each datagram stands alone.</p>\n", o);
+        fprintf(o, "<p>%s</p>\n", _("UDP has no sequence numbers: each datagram stands alone."));
     } else {
         bool any = false;
         uint64_t pay[2] = {0, 0};
@@ -1681,18 +1696,19 @@ static int write_conv(html_sink_t *h, FILE *o, const hconv_t *c, const hrow_t *r
         for (int d = 0; d < 2; d++) {
             if (!pay[d])
                 continue;
-            fprintf(o, "<h3>Bytes sent by the %s</h3>\n<div class=\"scroll\">", d == SS_DIR_C2S ? "client" : "server");
+            fprintf(o, "<h3>%s</h3>\n<div class=\"scroll\">",
+                    d == SS_DIR_C2S ? _("Bytes sent by the client") : _("Bytes sent by the server"));
             write_tsg(o, c, d);
             fputs("</div>\n", o);
             any = true;
         }
         if (!any) {
-            fputs("<p>No data was sent: only the control segments below.</p>\n<div class=\"scroll\">", o);
+            fprintf(o, "<p>%s</p>\n<div class=\"scroll\">", _("No data was sent: only the control segments below."));
             write_tsg(o, c, SS_DIR_C2S);
             fputs("</div>\n", o);
         }
     }
-    fputs("</div>\n<div class=\"panel\" data-panel=\"msg\"><h3 class=\"tabbed\">Messages</h3>\n", o);
+    fprintf(o, "</div>\n<div class=\"panel\" data-panel=\"msg\"><h3 class=\"tabbed\">%s</h3>\n", msgs);
     bool any = false;
     for (int d = 0; d < 2; d++) {
         bool has = false;
@@ -1700,18 +1716,18 @@ static int write_conv(html_sink_t *h, FILE *o, const hconv_t *c, const hrow_t *r
             has = c->msgs[i].dir == d;
         if (!has)
             continue;
-        fprintf(o, "<h3>%s</h3>\n", d == SS_DIR_C2S ? "Client \u2192 server" : "Server \u2192 client");
+        fprintf(o, "<h3>%s</h3>\n", d == SS_DIR_C2S ? _("Client \u2192 server") : _("Server \u2192 client"));
         if (r && r->has_msgs) {
-            fputs("<p class=\"facts\">framing ", o);
-            esc(o, r->msgs[d].framing);
-            fprintf(o, " \u00b7 %" PRIu64 " messages \u00b7 %" PRIu64 " coalesced segments \u00b7 %" PRIu64
-                       " split messages",
+            fprintf(o, "<p class=\"facts\">%s ", _("framing"));
+            esc(o, strcmp(r->msgs[d].framing, "send() calls") == 0 ? _("send() calls") : r->msgs[d].framing);
+            fprintf(o, _(" \u00b7 %" PRIu64 " messages \u00b7 %" PRIu64 " coalesced segments \u00b7 %" PRIu64
+                         " split messages"),
                     r->msgs[d].messages, r->msgs[d].coalesced_segments, r->msgs[d].split_messages);
             if (r->msgs[d].gap_bytes)
-                fprintf(o, " \u00b7 %" PRIu64 " bytes never captured", r->msgs[d].gap_bytes);
-            fputs(". Block widths grow with the logarithm of their size; the numbers under them are stream offsets."
-                  "</p>\n",
-                  o);
+                fprintf(o, _(" \u00b7 %" PRIu64 " bytes never captured"), r->msgs[d].gap_bytes);
+            fprintf(o, "%s</p>\n",
+                    _(". Block widths grow with the logarithm of their size; the numbers under them are stream "
+                      "offsets."));
         }
         int rc = write_msgview(o, c, d);
         if (rc < 0)
@@ -1720,14 +1736,15 @@ static int write_conv(html_sink_t *h, FILE *o, const hconv_t *c, const hrow_t *r
     }
     if (!any) {
         if (c->proto != 6)
-            fputs("<p>With <code>--framing</code>, each UDP datagram is one message; the ladder shows them.</p>\n", o);
+            fputs(_("<p>With <code>--framing</code>, each UDP datagram is one message; the ladder shows them.</p>\n"),
+                  o);
         else if (r && r->has_msgs)
-            fputs("<p>The framing found no message in this conversation.</p>\n", o);
+            fprintf(o, "<p>%s</p>\n", _("The framing found no message in this conversation."));
         else
-            fputs("<p>No message framing was applied. Run segscope with <code>--framing SPEC</code> (for example "
-                  "<code>--framing line</code> or <code>--framing len32</code>) to cut each byte stream into "
-                  "application messages; this view then shows which segments carried which messages, and where "
-                  "messages were coalesced into one segment or split over several.</p>\n",
+            fputs(_("<p>No message framing was applied. Run segscope with <code>--framing SPEC</code> (for example "
+                    "<code>--framing line</code> or <code>--framing len32</code>) to cut each byte stream into "
+                    "application messages; this view then shows which segments carried which messages, and where "
+                    "messages were coalesced into one segment or split over several.</p>\n"),
                   o);
     }
     fputs("</div>\n</details>\n", o);
@@ -1740,17 +1757,22 @@ static int html_end(ss_sink_t *s, const ss_run_end_t *end)
     FILE *o = h->out;
     if (h->nrows) /* rows is NULL when there were none, and qsort may not be given NULL */
         qsort(h->rows, h->nrows, sizeof(*h->rows), by_start);
-    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>segscope: ",
-          o);
+    fprintf(o,
+            "<!DOCTYPE html>\n<html lang=\"%s\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>segscope: ",
+            ss_i18n_lang_tag());
     esc(o, h->source ? h->source : "");
-    fprintf(o, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>segscope report</h1>\n<p class=\"src\">", css);
+    fprintf(o, "</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>%s</h1>\n<p class=\"src\">", css,
+            _("segscope report"));
     fputs("<b>", o);
     esc(o, h->source ? h->source : "");
-    fprintf(o, "</b>%s \u00b7 %" PRIu64 " frames \u00b7 %zu conversation%s", h->live ? " (live capture)" : "",
-            end->frames, h->nrows + (size_t)h->rows_dropped, h->nrows + h->rows_dropped == 1 ? "" : "s");
+    size_t nconv = h->nrows + (size_t)h->rows_dropped;
+    fprintf(o, "</b>%s", h->live ? _(" (live capture)") : "");
+    fprintf(o, P_(" \u00b7 %" PRIu64 " frames \u00b7 %zu conversation", " \u00b7 %" PRIu64 " frames \u00b7 %zu conversations",
+                  nconv),
+            end->frames, nconv);
     if (h->other_pkts)
-        fprintf(o, " \u00b7 %" PRIu64 " packets outside TCP/UDP conversations (not drawn)", h->other_pkts);
+        fprintf(o, _(" \u00b7 %" PRIu64 " packets outside TCP/UDP conversations (not drawn)"), h->other_pkts);
     fputs("</p>\n", o);
     if (end->warning) {
         fputs("<p class=\"note\">", o);
@@ -1758,18 +1780,18 @@ static int html_end(ss_sink_t *s, const ss_run_end_t *end)
         fputs("</p>\n", o);
     }
     if (end->stats_valid)
-        fprintf(o, "<p class=\"note\">libpcap: %" PRIu64 " packets received by the filter, %" PRIu64
-                   " dropped by the kernel.</p>\n",
+        fprintf(o, _("<p class=\"note\">libpcap: %" PRIu64 " packets received by the filter, %" PRIu64
+                     " dropped by the kernel.</p>\n"),
                 end->pcap_received, end->pcap_dropped);
     if (h->nnotices) {
-        fputs("<div class=\"box\"><h3 style=\"margin-top:0\">Notices</h3><ul class=\"notices\">\n", o);
+        fprintf(o, "<div class=\"box\"><h3 style=\"margin-top:0\">%s</h3><ul class=\"notices\">\n", _("Notices"));
         for (size_t i = 0; i < h->nnotices; i++) {
             fputs("<li>", o);
             esc(o, h->notices[i]);
             fputs("</li>\n", o);
         }
         if (h->notices_dropped)
-            fprintf(o, "<li>\u2026 and %" PRIu64 " more</li>\n", h->notices_dropped);
+            fprintf(o, _("<li>\u2026 and %" PRIu64 " more</li>\n"), h->notices_dropped);
         fputs("</ul></div>\n", o);
     }
     write_legend(o);
@@ -1782,10 +1804,12 @@ static int html_end(ss_sink_t *s, const ss_run_end_t *end)
     }
     if (without && h->kept >= h->opts.max_elements)
         fprintf(o,
-                "<p class=\"note\">%" PRIu64 " conversation%s started after the report's limit of %" PRIu32
-                " packets and messages was reached: %s listed in the table but not drawn.</p>\n",
-                without, without == 1 ? "" : "s", h->opts.max_elements,
-                without == 1 ? "it is" : "they are");
+                P_("<p class=\"note\">%" PRIu64 " conversation started after the report's limit of %" PRIu32
+                   " packets and messages was reached: it is listed in the table but not drawn.</p>\n",
+                   "<p class=\"note\">%" PRIu64 " conversations started after the report's limit of %" PRIu32
+                   " packets and messages was reached: they are listed in the table but not drawn.</p>\n",
+                   without),
+                without, h->opts.max_elements);
     /* The pictures, in the table's order; the first few open. */
     int opened = 0;
     int rc = 0;
@@ -1801,10 +1825,9 @@ static int html_end(ss_sink_t *s, const ss_run_end_t *end)
     for (size_t i = 0; i < h->nconvs && rc == 0; i++)
         if (h->convs[i].npkts && !h->convs[i].drawn)
             rc = write_conv(h, o, &h->convs[i], NULL, opened++ < 6);
-    fprintf(o, "<div id=\"inspect\" hidden><button title=\"close\">\u00d7</button><pre></pre></div>\n"
-               "<footer>Made by segscope %s from the capture alone: the same capture always gives the same page.</footer>\n"
-               "<script>\n%s</script>\n</body>\n</html>\n",
-            SS_VERSION, script);
+    fprintf(o, "<div id=\"inspect\" hidden><button title=\"%s\">\u00d7</button><pre></pre></div>\n<footer>", _("close"));
+    fprintf(o, _("Made by segscope %s from the capture alone: the same capture always gives the same page."), SS_VERSION);
+    fprintf(o, "</footer>\n<script>\n%s</script>\n</body>\n</html>\n", script);
     if (rc < 0)
         return rc;
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;

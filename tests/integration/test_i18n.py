@@ -121,6 +121,17 @@ def run_checks(argv):
     blocks, problems = tables_aligned(out)
     check("Chinese summary tables found", rc == 0 and len(blocks) == 2 and "握手" in out, out[:600])
     check("Chinese summary tables line up", not problems, "; ".join(problems))
+    with tempfile.TemporaryDirectory() as d:
+        page = os.path.join(d, "zh.html")
+        rc, out, err = run(["-r", sticky, "--lang", "zh_CN", "--html", page])
+        html = open(page, encoding="utf-8").read() if rc == 0 else ""
+        check("HTML report in Chinese", '<html lang="zh-CN">' in html and "图例说明" in html and zh in html,
+              err + html[:300])
+        rc, out, err = run(["-r", sticky, "--html", page], LANG="C")
+        html = open(page, encoding="utf-8").read() if rc == 0 else ""
+        check("HTML report in English", '<html lang="en">' in html and "How to read the pictures" in html, err)
+    rc, out, err = run(["-r", sticky, "--follow", "0", "--lang", "zh_CN"])
+    check("--follow in Chinese", rc == 0 and "== 会话 0 结束" in out, out[-300:])
     rc, out, err = run(["-r", anomalies, "--summary"], LANG="C")
     blocks, problems = tables_aligned(out)
     check("English summary tables line up", rc == 0 and len(blocks) == 2 and not problems, "; ".join(problems))
