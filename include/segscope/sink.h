@@ -3,6 +3,7 @@
 #define SEGSCOPE_SINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -47,6 +48,16 @@ void ss_explain_udp(FILE *out, const ss_pkt_event_t *pe, bool color);
  * `out` (not closed). NULL on ENOMEM.
  */
 ss_sink_t *ss_sink_summary_create(FILE *out, bool color);
+
+/* Conversations the summary tables keep by default (a capture can hold millions). */
+#define SS_SUMMARY_DEFAULT_MAX_ROWS 20000u
+
+/*
+ * The same, keeping at most `max_rows` conversations for the tables (0 =
+ * SS_SUMMARY_DEFAULT_MAX_ROWS): the first ones reported. Later ones are only
+ * counted, and the tables say how many they left out. NULL on ENOMEM.
+ */
+ss_sink_t *ss_sink_summary_create_capped(FILE *out, bool color, size_t max_rows);
 
 /*
  * JSON Lines (docs/json.md), written to `out` (not closed); `packets` false

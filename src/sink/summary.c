@@ -22,6 +22,8 @@ typedef struct summary_sink {
     bool color;
     row_t *rows;
     size_t n, cap;
+    size_t max_rows;   /* conversations kept; the rest are only counted */
+    uint64_t unlisted; /* conversations reported after the table was full */
     bool oom;
 } summary_sink_t;
 
@@ -37,6 +39,11 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
     summary_sink_t *m = (summary_sink_t *)s;
     if (ev->type != SS_EV_CONVERSATION)
         return 0;
+    if (m->n >= m->max_rows) {
+        /* A capture can hold millions of conversations: the tables keep the first ones. */
+        m->unlisted++;
+        return 0;
+    }
     if (m->n == m->cap) {
         size_t ncap = m->cap ? m->cap * 2 : 64;
         row_t *nr = realloc(m->rows, ncap * sizeof(*nr));
@@ -78,7 +85,11 @@ static int by_start(const void *x, const void *y)
     return a->info.index < b->info.index ? -1 : a->info.index > b->info.index;
 }
 
-/* A simple table: cells are formatted first, then printed with column widths. */
+/*
+ * A simple table printed with column widths. Each row's cells are formatted
+ * twice, by `fill`, once to measure and once to print, so that a table of
+ * many rows costs no more memory than one row.
+ */
 #define MAXCOLS 16
 #define CELL 160
 
@@ -86,7 +97,9 @@ typedef struct table {
     int ncols;
     const char *head[MAXCOLS];
     bool right[MAXCOLS];
-    char (*cells)[MAXCOLS][CELL];
+    void (*fill)(const struct table *t, size_t row, char cell[MAXCOLS][CELL]);
+    const summary_sink_t *m;
+    const size_t *idx; /* the row of m->rows each table row shows, or NULL for all in order */
     size_t nrows;
 } table_t;
 
@@ -153,10 +166,13 @@ static size_t utf8_width(const char *s)
 static void print_table(FILE *o, const table_t *t)
 {
     size_t w[MAXCOLS];
-    for (int c = 0; c < t->ncols; c++) {
+    char cells[MAXCOLS][CELL];
+    for (int c = 0; c < t->ncols; c++)
         w[c] = utf8_width(t->head[c]);
-        for (size_t r = 0; r < t->nrows; r++) {
-            size_t x = utf8_width(t->cells[r][c]);
+    for (size_t r = 0; r < t->nrows; r++) {
+        t->fill(t, r, cells);
+        for (int c = 0; c < t->ncols; c++) {
+            size_t x = utf8_width(cells[c]);
             if (x > w[c])
                 w[c] = x;
         }
@@ -166,8 +182,9 @@ static void print_table(FILE *o, const table_t *t)
                 c == t->ncols - 1 ? 0 : (int)(w[c] - utf8_width(t->head[c])), "");
     fputc('\n', o);
     for (size_t r = 0; r < t->nrows; r++) {
+        t->fill(t, r, cells);
         for (int c = 0; c < t->ncols; c++) {
-            const char *v = t->cells[r][c];
+            const char *v = cells[c];
             int pad = (int)(w[c] - utf8_width(v));
             if (t->right[c])
                 fprintf(o, "%s%*s%s", c ? "  " : "", pad, "", v);
@@ -273,18 +290,69 @@ static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
     snprintf(cell[9], CELL, "%" PRIu32, t->max_bif);
 }
 
+static const row_t *table_row(const table_t *t, size_t r)
+{
+    return &t->m->rows[t->idx ? t->idx[r] : r];
+}
+
+static void fill_conv(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
+{
+    conv_cells(table_row(t, r), cell);
+}
+
+static void fill_analysis(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
+{
+    analysis_cells(table_row(t, r), cell);
+}
+
+/* Messages: two table rows per framed conversation, one per direction. */
+static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
+{
+    const row_t *r = table_row(t, k / 2);
+    int d = (int)(k % 2);
+    const ss_conv_msgs_t *g = &r->msgs[d];
+    snprintf(cell[0], CELL, "%" PRIu64, r->info.index);
+    snprintf(cell[1], CELL, "%s", d == 0 ? _("c\u2192s") : _("s\u2192c"));
+    if (g->inferred)
+        /* TRANSLATORS: a framing found by --framing auto, and how sure: "len32 (auto, high)". */
+        snprintf(cell[2], CELL, _("%s (auto, %s)"), g->framing, ss_i18n_tr(ss_confidence_name(g->confidence)));
+    else
+        snprintf(cell[2], CELL, "%s", strcmp(g->framing, "send() calls") == 0 ? _("send() calls") : g->framing);
+    snprintf(cell[3], CELL, "%" PRIu64, g->messages);
+    snprintf(cell[4], CELL, "%" PRIu64, g->incomplete);
+    snprintf(cell[5], CELL, "%" PRIu64, g->coalesced_segments);
+    snprintf(cell[6], CELL, "%" PRIu64, g->split_messages);
+    snprintf(cell[7], CELL, "%" PRIu64, g->largest);
+    snprintf(cell[8], CELL, "%" PRIu64, g->gap_bytes);
+    if (g->traced)
+        snprintf(cell[9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls, g->glued_recvs);
+    else
+        snprintf(cell[9], CELL, "-");
+    if (g->broken)
+        snprintf(cell[10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at, g->broken_why);
+    else if (g->overlap_differs)
+        snprintf(cell[10], CELL, _("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
+    else if (g->udp_missing || g->udp_late)
+        snprintf(cell[10], CELL, _("%" PRIu64 " datagrams never seen, %" PRIu64 " late"), g->udp_missing,
+                 g->udp_late);
+    else
+        snprintf(cell[10], CELL, "-");
+}
+
 static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
 {
     summary_sink_t *m = (summary_sink_t *)s;
     FILE *o = m->out;
-    (void)end;
     if (m->n)
         qsort(m->rows, m->n, sizeof(*m->rows), by_start);
-    table_t t = {0};
-    t.cells = calloc(m->n ? m->n : 1, sizeof(*t.cells));
-    if (!t.cells)
+    /* The analysis and message tables show some of the conversations: which ones. */
+    size_t *idx = malloc((m->n ? m->n : 1) * sizeof(*idx));
+    if (!idx)
         return SS_ERR_NOMEM;
-    fprintf(o, "%s%s%s (%zu)\n", m->color ? "\033[1m" : "", _("Conversations"), m->color ? "\033[0m" : "", m->n);
+    table_t t = {0};
+    t.m = m;
+    fprintf(o, "%s%s%s (%" PRIu64 ")\n", m->color ? "\033[1m" : "", _("Conversations"), m->color ? "\033[0m" : "",
+            (uint64_t)m->n + m->unlisted);
     static const char *const h1[] = {"#", N_("proto"), N_("client \u2192 server"), N_("start"), N_("duration"),
                                      N_("frames c\u2192s / s\u2192c"), N_("bytes c\u2192s / s\u2192c"),
                                      N_("payload c\u2192s / s\u2192c"), N_("handshake"), N_("close"),
@@ -294,15 +362,17 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
         t.head[c] = ss_i18n_tr(h1[c]);
         t.right[c] = c == 0 || (c >= 3 && c <= 7);
     }
-    for (size_t i = 0; i < m->n; i++)
-        conv_cells(&m->rows[i], t.cells[i]);
+    t.fill = fill_conv;
     t.nrows = m->n;
     print_table(o, &t);
+    if (m->unlisted)
+        fprintf(o, _("(%" PRIu64 " more conversations not listed: the tables keep the first %zu reported)\n"),
+                m->unlisted, m->n);
 
     size_t ntcp = 0;
     for (size_t i = 0; i < m->n; i++)
         if (m->rows[i].is_tcp)
-            analysis_cells(&m->rows[i], t.cells[ntcp++]);
+            idx[ntcp++] = i;
     if (ntcp) {
         static const char *const h2[] = {"#", N_("retransmissions"), N_("out-of-order"), N_("lost / ACKed unseen"),
                                          N_("dup ACKs"), N_("zero window / probes / full"), N_("window updates"),
@@ -314,76 +384,35 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
             t.head[c] = ss_i18n_tr(h2[c]);
             t.right[c] = c != 8;
         }
+        t.fill = fill_analysis;
+        t.idx = idx;
         t.nrows = ntcp;
         print_table(o, &t);
     }
     /* Messages: one row per direction of each framed conversation. */
-    size_t rows = 0;
+    size_t nframed = 0;
     for (size_t i = 0; i < m->n; i++)
-        rows += m->rows[i].has_msgs ? 2 : 0;
-    if (rows) {
-        char (*cells)[MAXCOLS][CELL] = calloc(rows, sizeof(*cells));
-        if (cells) {
-            size_t k = 0;
-            for (size_t i = 0; i < m->n; i++) {
-                const row_t *r = &m->rows[i];
-                if (!r->has_msgs)
-                    continue;
-                for (int d = 0; d < 2; d++, k++) {
-                    const ss_conv_msgs_t *g = &r->msgs[d];
-                    snprintf(cells[k][0], CELL, "%" PRIu64, r->info.index);
-                    snprintf(cells[k][1], CELL, "%s", d == 0 ? _("c\u2192s") : _("s\u2192c"));
-                    if (g->inferred)
-                        /* TRANSLATORS: a framing found by --framing auto, and how sure: "len32 (auto, high)". */
-                        snprintf(cells[k][2], CELL, _("%s (auto, %s)"), g->framing,
-                                 ss_i18n_tr(ss_confidence_name(g->confidence)));
-                    else
-                        snprintf(cells[k][2], CELL, "%s",
-                                 strcmp(g->framing, "send() calls") == 0 ? _("send() calls") : g->framing);
-                    snprintf(cells[k][3], CELL, "%" PRIu64, g->messages);
-                    snprintf(cells[k][4], CELL, "%" PRIu64, g->incomplete);
-                    snprintf(cells[k][5], CELL, "%" PRIu64, g->coalesced_segments);
-                    snprintf(cells[k][6], CELL, "%" PRIu64, g->split_messages);
-                    snprintf(cells[k][7], CELL, "%" PRIu64, g->largest);
-                    snprintf(cells[k][8], CELL, "%" PRIu64, g->gap_bytes);
-                    if (g->traced)
-                        snprintf(cells[k][9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls,
-                                 g->glued_recvs);
-                    else
-                        snprintf(cells[k][9], CELL, "-");
-                    if (g->broken)
-                        snprintf(cells[k][10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
-                                 g->broken_why);
-                    else if (g->overlap_differs)
-                        snprintf(cells[k][10], CELL, _("%" PRIu32 " resends carried different bytes"),
-                                 g->overlap_differs);
-                    else if (g->udp_missing || g->udp_late)
-                        snprintf(cells[k][10], CELL, _("%" PRIu64 " datagrams never seen, %" PRIu64 " late"),
-                                 g->udp_missing, g->udp_late);
-                    else
-                        snprintf(cells[k][10], CELL, "-");
-                }
-            }
-            static const char *const h3[] = {"#", N_("dir"), N_("framing"), N_("messages"), N_("incomplete"),
-                                             N_("coalesced segments"), N_("split messages"), N_("largest"),
-                                             N_("gap bytes"), N_("send() / recv() calls / glued recvs"), N_("notes")};
-            table_t t3 = {0};
-            t3.ncols = 11;
-            for (int c = 0; c < t3.ncols; c++) {
-                t3.head[c] = ss_i18n_tr(h3[c]);
-                t3.right[c] = c == 0 || (c >= 3 && c <= 9);
-            }
-            t3.cells = cells;
-            t3.nrows = rows;
-            fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("Messages"), m->color ? "\033[0m" : "");
-            print_table(o, &t3);
-            free(cells);
+        if (m->rows[i].has_msgs)
+            idx[nframed++] = i;
+    if (nframed) {
+        static const char *const h3[] = {"#", N_("dir"), N_("framing"), N_("messages"), N_("incomplete"),
+                                         N_("coalesced segments"), N_("split messages"), N_("largest"),
+                                         N_("gap bytes"), N_("send() / recv() calls / glued recvs"), N_("notes")};
+        t.ncols = 11;
+        for (int c = 0; c < t.ncols; c++) {
+            t.head[c] = ss_i18n_tr(h3[c]);
+            t.right[c] = c == 0 || (c >= 3 && c <= 9);
         }
+        t.fill = fill_msgs;
+        t.idx = idx;
+        t.nrows = 2 * nframed;
+        fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("Messages"), m->color ? "\033[0m" : "");
+        print_table(o, &t);
     }
     if (end->stats_valid)
         fprintf(o, _("\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n"),
                 end->pcap_received, end->pcap_dropped);
-    free(t.cells);
+    free(idx);
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;
 }
 
@@ -396,7 +425,7 @@ static void summary_destroy(ss_sink_t *s)
 
 static const ss_sink_ops_t summary_ops = {summary_begin, summary_event, summary_end, summary_destroy};
 
-ss_sink_t *ss_sink_summary_create(FILE *out, bool color)
+ss_sink_t *ss_sink_summary_create_capped(FILE *out, bool color, size_t max_rows)
 {
     summary_sink_t *m = calloc(1, sizeof(*m));
     if (!m)
@@ -404,5 +433,11 @@ ss_sink_t *ss_sink_summary_create(FILE *out, bool color)
     m->base.ops = &summary_ops;
     m->out = out;
     m->color = color;
+    m->max_rows = max_rows ? max_rows : SS_SUMMARY_DEFAULT_MAX_ROWS;
     return &m->base;
+}
+
+ss_sink_t *ss_sink_summary_create(FILE *out, bool color)
+{
+    return ss_sink_summary_create_capped(out, color, 0);
 }

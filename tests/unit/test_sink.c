@@ -1,4 +1,4 @@
-/* test_sink.c - the JSON Lines and text sinks, fed hand-built packets through an analyzer. */
+/* test_sink.c - the JSON Lines, text and summary sinks, fed hand-built packets through an analyzer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -698,6 +698,38 @@ static void test_sink_text_rel_time_negative_when_time_goes_back(void **state)
         fail_msg("expected -0.250000 in: %s", second);
 }
 
+/* ---- summary ------------------------------------------------------------ */
+
+static void test_sink_summary_many_conversations_keeps_first_and_counts_rest(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_RAW, 1700000000, 0);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_RAW);
+    static const uint8_t q[] = "query";
+    for (int i = 0; i < 5; i++) { /* five conversations: five client ports */
+        ss_pb_pkt_t p = ss_pb_udp4("10.0.0.1", (uint16_t)(40000 + i), "10.0.0.2", 53);
+        p.udp.payload = q;
+        p.udp.payload_len = sizeof(q) - 1;
+        assert_non_null(ss_pb_trace_add(&t, &l, &p));
+        ss_pb_trace_advance(&t, 1000);
+    }
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_summary_create_capped(m.f, false, 2);
+    assert_non_null(s);
+    assert_int_equal(ss_pb_run(s, NULL, &t), 0);
+    ss_sink_destroy(s);
+    const char *out = ss_pb_memout_text(&m);
+    assert_non_null(strstr(out, "Conversations (5)"));
+    assert_non_null(strstr(out, "10.0.0.1:40000"));
+    assert_non_null(strstr(out, "10.0.0.1:40001"));
+    assert_null(strstr(out, "10.0.0.1:40002")); /* past the cap: counted, not listed */
+    assert_non_null(strstr(out, "(3 more conversations not listed: the tables keep the first 2 reported)"));
+    ss_pb_memout_close(&m);
+    ss_pb_trace_fini(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -711,6 +743,7 @@ int main(void)
         cmocka_unit_test(test_sink_text_tcpdump_flag_letters_relative_seq),
         cmocka_unit_test(test_sink_text_color_adds_ansi_escapes),
         cmocka_unit_test(test_sink_text_rel_time_negative_when_time_goes_back),
+        cmocka_unit_test(test_sink_summary_many_conversations_keeps_first_and_counts_rest),
     };
     return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }
