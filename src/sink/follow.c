@@ -17,15 +17,49 @@ typedef struct follow_sink {
     int last_dir;
 } follow_sink_t;
 
-/* Text when every byte is printable ASCII, whitespace, or part of UTF-8 (Chinese text included). */
+/*
+ * Text when every byte is printable ASCII, a tab or a line end, or part of
+ * well-formed UTF-8 (Chinese text included); a character cut at either end
+ * of the chunk (a segment boundary fell inside it) still counts. The bytes
+ * were chosen by whoever sent them, so what a terminal would obey rather
+ * than show is not text and is dumped as hex: the other C0 controls (ESC
+ * above all), DEL, the C1 controls U+0080-U+009F (U+009B is CSI to some
+ * terminals), and bytes that are not UTF-8 (a lone 0x9B is CSI to an 8-bit
+ * terminal).
+ */
 static bool is_text(const uint8_t *d, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
+    uint32_t i = 0;
+    while (i < n && i < 3 && (d[i] & 0xC0) == 0x80)
+        i++; /* the end of a character the previous chunk began */
+    while (i < n) {
         uint8_t b = d[i];
-        if (b < 0x20 && b != '\n' && b != '\r' && b != '\t')
+        if (b < 0x80) {
+            if ((b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F)
+                return false;
+            i++;
+            continue;
+        }
+        uint32_t need, cp, min;
+        if (b >= 0xC2 && b <= 0xDF)
+            need = 1, cp = b & 0x1Fu, min = 0x80;
+        else if (b >= 0xE0 && b <= 0xEF)
+            need = 2, cp = b & 0x0Fu, min = 0x800;
+        else if (b >= 0xF0 && b <= 0xF4)
+            need = 3, cp = b & 0x07u, min = 0x10000;
+        else
             return false;
-        if (b == 0x7F)
+        uint32_t k = 1;
+        for (; k <= need && i + k < n; k++) {
+            if ((d[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (d[i + k] & 0x3Fu);
+        }
+        if (k <= need)
+            return true; /* cut at the end: the next chunk continues it */
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) || (cp >= 0x80 && cp <= 0x9F))
             return false;
+        i += need + 1;
     }
     return true;
 }

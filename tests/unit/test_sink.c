@@ -1,4 +1,4 @@
-/* test_sink.c - the JSON Lines, text and summary sinks, fed hand-built packets through an analyzer. */
+/* test_sink.c - the JSON Lines, text, follow and summary sinks, fed hand-built packets through an analyzer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -698,6 +698,47 @@ static void test_sink_text_rel_time_negative_when_time_goes_back(void **state)
         fail_msg("expected -0.250000 in: %s", second);
 }
 
+/* ---- follow ------------------------------------------------------------- */
+
+static void test_sink_follow_terminal_controls_shown_as_hex_utf8_as_text(void **state)
+{
+    (void)state;
+    static const char *const payload[] = {
+        "hello \xe4\xbd\xa0\xe5\xa5\xbd\n", /* UTF-8: shown as text */
+        "\x1b]0;pwned\x07",                 /* ESC: a terminal would set its title */
+        "ab\xc2\x9b",                       /* U+009B, CSI to some terminals */
+        "cd\x9b",                            /* a lone 0x9B: CSI to an 8-bit terminal */
+    };
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1700000000, 0);
+    add_tcp(&t, true, SS_TCP_SYN, 1000, 0, 64240, NULL, NULL, 0);
+    add_tcp(&t, false, SS_TCP_SYN | SS_TCP_ACK, 5000, 1001, 65160, NULL, NULL, 0);
+    uint32_t seq = 1001;
+    for (size_t i = 0; i < sizeof(payload) / sizeof(payload[0]); i++) {
+        add_tcp(&t, true, SS_TCP_PSH | SS_TCP_ACK, seq, 5001, 502, payload[i], NULL, 0);
+        seq += (uint32_t)strlen(payload[i]);
+    }
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_follow_create(m.f, 0, false, false);
+    assert_non_null(s);
+    ss_config_t cfg;
+    ss_config_init(&cfg);
+    cfg.reassemble = true;
+    cfg.emit_data = true;
+    assert_int_equal(ss_pb_run(s, &cfg, &t), 0);
+    ss_sink_destroy(s);
+    const char *out = ss_pb_memout_text(&m);
+    assert_non_null(strstr(out, "hello \xe4\xbd\xa0\xe5\xa5\xbd\n"));
+    assert_non_null(strstr(out, "1b 5d 30 3b"));
+    assert_non_null(strstr(out, "61 62 c2 9b"));
+    assert_non_null(strstr(out, "63 64 9b"));
+    assert_null(strchr(out, 0x1b));
+    assert_null(strchr(out, (char)0x9b));
+    ss_pb_memout_close(&m);
+    ss_pb_trace_fini(&t);
+}
+
 /* ---- summary ------------------------------------------------------------ */
 
 static void test_sink_summary_many_conversations_keeps_first_and_counts_rest(void **state)
@@ -743,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_sink_text_tcpdump_flag_letters_relative_seq),
         cmocka_unit_test(test_sink_text_color_adds_ansi_escapes),
         cmocka_unit_test(test_sink_text_rel_time_negative_when_time_goes_back),
+        cmocka_unit_test(test_sink_follow_terminal_controls_shown_as_hex_utf8_as_text),
         cmocka_unit_test(test_sink_summary_many_conversations_keeps_first_and_counts_rest),
     };
     return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
