@@ -3,6 +3,8 @@
 #define SEGSCOPE_I18N_H
 
 #include <libintl.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* The message catalog of every segscope program and of the library. */
 #define SS_TEXTDOMAIN "segscope"
@@ -42,6 +44,22 @@ static inline const char *ss_i18n_tr(const char *text)
  * directory. Translated text is always UTF-8, whatever the locale.
  */
 void ss_i18n_setup(const char *lang);
+
+/*
+ * The value of the last "--lang LANG" or "--lang=LANG" among argv[1..argc-1]
+ * (none after "--"), or NULL: looked for before the options are parsed, so
+ * that what they print is already in that language. With `take`, those
+ * arguments are also removed from argv (argv[*argc] stays NULL), for a
+ * program whose subcommands parse their own options and do not know it.
+ */
+const char *ss_i18n_lang_arg(int *argc, char **argv, bool take);
+
+/*
+ * Display width of a UTF-8 string in terminal columns: one per code point
+ * (arrows, dashes), two for the wide characters of Chinese, Japanese and
+ * Korean, so that tables line up in every language.
+ */
+size_t ss_i18n_width(const char *s);
 
 /* The language tag of the text in use ("en", "zh-CN"), for an HTML document's lang attribute. */
 const char *ss_i18n_lang_tag(void);

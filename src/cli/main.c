@@ -346,24 +346,6 @@ enum {
     OPT_LANG,
 };
 
-/*
- * --lang LANG, looked for before the options are parsed, so that what they
- * print is already in that language. The last one wins, as getopt would.
- */
-static const char *find_lang(int argc, char **argv)
-{
-    const char *lang = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (strncmp(argv[i], "--lang=", 7) == 0)
-            lang = argv[i] + 7;
-    }
-    return lang;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -408,7 +390,7 @@ int main(int argc, char **argv)
     ss_config_init(&cfg);
     ss_live_opts_init(&lo);
 
-    ss_i18n_setup(find_lang(argc, argv));
+    ss_i18n_setup(ss_i18n_lang_arg(&argc, argv, false));
     int ch;
     while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DhVq", longopts, NULL)) != -1) {
         switch (ch) {
@@ -454,7 +436,7 @@ int main(int argc, char **argv)
             break;
         }
         case OPT_HEX: follow_hex = true; break;
-        case OPT_LANG: break; /* chosen before parsing: find_lang */
+        case OPT_LANG: break; /* chosen before parsing: ss_i18n_lang_arg */
         case OPT_APP_TRACE:
             app_trace_path = optarg;
             cfg.reassemble = true;

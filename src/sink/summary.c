@@ -103,89 +103,29 @@ typedef struct table {
     size_t nrows;
 } table_t;
 
-/*
- * East Asian Wide and Fullwidth characters (Unicode's EastAsianWidth.txt,
- * W and F), which a terminal draws two columns wide: CJK ideographs, kana,
- * hangul, fullwidth forms and punctuation such as "，" and "（".
- */
-static bool is_wide(uint32_t c)
-{
-    static const uint32_t wide[][2] = {
-        {0x1100, 0x115F},   {0x231A, 0x231B},   {0x2329, 0x232A},   {0x23E9, 0x23EC},   {0x23F0, 0x23F0},
-        {0x23F3, 0x23F3},   {0x25FD, 0x25FE},   {0x2614, 0x2615},   {0x2648, 0x2653},   {0x267F, 0x267F},
-        {0x2693, 0x2693},   {0x26A1, 0x26A1},   {0x26AA, 0x26AB},   {0x26BD, 0x26BE},   {0x26C4, 0x26C5},
-        {0x26CE, 0x26CE},   {0x26D4, 0x26D4},   {0x26EA, 0x26EA},   {0x26F2, 0x26F3},   {0x26F5, 0x26F5},
-        {0x26FA, 0x26FA},   {0x26FD, 0x26FD},   {0x2705, 0x2705},   {0x270A, 0x270B},   {0x2728, 0x2728},
-        {0x274C, 0x274C},   {0x274E, 0x274E},   {0x2753, 0x2755},   {0x2757, 0x2757},   {0x2795, 0x2797},
-        {0x27B0, 0x27B0},   {0x27BF, 0x27BF},   {0x2B1B, 0x2B1C},   {0x2B50, 0x2B50},   {0x2B55, 0x2B55},
-        {0x2E80, 0x303E},   {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},
-        {0xA960, 0xA97F},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},   {0xFE10, 0xFE19},   {0xFE30, 0xFE6F},
-        {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},   {0x16FE0, 0x16FE4}, {0x17000, 0x18CFF}, {0x1AFF0, 0x1B2FF},
-        {0x1F004, 0x1F004}, {0x1F0CF, 0x1F0CF}, {0x1F18E, 0x1F18E}, {0x1F191, 0x1F19A}, {0x1F200, 0x1F251},
-        {0x1F300, 0x1F64F}, {0x1F680, 0x1F6FF}, {0x1F7E0, 0x1F7EB}, {0x1F90C, 0x1F9FF}, {0x1FA70, 0x1FAFF},
-        {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD},
-    };
-    if (c < wide[0][0])
-        return false;
-    size_t lo = 0, hi = sizeof(wide) / sizeof(wide[0]);
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c < wide[mid][0])
-            hi = mid;
-        else if (c > wide[mid][1])
-            lo = mid + 1;
-        else
-            return true;
-    }
-    return false;
-}
-
-/*
- * Display width of a UTF-8 string in terminal columns: one per code point
- * (arrows, dashes), two for the wide characters of Chinese, Japanese and
- * Korean, so that tables line up in every language. Our own text only: a
- * malformed sequence counts one column per lead byte.
- */
-static size_t utf8_width(const char *s)
-{
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        uint32_t c = *p;
-        int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
-        if (more)
-            c &= 0x3Fu >> more;
-        p++;
-        for (; more > 0 && (*p & 0xC0) == 0x80; more--, p++)
-            c = (c << 6) | (*p & 0x3Fu);
-        w += is_wide(c) ? 2 : 1;
-    }
-    return w;
-}
-
 static void print_table(FILE *o, const table_t *t)
 {
     size_t w[MAXCOLS];
     char cells[MAXCOLS][CELL];
     for (int c = 0; c < t->ncols; c++)
-        w[c] = utf8_width(t->head[c]);
+        w[c] = ss_i18n_width(t->head[c]);
     for (size_t r = 0; r < t->nrows; r++) {
         t->fill(t, r, cells);
         for (int c = 0; c < t->ncols; c++) {
-            size_t x = utf8_width(cells[c]);
+            size_t x = ss_i18n_width(cells[c]);
             if (x > w[c])
                 w[c] = x;
         }
     }
     for (int c = 0; c < t->ncols; c++)
         fprintf(o, "%s%s%*s", c ? "  " : "", t->head[c],
-                c == t->ncols - 1 ? 0 : (int)(w[c] - utf8_width(t->head[c])), "");
+                c == t->ncols - 1 ? 0 : (int)(w[c] - ss_i18n_width(t->head[c])), "");
     fputc('\n', o);
     for (size_t r = 0; r < t->nrows; r++) {
         t->fill(t, r, cells);
         for (int c = 0; c < t->ncols; c++) {
             const char *v = cells[c];
-            int pad = (int)(w[c] - utf8_width(v));
+            int pad = (int)(w[c] - ss_i18n_width(v));
             if (t->right[c])
                 fprintf(o, "%s%*s%s", c ? "  " : "", pad, "", v);
             else
