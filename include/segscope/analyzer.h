@@ -35,7 +35,8 @@ typedef struct ss_inferred {
     uint64_t index;         /* tcp_stream */
     ss_framing_t framing[2];
     uint8_t confidence[2];  /* ss_confidence_t */
-    char why[2][128];
+    char why[2][128];       /* in English (JSON) */
+    char why_local[2][256]; /* the same in the user's language (the notes) */
 } ss_inferred_t;
 
 /*

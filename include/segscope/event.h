@@ -82,7 +82,8 @@ typedef struct ss_conv_msgs {
     uint64_t udp_late;         /* ... and datagrams that came after a higher number */
     bool broken;               /* the stream stopped fitting the framing */
     uint64_t broken_at;
-    char broken_why[96];
+    char broken_why[96];       /* in English (JSON, CSV) */
+    char broken_why_local[192]; /* the same in the user's language (the summary's notes) */
 } ss_conv_msgs_t;
 
 /* Per-conversation counters, indexed by SS_DIR_*. */

@@ -85,7 +85,8 @@ typedef struct ss_framer {
     uint64_t next_index;
     bool broken;          /* the stream stopped fitting the framing: unframed from broken_at */
     uint64_t broken_at;
-    char broken_why[96];
+    char broken_why[96];       /* in English (JSON, CSV) */
+    char broken_why_local[192]; /* the same in the user's language (notes, summary) */
     uint64_t resync_at;   /* after a gap, framing resumes here (LINE) or never (LEN) */
     const ss_app_call_t *calls; /* CALLS: the sender's send() calls, in offset order */
     size_t ncalls, call_idx;
@@ -136,8 +137,12 @@ const char *ss_confidence_name(ss_confidence_t c);
 
 void ss_auto_init(ss_auto_t *a, uint64_t max_message);
 void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *chunk);
-/* The verdict: the framing (kind NONE when nothing fits), its confidence, and why in `why`. */
-ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen);
+/*
+ * The verdict: the framing (kind NONE when nothing fits), its confidence,
+ * and why: in English in `why` (JSON), in the user's language in `why_local`.
+ */
+ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen, char *why_local,
+                               size_t locallen);
 void ss_auto_fini(ss_auto_t *a);
 
 #endif

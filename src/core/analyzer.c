@@ -431,13 +431,34 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
         sm->broken_at = fr->broken_at;
         memcpy(sm->broken_why, fr->broken_why, sizeof(sm->broken_why));
         sm->broken_why[sizeof(sm->broken_why) - 1] = '\0';
-        notice(a,
-               d->dir == SS_DIR_C2S
-                   ? N_("conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
-                        " (%s); from there on it is treated as unframed")
-                   : N_("conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
-                        " (%s); from there on it is treated as unframed"),
-               d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
+        memcpy(sm->broken_why_local, fr->broken_why_local, sizeof(sm->broken_why_local));
+        sm->broken_why_local[sizeof(sm->broken_why_local) - 1] = '\0';
+        /* As notice() does, but the reason too has an English and a translated text. */
+        char en[400], local[600];
+        if (d->dir == SS_DIR_C2S) {
+            snprintf(en, sizeof(en),
+                     "conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
+                     " (%s); from there on it is treated as unframed",
+                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
+            snprintf(local, sizeof(local),
+                     _("conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
+                       " (%s); from there on it is treated as unframed"),
+                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why_local);
+        } else {
+            snprintf(en, sizeof(en),
+                     "conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
+                     " (%s); from there on it is treated as unframed",
+                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
+            snprintf(local, sizeof(local),
+                     _("conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
+                       " (%s); from there on it is treated as unframed"),
+                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why_local);
+        }
+        ss_event_t nev = {.type = SS_EV_NOTICE, .notice_local = local};
+        nev.u.notice = en;
+        int nr = emit(a, &nev);
+        if (nr < 0 && a->sink_err == 0)
+            a->sink_err = nr;
     }
     if (!mine || cm.count == 0)
         return;
@@ -500,7 +521,8 @@ static void record_inferred(ss_analyzer_t *a, conn_t *c)
     e->index = c->info.index;
     for (int d = 0; d < 2; d++)
         if (rs->autod[d])
-            e->confidence[d] = (uint8_t)ss_auto_decide(rs->autod[d], &e->framing[d], e->why[d], sizeof(e->why[d]));
+            e->confidence[d] = (uint8_t)ss_auto_decide(rs->autod[d], &e->framing[d], e->why[d], sizeof(e->why[d]),
+                                                       e->why_local[d], sizeof(e->why_local[d]));
 }
 
 static int by_index(const void *x, const void *y)
@@ -559,8 +581,8 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
                 snprintf(local, sizeof(local),
                          _("conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
                            "server\u2192client %s (%s confidence: %s)"),
-                         c->info.index, n0, _(ss_confidence_name(inf->confidence[0])), inf->why[0], n1,
-                         _(ss_confidence_name(inf->confidence[1])), inf->why[1]);
+                         c->info.index, n0, _(ss_confidence_name(inf->confidence[0])), inf->why_local[0], n1,
+                         _(ss_confidence_name(inf->confidence[1])), inf->why_local[1]);
                 ss_event_t ev = {.type = SS_EV_NOTICE, .notice_local = local};
                 ev.u.notice = msg;
                 int r = emit(a, &ev);

@@ -120,7 +120,7 @@ int ss_demo_analyze(const char *path, const ss_demo_analyze_opts_t *ao, ss_demo_
     ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);
     int rc = -1;
     if (!an) {
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "%s", _("out of memory"));
         goto out;
     }
     ss_run_info_t info = {.source_name = path, .live = false, .linktype = ss_source_linktype(src)};
@@ -133,7 +133,7 @@ int ss_demo_analyze(const char *path, const ss_demo_analyze_opts_t *ao, ss_demo_
         if (n == SS_SOURCE_EOF)
             break;
         if (n != SS_SOURCE_FRAME) {
-            snprintf(err, errlen, "%s: %s", path, n < 0 ? serr : "unexpected end");
+            snprintf(err, errlen, "%s: %s", path, n < 0 ? serr : _("unexpected end"));
             r = -1;
             break;
         }

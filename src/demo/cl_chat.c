@@ -30,7 +30,7 @@ static int print_lines(chat_ctx_t *x)
                                                     ss_demo_buf_size(&x->in), CHAT_LINE_MAX, &x->scan, &msg,
                                                     &mlen, &consumed, err, sizeof err);
         if (fr == SS_DEMO_FRAME_BAD) {
-            ss_demo_cl_log(x->cl, "chat: %s", err);
+            ss_demo_cl_log(x->cl, _("chat: %s"), err);
             return -1;
         }
         if (fr == SS_DEMO_FRAME_MORE)
@@ -88,7 +88,7 @@ static int chat_script(chat_ctx_t *x)
     ss_demo_client_t *cl = x->cl;
     FILE *f = fopen(cl->o->script, "r");
     if (!f) {
-        ss_demo_cl_log(cl, "--script %s: %s", cl->o->script, strerror(errno));
+        ss_demo_cl_log(cl, _("--script %s: %s"), cl->o->script, strerror(errno));
         return SS_DEMO_EXIT_USAGE;
     }
     char line[4096];
@@ -113,8 +113,8 @@ static int chat_script(chat_ctx_t *x)
     fclose(f);
     if (status == SS_DEMO_EXIT_OK && !said_quit && !x->quit && !eof && send_line(cl, "quit", 4) < 0)
         status = SS_DEMO_EXIT_FAIL;
-    ss_demo_cl_log(cl, "chat: %s", x->quit ? "the server said quit" : eof ? "the server closed the connection"
-                                                                          : "we said quit");
+    ss_demo_cl_log(cl, _("chat: %s"), x->quit ? _("the server said quit") : eof ? _("the server closed the connection")
+                                                                             : _("we said quit"));
     return status;
 }
 
@@ -136,12 +136,12 @@ static int chat_terminal(chat_ctx_t *x)
         if (p[1].revents) {
             ssize_t n = ss_demo_sock_recv(&cl->sock, buf, sizeof buf);
             if (n < 0 && errno != EAGAIN) {
-                ss_demo_cl_log(cl, "recv() failed: %s", strerror(errno));
+                ss_demo_cl_log(cl, _("recv() failed: %s"), strerror(errno));
                 status = SS_DEMO_EXIT_FAIL;
                 break;
             }
             if (n == 0) {
-                ss_demo_cl_log(cl, "chat: the server closed the connection");
+                ss_demo_cl_log(cl, _("chat: the server closed the connection"));
                 break;
             }
             if (n > 0 && (ss_demo_buf_append(&x->in, buf, (size_t)n) < 0 || print_lines(x) < 0)) {
@@ -157,7 +157,7 @@ static int chat_terminal(chat_ctx_t *x)
                 break;
             }
             if (ss_demo_buf_append(&typed, buf, (size_t)n) < 0) {
-                ss_demo_cl_log(cl, "chat: a typed line is too long");
+                ss_demo_cl_log(cl, _("chat: a typed line is too long"));
                 typed.off = typed.len = 0;
                 continue;
             }

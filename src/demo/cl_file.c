@@ -56,7 +56,7 @@ static int file_produce(void *ctx, ss_demo_buf_t *out)
     if (x->fd >= 0) {
         ssize_t r = pread(x->fd, buf, n, (off_t)x->produced);
         if (r <= 0) {
-            ss_demo_cl_log(x->cl, "cannot read the file: %s", r < 0 ? strerror(errno) : "it got shorter");
+            ss_demo_cl_log(x->cl, _("cannot read the file: %s"), r < 0 ? strerror(errno) : _("it got shorter"));
             return -1;
         }
         n = (size_t)r;
@@ -73,7 +73,7 @@ static int answer_consume(void *ctx, const uint8_t *p, size_t n)
 {
     file_ctx_t *x = ctx;
     if (n > sizeof x->answer - 1 - x->got) {
-        ss_demo_cl_log(x->cl, "the server's answer is longer than %zu bytes", sizeof x->answer - 1);
+        ss_demo_cl_log(x->cl, _("the server's answer is longer than %zu bytes"), sizeof x->answer - 1);
         return -1;
     }
     memcpy(x->answer + x->got, p, n);
@@ -87,7 +87,7 @@ static int answer_eof(void *ctx)
 {
     file_ctx_t *x = ctx;
     if (x->got == 0) {
-        ss_demo_cl_log(x->cl, "the server closed the connection without an answer");
+        ss_demo_cl_log(x->cl, _("the server closed the connection without an answer"));
         return -1;
     }
     return 0;
@@ -131,8 +131,8 @@ int ss_demo_cl_file(ss_demo_client_t *cl)
         struct stat st;
         x->fd = open(o->file, O_RDONLY | O_CLOEXEC);
         if (x->fd < 0 || fstat(x->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            ss_demo_cl_log(cl, "--file %s: %s", o->file, x->fd < 0 ? strerror(errno) : "not a regular file");
-            printf("file: cannot read %s\n", o->file);
+            ss_demo_cl_log(cl, _("--file %s: %s"), o->file, x->fd < 0 ? strerror(errno) : _("not a regular file"));
+            printf(_("file: cannot read %s\n"), o->file);
             status = SS_DEMO_EXIT_USAGE;
             goto out;
         }
@@ -148,17 +148,17 @@ int ss_demo_cl_file(ss_demo_client_t *cl)
             name = generated;
     }
     if (digest(x, hex) < 0 || build_header(x, name, hex) < 0) {
-        ss_demo_cl_log(cl, "cannot prepare the header: %s", o->file ? strerror(errno) : "out of memory");
-        printf("file: cannot prepare %s\n", name);
+        ss_demo_cl_log(cl, _("cannot prepare the header: %s"), o->file ? strerror(errno) : _("out of memory"));
+        printf(_("file: cannot prepare %s\n"), name);
         goto out;
     }
-    ss_demo_cl_log(cl, "file: sending \"%s\", %llu bytes, md5 %s (header of %zu bytes)", name,
+    ss_demo_cl_log(cl, _("file: sending \"%s\", %llu bytes, md5 %s (header of %zu bytes)"), name,
                    (unsigned long long)x->size, hex, ss_demo_buf_size(&x->header) - 4);
     ss_demo_pump_t pump = {.produce = file_produce, .consume = answer_consume, .eof = answer_eof, .ctx = x};
     int rc = ss_demo_cl_pump(cl, &pump);
     x->answer[strcspn(x->answer, "\n")] = '\0';
     if (rc < 0 || x->got == 0) {
-        printf("file: no answer from the server after sending %llu bytes\n", (unsigned long long)cl->sock.sent);
+        printf(_("file: no answer from the server after sending %llu bytes\n"), (unsigned long long)cl->sock.sent);
         goto out;
     }
     char st[16] = "", md5[40] = "", err[200];
@@ -167,15 +167,15 @@ int ss_demo_cl_file(ss_demo_client_t *cl)
         {.key = "md5", .type = SS_DEMO_JSON_STRING, .str = md5, .str_cap = sizeof md5},
     };
     if (ss_demo_json_read(x->answer, strlen(x->answer), f, 2, err, sizeof err) < 0 || !f[0].found) {
-        printf("file: the server's answer is not a status: %s\n", x->answer);
+        printf(_("file: the server's answer is not a status: %s\n"), x->answer);
         goto out;
     }
     bool ok = strcmp(st, "ok") == 0 && strcmp(md5, hex) == 0;
-    printf("file: sent \"%s\" (%llu bytes, md5 %s); server: %s\n", name, (unsigned long long)x->size, hex,
+    printf(_("file: sent \"%s\" (%llu bytes, md5 %s); server: %s\n"), name, (unsigned long long)x->size, hex,
            x->answer);
-    printf("file: %s\n", ok ? "verified: the server stored it with the same md5"
-                            : strcmp(st, "ok") == 0 ? "MISMATCH: the server reports another md5"
-                                                    : "refused by the server");
+    printf(_("file: %s\n"), ok ? _("verified: the server stored it with the same md5")
+                               : strcmp(st, "ok") == 0 ? _("MISMATCH: the server reports another md5")
+                                                       : _("refused by the server"));
     status = ok ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
 out:
     if (x->fd >= 0)

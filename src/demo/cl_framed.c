@@ -42,7 +42,7 @@ static int framed_consume(void *ctx, const uint8_t *p, size_t n)
 {
     framed_ctx_t *x = ctx;
     if (ss_demo_buf_append(&x->in, p, n) < 0) {
-        ss_demo_cl_log(x->cl, "the echo does not fit the input buffer");
+        ss_demo_cl_log(x->cl, _("the echo does not fit the input buffer"));
         return -1;
     }
     for (;;) {
@@ -52,7 +52,7 @@ static int framed_consume(void *ctx, const uint8_t *p, size_t n)
         ss_demo_frame_rc_t fr = ss_demo_frame_parse(x->kind, ss_demo_buf_head(&x->in), ss_demo_buf_size(&x->in),
                                                     x->max, &x->scan, &msg, &mlen, &consumed, err, sizeof err);
         if (fr == SS_DEMO_FRAME_BAD) {
-            ss_demo_cl_log(x->cl, "bad echo after %llu messages: %s", (unsigned long long)x->received, err);
+            ss_demo_cl_log(x->cl, _("bad echo after %llu messages: %s"), (unsigned long long)x->received, err);
             return -1;
         }
         if (fr == SS_DEMO_FRAME_MORE)
@@ -67,7 +67,7 @@ static int framed_consume(void *ctx, const uint8_t *p, size_t n)
         if (ok)
             x->verified++;
         else
-            ss_demo_cl_log(x->cl, "echo of message %llu is wrong: %zu bytes, expected %zu", (unsigned long long)i,
+            ss_demo_cl_log(x->cl, _("echo of message %llu is wrong: %zu bytes, expected %zu"), (unsigned long long)i,
                            mlen, want);
         ss_demo_buf_consume(&x->in, consumed);
         if (x->received == x->count)
@@ -78,7 +78,7 @@ static int framed_consume(void *ctx, const uint8_t *p, size_t n)
 static int framed_eof(void *ctx)
 {
     framed_ctx_t *x = ctx;
-    ss_demo_cl_log(x->cl, "the server closed the connection after %llu of %llu echoes",
+    ss_demo_cl_log(x->cl, _("the server closed the connection after %llu of %llu echoes"),
                    (unsigned long long)x->received, (unsigned long long)x->count);
     return -1;
 }
@@ -99,13 +99,13 @@ int ss_demo_cl_framed(ss_demo_client_t *cl)
     ss_demo_buf_init(&x.in, x.max + 65536 + 8, NULL);
     x.expect = malloc(x.max);
     if (!x.expect) {
-        ss_demo_cl_log(cl, "out of memory");
+        ss_demo_cl_log(cl, _("out of memory"));
         return SS_DEMO_EXIT_FAIL;
     }
     ss_demo_pump_t pump = {.produce = framed_produce, .consume = framed_consume, .eof = framed_eof, .ctx = &x};
     int rc = ss_demo_cl_pump(cl, &pump);
-    printf("%s: messages sent %llu, received %llu, verified %llu; bytes sent %llu, received %llu; sizes 1 to "
-           "%llu bytes\n",
+    printf(_("%s: messages sent %llu, received %llu, verified %llu; bytes sent %llu, received %llu; sizes 1 to "
+             "%llu bytes\n"),
            name, (unsigned long long)x.next_send, (unsigned long long)x.received, (unsigned long long)x.verified,
            (unsigned long long)cl->sock.sent, (unsigned long long)cl->sock.received,
            (unsigned long long)x.largest);

@@ -19,7 +19,7 @@ static int round_trip(ss_demo_client_t *cl, const char *msg, size_t len)
     if (ss_demo_cl_send_all(cl, msg, len) == 0 && ss_demo_cl_recv_exact(cl, back, len) == 0)
         rc = memcmp(back, msg, len) == 0;
     if (rc == 0)
-        ss_demo_cl_log(cl, "the echo of \"%s\" differs from what was sent", msg);
+        ss_demo_cl_log(cl, _("the echo of \"%s\" differs from what was sent"), msg);
     free(back);
     return rc;
 }
@@ -38,7 +38,7 @@ int ss_demo_cl_echo(ss_demo_client_t *cl)
         echoed++;
         verified += (uint64_t)r;
     }
-    printf("echo: %llu messages sent, %llu echoed, %llu verified (%llu bytes each way)\n", (unsigned long long)sent,
+    printf(_("echo: %llu messages sent, %llu echoed, %llu verified (%llu bytes each way)\n"), (unsigned long long)sent,
            (unsigned long long)echoed, (unsigned long long)verified, (unsigned long long)cl->sock.sent);
     return verified == o->count ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
 }
@@ -48,8 +48,8 @@ int ss_demo_cl_once(ss_demo_client_t *cl)
     const char *msg = cl->o->message;
     size_t len = strlen(msg);
     int r = round_trip(cl, msg, len);
-    printf("once: sent %zu bytes, received %llu bytes%s\n", len, (unsigned long long)cl->sock.received,
-           r == 1 ? ": the same" : r == 0 ? ": different" : "");
+    printf(_("once: sent %zu bytes, received %llu bytes%s\n"), len, (unsigned long long)cl->sock.received,
+           r == 1 ? _(": the same") : r == 0 ? _(": different") : "");
     return r == 1 ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
 }
 
@@ -60,7 +60,7 @@ int ss_demo_cl_keepalive(ss_demo_client_t *cl)
     size_t len = strlen(msg);
     int r1 = round_trip(cl, msg, len);
     if (r1 != 1) {
-        printf("keepalive: the first echo failed\n");
+        printf(_("keepalive: the first echo failed\n"));
         return SS_DEMO_EXIT_FAIL;
     }
     /*
@@ -69,19 +69,19 @@ int ss_demo_cl_keepalive(ss_demo_client_t *cl)
      * second, and the server's kernel answers each probe with an ACK. Neither
      * program sees any of it; only a capture does.
      */
-    ss_demo_cl_log(cl, "idle for %.1f s; keep-alive probes after 1 s of silence, then every 1 s (3 unanswered "
-                       "probes would end the connection)", (double)o->idle_ms / 1000);
+    ss_demo_cl_log(cl, _("idle for %.1f s; keep-alive probes after 1 s of silence, then every 1 s (3 unanswered "
+                         "probes would end the connection)"), (double)o->idle_ms / 1000);
     uint64_t start = ss_demo_now_ms();
     int w = ss_demo_cl_wait(cl, cl->sock.fd, POLLIN, o->idle_ms);
     uint64_t idle = ss_demo_now_ms() - start;
     if (w != 0) {
-        ss_demo_cl_log(cl, "%s", w < 0 ? "interrupted" : "the connection did not stay idle: something arrived");
-        printf("keepalive: the connection did not stay idle\n");
+        ss_demo_cl_log(cl, "%s", w < 0 ? _("interrupted") : _("the connection did not stay idle: something arrived"));
+        printf(_("keepalive: the connection did not stay idle\n"));
         return SS_DEMO_EXIT_FAIL;
     }
     int r2 = round_trip(cl, msg, len);
-    printf("keepalive: idle %.1f s with keep-alive probes; connection still alive after it: %s\n", (double)idle / 1000,
-           r2 == 1 ? "echo verified" : "echo failed");
+    printf(_("keepalive: idle %.1f s with keep-alive probes; connection still alive after it: %s\n"), (double)idle / 1000,
+           r2 == 1 ? _("echo verified") : _("echo failed"));
     return r2 == 1 ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
 }
 
@@ -94,7 +94,7 @@ int ss_demo_cl_abort(ss_demo_client_t *cl)
         size_t n = o->bytes - off < sizeof buf ? (size_t)(o->bytes - off) : sizeof buf;
         ss_demo_stream_fill(buf, off, n);
         if (ss_demo_cl_send_all(cl, buf, n) < 0) {
-            printf("abort: sending failed after %llu bytes\n", (unsigned long long)off);
+            printf(_("abort: sending failed after %llu bytes\n"), (unsigned long long)off);
             return SS_DEMO_EXIT_FAIL;
         }
         off += n;
@@ -117,12 +117,12 @@ int ss_demo_cl_abort(ss_demo_client_t *cl)
      */
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
     if (setsockopt(cl->sock.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0) {
-        ss_demo_cl_log(cl, "cannot set SO_LINGER: %s", strerror(errno));
+        ss_demo_cl_log(cl, _("cannot set SO_LINGER: %s"), strerror(errno));
         return SS_DEMO_EXIT_FAIL;
     }
-    ss_demo_cl_log(cl, "close() with SO_LINGER {1, 0}: an RST instead of a FIN; sent %llu bytes in %llu send() calls",
+    ss_demo_cl_log(cl, _("close() with SO_LINGER {1, 0}: an RST instead of a FIN; sent %llu bytes in %llu send() calls"),
                    (unsigned long long)cl->sock.sent, (unsigned long long)cl->sock.send_calls);
     ss_demo_sock_close(&cl->sock);
-    printf("abort: sent %llu bytes, then reset the connection (SO_LINGER 0)\n", (unsigned long long)off);
+    printf(_("abort: sent %llu bytes, then reset the connection (SO_LINGER 0)\n"), (unsigned long long)off);
     return SS_DEMO_EXIT_OK;
 }

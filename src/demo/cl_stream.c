@@ -25,7 +25,7 @@ static int read_report(ss_demo_client_t *cl, char *line, size_t cap)
     size_t got = 0;
     for (;;) {
         if (got + 1 >= cap) {
-            ss_demo_cl_log(cl, "the server's report is longer than %zu bytes", cap);
+            ss_demo_cl_log(cl, _("the server's report is longer than %zu bytes"), cap);
             return -1;
         }
         ssize_t n = ss_demo_cl_recv(cl, line + got, cap - 1 - got);
@@ -56,25 +56,25 @@ int ss_demo_cl_sticky(ss_demo_client_t *cl)
         char msg[32];
         int len = snprintf(msg, sizeof msg, "msg-%llu", (unsigned long long)i);
         if (ss_demo_cl_send_all(cl, msg, (size_t)len) < 0) {
-            printf("sticky: sending failed\n");
+            printf(_("sticky: sending failed\n"));
             return SS_DEMO_EXIT_FAIL;
         }
         bytes += (uint64_t)len;
     }
     shutdown(cl->sock.fd, SHUT_WR);
-    ss_demo_cl_log_io(cl, "shutdown(SHUT_WR) after %llu writes; waiting for the server's report",
+    ss_demo_cl_log_io(cl, _("shutdown(SHUT_WR) after %llu writes; waiting for the server's report"),
                       (unsigned long long)o->count);
     char line[4096];
     if (read_report(cl, line, sizeof line) < 0) {
-        printf("sticky: no report from the server\n");
+        printf(_("sticky: no report from the server\n"));
         return SS_DEMO_EXIT_FAIL;
     }
     ss_demo_json_field_t f[] = {{.key = "bytes", .type = SS_DEMO_JSON_UINT},
                                 {.key = "recv_calls", .type = SS_DEMO_JSON_UINT}};
     char err[200];
     if (ss_demo_json_read(line, strlen(line), f, 2, err, sizeof err) < 0 || !f[0].found || !f[1].found) {
-        ss_demo_cl_log(cl, "the server's report is not what was expected: %s", line);
-        printf("sticky: bad report from the server\n");
+        ss_demo_cl_log(cl, _("the server's report is not what was expected: %s"), line);
+        printf(_("sticky: bad report from the server\n"));
         return SS_DEMO_EXIT_FAIL;
     }
     /* The sizes are shown as the server wrote them: the JSON array, up to its ']'. */
@@ -85,11 +85,13 @@ int ss_demo_cl_sticky(ss_demo_client_t *cl)
         size_t k = strcspn(arr, "]");
         snprintf(sizes, sizeof sizes, "%.*s]", (int)(k < 1000 ? k : 1000), arr);
     }
-    printf("sticky: %llu send() calls, %llu bytes (%s); the server's recv() returned them in %llu call%s: %s\n",
-           (unsigned long long)o->count, (unsigned long long)bytes, o->nodelay ? "TCP_NODELAY" : "Nagle on",
-           (unsigned long long)f[1].num, f[1].num == 1 ? "" : "s", sizes);
+    printf(P_("sticky: %llu send() calls, %llu bytes (%s); the server's recv() returned them in %llu call: %s\n",
+              "sticky: %llu send() calls, %llu bytes (%s); the server's recv() returned them in %llu calls: %s\n",
+              f[1].num),
+           (unsigned long long)o->count, (unsigned long long)bytes, o->nodelay ? "TCP_NODELAY" : _("Nagle on"),
+           (unsigned long long)f[1].num, sizes);
     if (f[0].num != bytes) {
-        printf("sticky: the server received %llu bytes, not %llu\n", (unsigned long long)f[0].num,
+        printf(_("sticky: the server received %llu bytes, not %llu\n"), (unsigned long long)f[0].num,
                (unsigned long long)bytes);
         return SS_DEMO_EXIT_FAIL;
     }
@@ -123,7 +125,7 @@ static int report_consume(void *ctx, const uint8_t *p, size_t n)
 {
     stream_ctx_t *x = ctx;
     if (n > sizeof x->line - 1 - x->got) {
-        ss_demo_cl_log(x->cl, "the server's report is longer than %zu bytes", sizeof x->line - 1);
+        ss_demo_cl_log(x->cl, _("the server's report is longer than %zu bytes"), sizeof x->line - 1);
         return -1;
     }
     memcpy(x->line + x->got, p, n);
@@ -154,7 +156,7 @@ int ss_demo_cl_bulk(ss_demo_client_t *cl)
     int status = SS_DEMO_EXIT_FAIL;
     uint64_t t0 = ss_demo_now_ms();
     if (ss_demo_cl_pump(cl, &pump) < 0 || pump.send_failed) {
-        printf("%s: the transfer failed after %llu of %llu bytes\n", mode, (unsigned long long)cl->sock.sent,
+        printf(_("%s: the transfer failed after %llu of %llu bytes\n"), mode, (unsigned long long)cl->sock.sent,
                (unsigned long long)x->total);
         goto out;
     }
@@ -166,17 +168,17 @@ int ss_demo_cl_bulk(ss_demo_client_t *cl)
         {.key = "md5", .type = SS_DEMO_JSON_STRING, .str = srv_md5, .str_cap = sizeof srv_md5},
     };
     if (ss_demo_json_read(x->line, strlen(x->line), f, 2, err, sizeof err) < 0 || !f[0].found || !f[1].found) {
-        ss_demo_cl_log(cl, "the server's report is not what was expected: \"%s\"", x->line);
-        printf("%s: sent %llu bytes (md5 %s); no usable report from the server\n", mode,
+        ss_demo_cl_log(cl, _("the server's report is not what was expected: \"%s\""), x->line);
+        printf(_("%s: sent %llu bytes (md5 %s); no usable report from the server\n"), mode,
                (unsigned long long)x->total, hex);
         goto out;
     }
     bool ok = f[0].num == x->total && strcmp(srv_md5, hex) == 0;
     long rtx = retransmissions(cl->sock.fd);
-    printf("%s: sent %llu bytes (md5 %s) in %.2f s; the server received %llu bytes (md5 %s): %s; %ld segments "
-           "retransmitted\n",
+    printf(_("%s: sent %llu bytes (md5 %s) in %.2f s; the server received %llu bytes (md5 %s): %s; %ld segments "
+             "retransmitted\n"),
            mode, (unsigned long long)x->total, hex, secs, (unsigned long long)f[0].num, srv_md5,
-           ok ? "verified" : "MISMATCH", rtx);
+           ok ? _("verified") : _("MISMATCH"), rtx);
     status = ok ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
 out:
     free(x);
@@ -223,13 +225,13 @@ int ss_demo_cl_half_close(ss_demo_client_t *cl)
                            .shutdown_after_send = true};
     int status = SS_DEMO_EXIT_FAIL;
     if (ss_demo_cl_pump(cl, &pump) < 0 || pump.send_failed) {
-        printf("half-close: the exchange failed after sending %llu and receiving %llu bytes\n",
+        printf(_("half-close: the exchange failed after sending %llu and receiving %llu bytes\n"),
                (unsigned long long)cl->sock.sent, (unsigned long long)cl->sock.received);
         goto out;
     }
     bool ok = x->got == x->total && !x->mismatch;
-    printf("half-close: sent %llu bytes, then shutdown(SHUT_WR); received %llu bytes after that: %s\n",
-           (unsigned long long)x->total, (unsigned long long)x->got, ok ? "verified" : "MISMATCH");
+    printf(_("half-close: sent %llu bytes, then shutdown(SHUT_WR); received %llu bytes after that: %s\n"),
+           (unsigned long long)x->total, (unsigned long long)x->got, ok ? _("verified") : _("MISMATCH"));
     status = ok ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
 out:
     free(x);

@@ -44,8 +44,8 @@ static int drain(udp_ctx_t *x)
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 return got;
-            ss_demo_cl_log(x->cl, "recv() failed: %s%s", strerror(errno),
-                           errno == ECONNREFUSED ? " (no server on that port: an ICMP port unreachable came back)" : "");
+            ss_demo_cl_log(x->cl, _("recv() failed: %s%s"), strerror(errno),
+                           errno == ECONNREFUSED ? _(" (no server on that port: an ICMP port unreachable came back)") : "");
             return -1;
         }
         got++;
@@ -58,7 +58,7 @@ static int drain(udp_ctx_t *x)
             x->end_acked++;
             continue;
         }
-        ss_demo_cl_log_io(x->cl, "echo of datagram #%u, %zd bytes", seq, n);
+        ss_demo_cl_log_io(x->cl, _("echo of datagram #%u, %zd bytes"), seq, n);
         if (seq >= o->count) {
             x->bad++;
             continue;
@@ -86,7 +86,7 @@ int ss_demo_cl_udp(ss_demo_client_t *cl)
     x.buf = malloc(65536);
     x.expect = malloc(x.max);
     if (!x.seen || !x.buf || !x.expect) {
-        ss_demo_cl_log(cl, "out of memory");
+        ss_demo_cl_log(cl, _("out of memory"));
         goto out;
     }
     uint64_t bytes = 0;
@@ -98,12 +98,12 @@ int ss_demo_cl_udp(ss_demo_client_t *cl)
             if (w >= 0)
                 break;
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-                ss_demo_cl_log(cl, "send() failed: %s", strerror(errno));
+                ss_demo_cl_log(cl, _("send() failed: %s"), strerror(errno));
                 goto report;
             }
             ss_demo_cl_wait(cl, cl->sock.fd, POLLOUT, 100);
         }
-        ss_demo_cl_log_io(cl, "datagram #%llu, %zu bytes", (unsigned long long)i, len);
+        ss_demo_cl_log_io(cl, _("datagram #%llu, %zu bytes"), (unsigned long long)i, len);
         bytes += len;
         if (drain(&x) < 0)
             goto report;
@@ -134,10 +134,10 @@ int ss_demo_cl_udp(ss_demo_client_t *cl)
             break;
     }
     if (!x.end_acked)
-        ss_demo_cl_log(cl, "the end marker was never echoed");
+        ss_demo_cl_log(cl, _("the end marker was never echoed"));
 report:;
     uint64_t lost = o->count - x.verified;
-    printf("udp: sent %llu datagrams (%llu bytes), %llu echoes received, %llu verified; lost %llu", (unsigned long long)o->count,
+    printf(_("udp: sent %llu datagrams (%llu bytes), %llu echoes received, %llu verified; lost %llu"), (unsigned long long)o->count,
            (unsigned long long)bytes, (unsigned long long)x.echoed, (unsigned long long)x.verified,
            (unsigned long long)lost);
     if (lost) {

@@ -66,7 +66,7 @@ int ss_demo_cl_connect(ss_demo_client_t *cl, int type)
     }
     int fd = socket(o->family, type | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        ss_demo_cl_log(cl, "socket() failed: %s", strerror(errno));
+        ss_demo_cl_log(cl, _("socket() failed: %s"), strerror(errno));
         return -1;
     }
     if (ss_demo_apply_sockopts(fd, type, o, err, sizeof err) < 0 ||
@@ -82,7 +82,7 @@ int ss_demo_cl_connect(ss_demo_client_t *cl, int type)
             return -1;
         }
         if (bind(fd, (struct sockaddr *)&local, llen) != 0) {
-            ss_demo_cl_log(cl, "cannot bind to %s: %s", o->bind_addr, strerror(errno));
+            ss_demo_cl_log(cl, _("cannot bind to %s: %s"), o->bind_addr, strerror(errno));
             close(fd);
             return -1;
         }
@@ -91,7 +91,7 @@ int ss_demo_cl_connect(ss_demo_client_t *cl, int type)
     char where[SS_DEMO_ADDRSTRLEN];
     ss_demo_fmt_addr((struct sockaddr *)&addr, where, sizeof where);
     if (connect(fd, (struct sockaddr *)&addr, alen) != 0 && errno != EINPROGRESS) {
-        ss_demo_cl_log(cl, "cannot connect to %s: %s", where, strerror(errno));
+        ss_demo_cl_log(cl, _("cannot connect to %s: %s"), where, strerror(errno));
         close(fd);
         return -1;
     }
@@ -103,16 +103,16 @@ int ss_demo_cl_connect(ss_demo_client_t *cl, int type)
         if (w == 1)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
         if (w != 1 || soerr) {
-            ss_demo_cl_log(cl, "cannot connect to %s: %s", where,
-                           w == 0 ? "timed out (--timeout)" : w < 0 ? "interrupted" : strerror(soerr));
+            ss_demo_cl_log(cl, _("cannot connect to %s: %s"), where,
+                           w == 0 ? _("timed out (--timeout)") : w < 0 ? _("interrupted") : strerror(soerr));
             close(fd);
             return -1;
         }
     }
     ss_demo_sock_init(&cl->sock, fd, &cl->trace);
-    ss_demo_cl_log(cl, "connected from %s (%s, mode %s%s%s)", cl->sock.local, type == SOCK_STREAM ? "tcp" : "udp",
+    ss_demo_cl_log(cl, _("connected from %s (%s, mode %s%s%s)"), cl->sock.local, type == SOCK_STREAM ? "tcp" : "udp",
                    ss_demo_mode_name(o->mode), o->nodelay ? ", TCP_NODELAY" : "",
-                   o->loss > 0 ? ", dropping incoming segments at random (--loss)" : "");
+                   o->loss > 0 ? _(", dropping incoming segments at random (--loss)") : "");
     return 0;
 }
 
@@ -123,17 +123,17 @@ int ss_demo_cl_send_all(ss_demo_client_t *cl, const void *p, size_t n)
         ssize_t w = ss_demo_sock_send(&cl->sock, b, n);
         if (w < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                ss_demo_cl_log(cl, "send() failed: %s", strerror(errno));
+                ss_demo_cl_log(cl, _("send() failed: %s"), strerror(errno));
                 return -1;
             }
             int r = ss_demo_cl_wait(cl, cl->sock.fd, POLLOUT, cl->o->timeout_ms);
             if (r <= 0) {
-                ss_demo_cl_log(cl, "%s", r == 0 ? "cannot send: no progress for --timeout" : "interrupted");
+                ss_demo_cl_log(cl, "%s", r == 0 ? _("cannot send: no progress for --timeout") : _("interrupted"));
                 return -1;
             }
             continue;
         }
-        ss_demo_cl_log_io(cl, "sent %zd bytes", w);
+        ss_demo_cl_log_io(cl, _("sent %zd bytes"), w);
         b += w;
         n -= (size_t)w;
     }
@@ -146,18 +146,18 @@ ssize_t ss_demo_cl_recv(ss_demo_client_t *cl, void *p, size_t cap)
         ssize_t n = ss_demo_sock_recv(&cl->sock, p, cap);
         if (n >= 0) {
             if (n)
-                ss_demo_cl_log_io(cl, "read %zd bytes", n);
+                ss_demo_cl_log_io(cl, _("read %zd bytes"), n);
             else
-                ss_demo_cl_log_io(cl, "recv() returned 0: the server closed its side (FIN)");
+                ss_demo_cl_log_io(cl, _("recv() returned 0: the server closed its side (FIN)"));
             return n;
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            ss_demo_cl_log(cl, "recv() failed: %s", strerror(errno));
+            ss_demo_cl_log(cl, _("recv() failed: %s"), strerror(errno));
             return -1;
         }
         int r = ss_demo_cl_wait(cl, cl->sock.fd, POLLIN, cl->o->timeout_ms);
         if (r <= 0) {
-            ss_demo_cl_log(cl, "%s", r == 0 ? "nothing received for --timeout: giving up" : "interrupted");
+            ss_demo_cl_log(cl, "%s", r == 0 ? _("nothing received for --timeout: giving up") : _("interrupted"));
             return -1;
         }
     }
@@ -172,7 +172,7 @@ int ss_demo_cl_recv_exact(ss_demo_client_t *cl, void *p, size_t n)
         if (r < 0)
             return -1;
         if (r == 0) {
-            ss_demo_cl_log(cl, "the server closed the connection after %zu of %zu expected bytes", got, n);
+            ss_demo_cl_log(cl, _("the server closed the connection after %zu of %zu expected bytes"), got, n);
             return -1;
         }
         got += (size_t)r;
@@ -189,7 +189,7 @@ int ss_demo_cl_pump(ss_demo_client_t *cl, ss_demo_pump_t *pump)
     bool produced_all = false, shut = false, recv_done = false;
     int rc = -1;
     if (!rbuf) {
-        ss_demo_cl_log(cl, "out of memory");
+        ss_demo_cl_log(cl, _("out of memory"));
         goto out;
     }
     uint64_t last = ss_demo_now_ms();
@@ -204,7 +204,7 @@ int ss_demo_cl_pump(ss_demo_client_t *cl, ss_demo_pump_t *pump)
         bool sent_all = produced_all && ss_demo_buf_size(&out) == 0;
         if (sent_all && pump->shutdown_after_send && !shut) {
             shutdown(cl->sock.fd, SHUT_WR);
-            ss_demo_cl_log_io(cl, "shutdown(SHUT_WR): FIN sent after %llu bytes; still reading",
+            ss_demo_cl_log_io(cl, _("shutdown(SHUT_WR): FIN sent after %llu bytes; still reading"),
                               (unsigned long long)cl->sock.sent);
             shut = true;
         }
@@ -215,15 +215,15 @@ int ss_demo_cl_pump(ss_demo_client_t *cl, ss_demo_pump_t *pump)
             pfd.events |= POLLOUT;
         uint64_t now = ss_demo_now_ms();
         if (now - last >= o->timeout_ms) {
-            ss_demo_cl_log(cl, "no progress for %.1f s (--timeout): giving up after sending %llu and "
-                               "receiving %llu bytes", (double)o->timeout_ms / 1000,
+            ss_demo_cl_log(cl, _("no progress for %.1f s (--timeout): giving up after sending %llu and "
+                                 "receiving %llu bytes"), (double)o->timeout_ms / 1000,
                            (unsigned long long)cl->sock.sent, (unsigned long long)cl->sock.received);
             goto out;
         }
         uint64_t left = o->timeout_ms - (now - last);
         int pr = poll(&pfd, 1, (int)(left > 200 ? 200 : left));
         if (o->stop && *o->stop) {
-            ss_demo_cl_log(cl, "interrupted");
+            ss_demo_cl_log(cl, _("interrupted"));
             goto out;
         }
         if (pr <= 0)
@@ -231,12 +231,12 @@ int ss_demo_cl_pump(ss_demo_client_t *cl, ss_demo_pump_t *pump)
         if (pfd.revents & (POLLOUT | POLLERR | POLLHUP) && ss_demo_buf_size(&out) && !pump->send_failed) {
             ssize_t w = ss_demo_sock_send(&cl->sock, ss_demo_buf_head(&out), ss_demo_buf_size(&out));
             if (w > 0) {
-                ss_demo_cl_log_io(cl, "sent %zd bytes", w);
+                ss_demo_cl_log_io(cl, _("sent %zd bytes"), w);
                 ss_demo_buf_consume(&out, (size_t)w);
                 last = ss_demo_now_ms();
             } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
                 /* The server may have answered and closed (a refused file): read its answer. */
-                ss_demo_cl_log(cl, "send() failed: %s; reading what the server said", strerror(errno));
+                ss_demo_cl_log(cl, _("send() failed: %s; reading what the server said"), strerror(errno));
                 pump->send_failed = true;
                 out.off = out.len = 0;
             }
@@ -244,16 +244,16 @@ int ss_demo_cl_pump(ss_demo_client_t *cl, ss_demo_pump_t *pump)
         if (pfd.revents & (POLLIN | POLLERR | POLLHUP)) {
             ssize_t n = ss_demo_sock_recv(&cl->sock, rbuf, 65536);
             if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-                ss_demo_cl_log(cl, "recv() failed: %s", strerror(errno));
+                ss_demo_cl_log(cl, _("recv() failed: %s"), strerror(errno));
                 goto out;
             }
             if (n == 0) {
-                ss_demo_cl_log_io(cl, "recv() returned 0: the server closed its side (FIN)");
+                ss_demo_cl_log_io(cl, _("recv() returned 0: the server closed its side (FIN)"));
                 if (pump->eof(pump->ctx) < 0)
                     goto out;
                 recv_done = true;
             } else if (n > 0) {
-                ss_demo_cl_log_io(cl, "read %zd bytes", n);
+                ss_demo_cl_log_io(cl, _("read %zd bytes"), n);
                 last = ss_demo_now_ms();
                 int r = pump->consume(pump->ctx, rbuf, (size_t)n);
                 if (r < 0)
@@ -299,26 +299,26 @@ int ss_demo_client_run(const ss_demo_opts_t *o)
     memset(&cl, 0, sizeof cl);
     cl.o = o;
     cl.sock.fd = -1;
-    ss_demo_log_init(&cl.log, "client", o->quiet);
+    ss_demo_log_init(&cl.log, _("client"), o->quiet);
     ss_demo_trace_none(&cl.trace);
     char err[512];
     if (o->trace_path && ss_demo_trace_open(&cl.trace, o->trace_path, err, sizeof err) < 0) {
-        fprintf(stderr, "segscope-demo client: %s\n", err);
+        fprintf(stderr, _("segscope-demo client: %s\n"), err);
         return SS_DEMO_EXIT_USAGE;
     }
     int status = SS_DEMO_EXIT_FAIL;
     if (ss_demo_cl_connect(&cl, o->mode == SS_DEMO_MODE_UDP ? SOCK_DGRAM : SOCK_STREAM) == 0) {
         status = mode_fn(o->mode)(&cl);
         if (cl.sock.fd >= 0) {
-            ss_demo_cl_log(&cl, "closed: sent %llu bytes in %llu send() calls, received %llu bytes in %llu "
-                                "recv() calls",
+            ss_demo_cl_log(&cl, _("closed: sent %llu bytes in %llu send() calls, received %llu bytes in %llu "
+                                  "recv() calls"),
                            (unsigned long long)cl.sock.sent, (unsigned long long)cl.sock.send_calls,
                            (unsigned long long)cl.sock.received, (unsigned long long)cl.sock.recv_calls);
             ss_demo_sock_close(&cl.sock);
         }
     }
     if (ss_demo_trace_close(&cl.trace) < 0) {
-        fprintf(stderr, "segscope-demo client: could not write the whole trace %s\n", o->trace_path);
+        fprintf(stderr, _("segscope-demo client: could not write the whole trace %s\n"), o->trace_path);
         if (status == SS_DEMO_EXIT_OK)
             status = SS_DEMO_EXIT_FAIL;
     }

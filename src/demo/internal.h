@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "segscope/i18n.h"
+
 /* Exit statuses of every segscope-demo subcommand. */
 #define SS_DEMO_EXIT_OK 0
 #define SS_DEMO_EXIT_FAIL 1  /* a check failed (md5, lost echo) or a runtime error */

@@ -36,7 +36,7 @@ static void skip_ws(jr_t *r)
 static int hex4(jr_t *r, uint32_t *out)
 {
     if (r->end - r->p < 4)
-        return fail(r, "truncated \\u escape");
+        return fail(r, _("truncated \\u escape"));
     uint32_t v = 0;
     for (int i = 0; i < 4; i++) {
         char c = *r->p++;
@@ -44,7 +44,7 @@ static int hex4(jr_t *r, uint32_t *out)
         if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
         else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
         else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-        else return fail(r, "bad \\u escape");
+        else return fail(r, _("bad \\u escape"));
     }
     *out = v;
     return 0;
@@ -90,19 +90,19 @@ static int read_string(jr_t *r, char *dst, size_t cap, size_t *outlen)
     r->p++; /* '"' */
     for (;;) {
         if (r->p >= r->end)
-            return fail(r, "unterminated string");
+            return fail(r, _("unterminated string"));
         unsigned char c = (unsigned char)*r->p++;
         if (c == '"')
             break;
         if (c < 0x20)
-            return fail(r, "control character in a string");
+            return fail(r, _("control character in a string"));
         if (c != '\\') {
             if (put(r, dst, cap, &n, (char)c) < 0)
                 return -1;
             continue;
         }
         if (r->p >= r->end)
-            return fail(r, "unterminated string");
+            return fail(r, _("unterminated string"));
         char e = *r->p++;
         char lit;
         switch (e) {
@@ -122,23 +122,23 @@ static int read_string(jr_t *r, char *dst, size_t cap, size_t *outlen)
                 /* A high surrogate must be followed by an escaped low one. */
                 uint32_t lo;
                 if (r->end - r->p < 2 || r->p[0] != '\\' || r->p[1] != 'u')
-                    return fail(r, "lone surrogate in \\u escape");
+                    return fail(r, _("lone surrogate in \\u escape"));
                 r->p += 2;
                 if (hex4(r, &lo) < 0)
                     return -1;
                 if (lo < 0xDC00 || lo > 0xDFFF)
-                    return fail(r, "lone surrogate in \\u escape");
+                    return fail(r, _("lone surrogate in \\u escape"));
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                return fail(r, "lone surrogate in \\u escape");
+                return fail(r, _("lone surrogate in \\u escape"));
             }
             if (cp == 0)
-                return fail(r, "NUL character in a string");
+                return fail(r, _("NUL character in a string"));
             if (put_utf8(r, dst, cap, &n, cp) < 0)
                 return -1;
             continue;
         }
-        default: return fail(r, "bad escape in a string");
+        default: return fail(r, _("bad escape in a string"));
         }
         if (put(r, dst, cap, &n, lit) < 0)
             return -1;
@@ -160,9 +160,9 @@ static int read_number(jr_t *r, uint64_t *out, bool *is_uint)
         r->p++;
     }
     if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-        return fail(r, "bad number");
+        return fail(r, _("bad number"));
     if (*r->p == '0' && r->end - r->p > 1 && r->p[1] >= '0' && r->p[1] <= '9')
-        return fail(r, "bad number (leading zero)");
+        return fail(r, _("bad number (leading zero)"));
     while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
         unsigned d = (unsigned)(*r->p++ - '0');
         if (v > (UINT64_MAX - d) / 10)
@@ -174,7 +174,7 @@ static int read_number(jr_t *r, uint64_t *out, bool *is_uint)
         frac = true;
         r->p++;
         if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-            return fail(r, "bad number");
+            return fail(r, _("bad number"));
         while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
             r->p++;
     }
@@ -184,7 +184,7 @@ static int read_number(jr_t *r, uint64_t *out, bool *is_uint)
         if (r->p < r->end && (*r->p == '+' || *r->p == '-'))
             r->p++;
         if (r->p >= r->end || *r->p < '0' || *r->p > '9')
-            return fail(r, "bad number");
+            return fail(r, _("bad number"));
         while (r->p < r->end && *r->p >= '0' && *r->p <= '9')
             r->p++;
     }
@@ -199,7 +199,7 @@ static int literal(jr_t *r, const char *word)
 {
     size_t n = strlen(word);
     if ((size_t)(r->end - r->p) < n || memcmp(r->p, word, n) != 0)
-        return fail(r, "not JSON");
+        return fail(r, _("not JSON"));
     r->p += n;
     return 0;
 }
@@ -208,7 +208,7 @@ static int literal(jr_t *r, const char *word)
 static int skip_container(jr_t *r, int depth)
 {
     if (depth >= JSON_MAX_DEPTH)
-        return fail(r, "nested too deeply");
+        return fail(r, _("nested too deeply"));
     char close = *r->p == '[' ? ']' : '}';
     bool object = close == '}';
     r->p++;
@@ -221,19 +221,19 @@ static int skip_container(jr_t *r, int depth)
         skip_ws(r);
         if (object) {
             if (r->p >= r->end || *r->p != '"')
-                return fail(r, "expected a member name");
+                return fail(r, _("expected a member name"));
             if (read_string(r, NULL, 0, NULL) < 0)
                 return -1;
             skip_ws(r);
             if (r->p >= r->end || *r->p != ':')
-                return fail(r, "expected ':'");
+                return fail(r, _("expected ':'"));
             r->p++;
         }
         if (skip_value(r, depth + 1) < 0)
             return -1;
         skip_ws(r);
         if (r->p >= r->end)
-            return fail(r, "truncated");
+            return fail(r, _("truncated"));
         if (*r->p == ',') {
             r->p++;
             continue;
@@ -242,7 +242,7 @@ static int skip_container(jr_t *r, int depth)
             r->p++;
             return 0;
         }
-        return fail(r, "expected ',' or a closing bracket");
+        return fail(r, _("expected ',' or a closing bracket"));
     }
 }
 
@@ -250,7 +250,7 @@ static int skip_value(jr_t *r, int depth)
 {
     skip_ws(r);
     if (r->p >= r->end)
-        return fail(r, "truncated");
+        return fail(r, _("truncated"));
     switch (*r->p) {
     case '"': return read_string(r, NULL, 0, NULL);
     case '{':
@@ -274,7 +274,7 @@ int ss_demo_json_read(const char *p, size_t n, ss_demo_json_field_t *fields, siz
         fields[i].found = false;
     skip_ws(&r);
     if (r.p >= r.end || *r.p != '{')
-        return fail(&r, "not a JSON object");
+        return fail(&r, _("not a JSON object"));
     r.p++;
     skip_ws(&r);
     if (r.p < r.end && *r.p == '}') {
@@ -283,7 +283,7 @@ int ss_demo_json_read(const char *p, size_t n, ss_demo_json_field_t *fields, siz
         for (;;) {
             skip_ws(&r);
             if (r.p >= r.end || *r.p != '"')
-                return fail(&r, "not a JSON object (expected a member name)");
+                return fail(&r, _("not a JSON object (expected a member name)"));
             char key[64];
             size_t klen;
             if (read_string(&r, key, sizeof key, &klen) < 0)
@@ -292,7 +292,7 @@ int ss_demo_json_read(const char *p, size_t n, ss_demo_json_field_t *fields, siz
                 klen = 0; /* longer than any key we look for */
             skip_ws(&r);
             if (r.p >= r.end || *r.p != ':')
-                return fail(&r, "not a JSON object (expected ':')");
+                return fail(&r, _("not a JSON object (expected ':')"));
             r.p++;
             skip_ws(&r);
             ss_demo_json_field_t *f = NULL;
@@ -304,18 +304,18 @@ int ss_demo_json_read(const char *p, size_t n, ss_demo_json_field_t *fields, siz
                     return -1;
             } else if (f->type == SS_DEMO_JSON_STRING) {
                 if (r.p >= r.end || *r.p != '"') {
-                    snprintf(err, errlen, "\"%s\" is not a string", f->key);
+                    snprintf(err, errlen, _("\"%s\" is not a string"), f->key);
                     return -1;
                 }
                 size_t slen;
                 if (read_string(&r, f->str, f->str_cap, &slen) < 0)
                     return -1;
                 if (r.too_long) {
-                    snprintf(err, errlen, "\"%s\" is too long", f->key);
+                    snprintf(err, errlen, _("\"%s\" is too long"), f->key);
                     return -1;
                 }
                 if (strlen(f->str) != slen) {
-                    snprintf(err, errlen, "\"%s\" contains a NUL character", f->key);
+                    snprintf(err, errlen, _("\"%s\" contains a NUL character"), f->key);
                     return -1;
                 }
                 f->found = true;
@@ -323,14 +323,14 @@ int ss_demo_json_read(const char *p, size_t n, ss_demo_json_field_t *fields, siz
                 bool is_uint = false;
                 if (r.p >= r.end || !(*r.p == '-' || (*r.p >= '0' && *r.p <= '9')) ||
                     read_number(&r, &f->num, &is_uint) < 0 || !is_uint) {
-                    snprintf(err, errlen, "\"%s\" is not a non-negative integer", f->key);
+                    snprintf(err, errlen, _("\"%s\" is not a non-negative integer"), f->key);
                     return -1;
                 }
                 f->found = true;
             }
             skip_ws(&r);
             if (r.p >= r.end)
-                return fail(&r, "truncated JSON object");
+                return fail(&r, _("truncated JSON object"));
             if (*r.p == ',') {
                 r.p++;
                 continue;
@@ -339,12 +339,12 @@ int ss_demo_json_read(const char *p, size_t n, ss_demo_json_field_t *fields, siz
                 r.p++;
                 break;
             }
-            return fail(&r, "bad JSON object (expected ',' or '}')");
+            return fail(&r, _("bad JSON object (expected ',' or '}')"));
         }
     }
     skip_ws(&r);
     if (r.p != r.end)
-        return fail(&r, "bytes after the JSON object");
+        return fail(&r, _("bytes after the JSON object"));
     return 0;
 }
 

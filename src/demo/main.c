@@ -59,51 +59,57 @@ static int cmd_md5(int argc, char **argv) { return ss_demo_md5_main(argc, argv);
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
-    const char *summary;
+    const char *summary; /* N_(): translated when printed */
 } subcommand_t;
 
 static const subcommand_t subcommands[] = {
-    {"server", cmd_server, "listen and serve demo clients, many at once"},
-    {"client", cmd_client, "connect to a server and run one exchange of a mode"},
-    {"md5", cmd_md5, "print the MD5 of files (or standard input), as md5sum does"},
-    {"list", ss_demo_list_main, "list the scenarios of run and tour"},
-    {"run", ss_demo_run_main, "run a scenario in a network namespace of its own, capture it, analyse it"},
-    {"tour", ss_demo_tour_main, "run every scenario in turn"},
+    {"server", cmd_server, N_("listen and serve demo clients, many at once")},
+    {"client", cmd_client, N_("connect to a server and run one exchange of a mode")},
+    {"md5", cmd_md5, N_("print the MD5 of files (or standard input), as md5sum does")},
+    {"list", ss_demo_list_main, N_("list the scenarios of run and tour")},
+    {"run", ss_demo_run_main, N_("run a scenario in a network namespace of its own, capture it, analyse it")},
+    {"tour", ss_demo_tour_main, N_("run every scenario in turn")},
 };
 
 static void usage(FILE *o)
 {
     fprintf(o,
-            "Usage: segscope-demo COMMAND [options]\n"
-            "\n"
-            "Traffic for segscope to look at: a server and a client that exchange\n"
-            "messages the way real programs do (echo, framed messages, file transfer,\n"
-            "bulk data, aborts, half-closes, keep-alives, UDP), with switches for\n"
-            "Nagle, the MSS, buffer sizes, packet loss and an application trace.\n"
-            "\n"
-            "Commands:\n");
+            _("Usage: segscope-demo COMMAND [options]\n"
+              "\n"
+              "Traffic for segscope to look at: a server and a client that exchange\n"
+              "messages the way real programs do (echo, framed messages, file transfer,\n"
+              "bulk data, aborts, half-closes, keep-alives, UDP), with switches for\n"
+              "Nagle, the MSS, buffer sizes, packet loss and an application trace.\n"
+              "\n"
+              "Commands:\n"));
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
-        fprintf(o, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+        fprintf(o, "  %-8s %s\n", subcommands[i].name, _(subcommands[i].summary));
     fprintf(o,
-            "\n"
-            "Modes of server and client (--mode M, the same on both sides):\n");
+            _("\n"
+              "Modes of server and client (--mode M, the same on both sides):\n"));
     ss_demo_mode_help(o, 2);
     fprintf(o,
-            "\n"
-            "Example, in two terminals:\n"
-            "  segscope-demo server --mode len32 --port 9000\n"
-            "  segscope-demo client --mode len32 --port 9000 --count 50\n"
-            "\n"
-            "Or, captured and analysed in one go (as root, or with user namespaces):\n"
-            "  segscope-demo run loss\n"
-            "\n"
-            "'segscope-demo COMMAND --help' lists the options of a command.\n"
-            "  -h, --help     this help\n"
-            "  -V, --version  version\n");
+            _("\n"
+              "Example, in two terminals:\n"
+              "  segscope-demo server --mode len32 --port 9000\n"
+              "  segscope-demo client --mode len32 --port 9000 --count 50\n"
+              "\n"
+              "Or, captured and analysed in one go (as root, or with user namespaces):\n"
+              "  segscope-demo run loss\n"
+              "\n"
+              "'segscope-demo COMMAND --help' lists the options of a command.\n"
+              "  --lang LANG    the language of the messages, the help and the analysis:\n"
+              "                 zh_CN (Simplified Chinese) or en; by default the locale's\n"
+              "                 (LC_ALL, LC_MESSAGES, LANG, LANGUAGE); it may be given to any\n"
+              "                 command; the trace files stay English\n"
+              "  -h, --help     this help\n"
+              "  -V, --version  version\n"));
 }
 
 int main(int argc, char **argv)
 {
+    /* --lang belongs to every command: chosen, and taken out of argv, before anything is parsed. */
+    ss_i18n_setup(ss_i18n_lang_arg(&argc, argv, true));
     if (argc < 2) {
         usage(stderr);
         return SS_DEMO_EXIT_USAGE;
@@ -120,6 +126,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         if (strcmp(cmd, subcommands[i].name) == 0)
             return subcommands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "segscope-demo: unknown command '%s' (see segscope-demo --help)\n", cmd);
+    fprintf(stderr, _("segscope-demo: unknown command '%s' (see segscope-demo --help)\n"), cmd);
     return SS_DEMO_EXIT_USAGE;
 }

@@ -29,15 +29,15 @@ int ss_demo_md5_main(int argc, char **argv)
 {
     char hex[33];
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("Usage: segscope-demo md5 [FILE...]\n"
-               "\n"
-               "Prints the MD5 (RFC 1321) of each FILE, or of standard input, in md5sum's\n"
-               "format: the digest the file mode puts in its header and checks.\n");
+        printf(_("Usage: segscope-demo md5 [FILE...]\n"
+                 "\n"
+                 "Prints the MD5 (RFC 1321) of each FILE, or of standard input, in md5sum's\n"
+                 "format: the digest the file mode puts in its header and checks.\n"));
         return SS_DEMO_EXIT_OK;
     }
     if (argc < 2) {
         if (md5_fd(STDIN_FILENO, hex) < 0) {
-            fprintf(stderr, "segscope-demo md5: standard input: %s\n", strerror(errno));
+            fprintf(stderr, _("segscope-demo md5: standard input: %s\n"), strerror(errno));
             return SS_DEMO_EXIT_FAIL;
         }
         printf("%s  -\n", hex);
@@ -47,7 +47,7 @@ int ss_demo_md5_main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
         if (fd < 0 || md5_fd(fd, hex) < 0) {
-            fprintf(stderr, "segscope-demo md5: %s: %s\n", argv[i], strerror(errno));
+            fprintf(stderr, _("segscope-demo md5: %s: %s\n"), argv[i], strerror(errno));
             rc = SS_DEMO_EXIT_FAIL;
         } else {
             printf("%s  %s\n", hex, argv[i]);

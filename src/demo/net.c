@@ -44,8 +44,8 @@ int ss_demo_resolve(const char *host, uint16_t port, int family, struct sockaddr
     snprintf(service, sizeof service, "%u", port);
     int rc = getaddrinfo(host, service, &hints, &res);
     if (rc != 0 || !res) {
-        snprintf(err, errlen, "cannot resolve '%s' as an %s address: %s", host,
-                 family == AF_INET6 ? "IPv6" : "IPv4", rc ? gai_strerror(rc) : "no address");
+        snprintf(err, errlen, _("cannot resolve '%s' as an %s address: %s"), host,
+                 family == AF_INET6 ? "IPv6" : "IPv4", rc ? gai_strerror(rc) : _("no address"));
         if (res)
             freeaddrinfo(res);
         return -1;
@@ -67,7 +67,7 @@ int ss_demo_set_nonblock(int fd)
 static int set_int(int fd, int level, int name, int v, const char *what, char *err, size_t errlen)
 {
     if (setsockopt(fd, level, name, &v, sizeof v) != 0) {
-        snprintf(err, errlen, "cannot set %s to %d: %s", what, v, strerror(errno));
+        snprintf(err, errlen, _("cannot set %s to %d: %s"), what, v, strerror(errno));
         return -1;
     }
     return 0;
@@ -87,7 +87,7 @@ int ss_demo_apply_sockopts(int fd, int type, const ss_demo_opts_t *o, char *err,
             return -1;
     }
     if (o->loss > 0 && ss_demo_attach_loss(fd, o->loss) != 0) {
-        snprintf(err, errlen, "cannot attach the --loss socket filter: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot attach the --loss socket filter: %s"), strerror(errno));
         return -1;
     }
     return 0;

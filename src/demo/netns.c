@@ -53,26 +53,26 @@ int ss_demo_netns_enter(char *err, size_t errlen)
     gid_t gid = getegid();
     if (unshare(CLONE_NEWUSER | CLONE_NEWNET) != 0) {
         int e = errno;
-        snprintf(err, errlen, "cannot create a network namespace of its own (unshare: %s%s)", strerror(e),
-                 e == EPERM    ? ": unprivileged user namespaces are disabled"
-                 : e == ENOSPC ? ": the user.max_user_namespaces limit is 0 or reached"
+        snprintf(err, errlen, _("cannot create a network namespace of its own (unshare: %s%s)"), strerror(e),
+                 e == EPERM    ? _(": unprivileged user namespaces are disabled")
+                 : e == ENOSPC ? _(": the user.max_user_namespaces limit is 0 or reached")
                                : "");
         errno = e;
         return -1;
     }
     char map[64];
     if (write_proc("/proc/self/setgroups", "deny") != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot write /proc/self/setgroups: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot write /proc/self/setgroups: %s"), strerror(errno));
         return -1;
     }
     snprintf(map, sizeof map, "%lu %lu 1\n", (unsigned long)uid, (unsigned long)uid);
     if (write_proc("/proc/self/uid_map", map) != 0) {
-        snprintf(err, errlen, "cannot write /proc/self/uid_map: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot write /proc/self/uid_map: %s"), strerror(errno));
         return -1;
     }
     snprintf(map, sizeof map, "%lu %lu 1\n", (unsigned long)gid, (unsigned long)gid);
     if (write_proc("/proc/self/gid_map", map) != 0) {
-        snprintf(err, errlen, "cannot write /proc/self/gid_map: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot write /proc/self/gid_map: %s"), strerror(errno));
         return -1;
     }
     return 0;
@@ -82,7 +82,7 @@ int ss_demo_netns_lo_up(char *err, size_t errlen)
 {
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "socket() failed: %s", strerror(errno));
+        snprintf(err, errlen, _("socket() failed: %s"), strerror(errno));
         return -1;
     }
     struct ifreq ifr;
@@ -95,7 +95,7 @@ int ss_demo_netns_lo_up(char *err, size_t errlen)
         rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
     }
     if (rc != 0)
-        snprintf(err, errlen, "cannot bring lo up: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot bring lo up: %s"), strerror(errno));
     close(fd);
     return rc == 0 ? 0 : -1;
 }
@@ -122,15 +122,15 @@ int ss_demo_netns_lo_offload_off(char *err, size_t errlen)
      */
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "socket() failed: %s", strerror(errno));
+        snprintf(err, errlen, _("socket() failed: %s"), strerror(errno));
         return -1;
     }
     int rc = 0;
     if (ethtool_set(fd, ETHTOOL_STSO, 0) != 0) {
-        snprintf(err, errlen, "cannot turn TCP segmentation offload off on lo: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot turn TCP segmentation offload off on lo: %s"), strerror(errno));
         rc = -1;
     } else if (ethtool_set(fd, ETHTOOL_SGSO, 0) != 0) {
-        snprintf(err, errlen, "cannot turn generic segmentation offload off on lo: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot turn generic segmentation offload off on lo: %s"), strerror(errno));
         rc = -1;
     }
     close(fd);

@@ -34,7 +34,7 @@ bool ss_demo_mode_parse(const char *name, ss_demo_mode_t *out)
 void ss_demo_mode_help(FILE *o, int indent)
 {
     for (int i = 0; i < SS_DEMO_MODE_COUNT; i++)
-        fprintf(o, "%*s%-12s %s\n", indent, "", mode_table[i].name, mode_table[i].help);
+        fprintf(o, "%*s%-12s %s\n", indent, "", mode_table[i].name, _(mode_table[i].help));
 }
 
 void ss_demo_opts_init(ss_demo_opts_t *o, ss_demo_role_t role)
@@ -96,75 +96,75 @@ void ss_demo_opts_usage(FILE *f, ss_demo_role_t role)
     bool srv = role == SS_DEMO_ROLE_SERVER;
     if (srv)
         fprintf(f,
-                "Usage: segscope-demo server [--mode M] [options]\n"
-                "\n"
-                "Listens for demo clients and serves many at once, saying on standard error\n"
-                "what it does: one line per accept, recv(), send(), close or rejection.\n");
+                _("Usage: segscope-demo server [--mode M] [options]\n"
+                  "\n"
+                  "Listens for demo clients and serves many at once, saying on standard error\n"
+                  "what it does: one line per accept, recv(), send(), close or rejection.\n"));
     else
         fprintf(f,
-                "Usage: segscope-demo client [--mode M] [options]\n"
-                "\n"
-                "Connects to a segscope-demo server, runs one exchange of the mode and\n"
-                "prints what it checked on standard output (events go to standard error).\n");
-    fprintf(f, "\nModes (give the same one to the server and the client):\n");
+                _("Usage: segscope-demo client [--mode M] [options]\n"
+                  "\n"
+                  "Connects to a segscope-demo server, runs one exchange of the mode and\n"
+                  "prints what it checked on standard output (events go to standard error).\n"));
+    fprintf(f, _("\nModes (give the same one to the server and the client):\n"));
     ss_demo_mode_help(f, 2);
     fprintf(f,
-            "\nAddress:\n"
-            "  -m, --mode M          the exchange (default echo)\n"
-            "  -p, --port N          TCP or UDP port (default 9000%s)\n"
-            "  %s\n"
-            "  -4, -6                IPv4 (default) or IPv6; the default address is\n"
-            "                        127.0.0.1 or ::1\n",
-            srv ? "; 0 lets the kernel choose" : "",
-            srv ? "-b, --bind ADDR       address to listen on (also --host; 0.0.0.0 or :: for all)"
-                : "-H, --host ADDR       the server's address or name\n"
-                  "  -b, --bind ADDR       local address to send from");
+            _("\nAddress:\n"
+              "  -m, --mode M          the exchange (default echo)\n"
+              "  -p, --port N          TCP or UDP port (default 9000%s)\n"
+              "  %s\n"
+              "  -4, -6                IPv4 (default) or IPv6; the default address is\n"
+              "                        127.0.0.1 or ::1\n"),
+            srv ? _("; 0 lets the kernel choose") : "",
+            srv ? _("-b, --bind ADDR       address to listen on (also --host; 0.0.0.0 or :: for all)")
+                : _("-H, --host ADDR       the server's address or name\n"
+                    "  -b, --bind ADDR       local address to send from"));
     fprintf(f,
-            "\nSocket options (see docs/segscope-demo.1):\n"
-            "  --nodelay             TCP_NODELAY: no Nagle coalescing of small writes\n"
-            "  --mss N               TCP_MAXSEG before %s (loopback's is about 65483)\n"
-            "  --loss P              drop a fraction P (0..1) of the segments this side\n"
-            "                        receives, in the kernel (a BPF socket filter)\n"
-            "  --rcvbuf N, --sndbuf N  SO_RCVBUF, SO_SNDBUF%s\n"
-            "  --trace FILE          application trace: a JSON line per send()/recv()\n"
-            "                        (docs/app-trace.md)\n",
-            srv ? "listen" : "connect", srv ? " (slow-reader: --rcvbuf 4096)" : "");
+            _("\nSocket options (see docs/segscope-demo.1):\n"
+              "  --nodelay             TCP_NODELAY: no Nagle coalescing of small writes\n"
+              "  --mss N               TCP_MAXSEG before %s (loopback's is about 65483)\n"
+              "  --loss P              drop a fraction P (0..1) of the segments this side\n"
+              "                        receives, in the kernel (a BPF socket filter)\n"
+              "  --rcvbuf N, --sndbuf N  SO_RCVBUF, SO_SNDBUF%s\n"
+              "  --trace FILE          application trace: a JSON line per send()/recv()\n"
+              "                        (docs/app-trace.md)\n"),
+            srv ? "listen" : "connect", srv ? _(" (slow-reader: --rcvbuf 4096)") : "");
     if (srv)
         fprintf(f,
-                "\nServer:\n"
-                "  --clients N           exit after serving N connections (UDP: N clients that\n"
-                "                        said goodbye or went idle); default: run until killed\n"
-                "  --max-clients N       connections at once; more are rejected (default 256)\n"
-                "  --max-message N       largest length prefix, line or file header (16M)\n"
-                "  --max-memory N        buffer memory for all connections together (256M)\n"
-                "  --max-file N          file: largest file accepted (1G)\n"
-                "  --idle-timeout SEC    close a connection silent this long (30; 0 = never)\n"
-                "  --read-delay MS       wait after accept before the first recv()\n"
-                "                        (sticky 200, slow-reader 1000, others 0)\n"
-                "  --dir DIR             file: store received files under DIR (required)\n"
-                "  --le                  len32: little-endian prefix, struct.pack('i')\n"
-                "  --script FILE         chat: answer each line with the next line of FILE\n");
+                _("\nServer:\n"
+                  "  --clients N           exit after serving N connections (UDP: N clients that\n"
+                  "                        said goodbye or went idle); default: run until killed\n"
+                  "  --max-clients N       connections at once; more are rejected (default 256)\n"
+                  "  --max-message N       largest length prefix, line or file header (16M)\n"
+                  "  --max-memory N        buffer memory for all connections together (256M)\n"
+                  "  --max-file N          file: largest file accepted (1G)\n"
+                  "  --idle-timeout SEC    close a connection silent this long (30; 0 = never)\n"
+                  "  --read-delay MS       wait after accept before the first recv()\n"
+                  "                        (sticky 200, slow-reader 1000, others 0)\n"
+                  "  --dir DIR             file: store received files under DIR (required)\n"
+                  "  --le                  len32: little-endian prefix, struct.pack('i')\n"
+                  "  --script FILE         chat: answer each line with the next line of FILE\n"));
     else
         fprintf(f,
-                "\nClient:\n"
-                "  -n, --count N         messages (echo 5, len32/line 100, sticky 10, udp 50)\n"
-                "  --max-size N          len32/line/udp: largest message (256K; udp 1400)\n"
-                "  --seed N              seed of the message sizes (default 1)\n"
-                "  --le                  len32: little-endian prefix, struct.pack('i')\n"
-                "  --bytes N             bulk/slow-reader/half-close/abort: bytes to send\n"
-                "                        (bulk 1M, slow-reader 256K, half-close 64K, abort 1000)\n"
-                "  --file PATH           file: the file to send\n"
-                "  --size N              file: without --file, send generated bytes (1M)\n"
-                "  --name NAME           file: name put in the header (default: basename)\n"
-                "  --message TEXT        echo/once/keepalive: the message (default hello)\n"
-                "  --idle SEC            keepalive: how long to stay idle (default 3)\n"
-                "  --timeout SEC         give up when nothing moves for SEC (default 10)\n"
-                "  --script FILE         chat: send the lines of FILE, one per reply\n");
+                _("\nClient:\n"
+                  "  -n, --count N         messages (echo 5, len32/line 100, sticky 10, udp 50)\n"
+                  "  --max-size N          len32/line/udp: largest message (256K; udp 1400)\n"
+                  "  --seed N              seed of the message sizes (default 1)\n"
+                  "  --le                  len32: little-endian prefix, struct.pack('i')\n"
+                  "  --bytes N             bulk/slow-reader/half-close/abort: bytes to send\n"
+                  "                        (bulk 1M, slow-reader 256K, half-close 64K, abort 1000)\n"
+                  "  --file PATH           file: the file to send\n"
+                  "  --size N              file: without --file, send generated bytes (1M)\n"
+                  "  --name NAME           file: name put in the header (default: basename)\n"
+                  "  --message TEXT        echo/once/keepalive: the message (default hello)\n"
+                  "  --idle SEC            keepalive: how long to stay idle (default 3)\n"
+                  "  --timeout SEC         give up when nothing moves for SEC (default 10)\n"
+                  "  --script FILE         chat: send the lines of FILE, one per reply\n"));
     fprintf(f,
-            "\n  -q, --quiet           no line per send()/recv() on standard error\n"
-            "  -h, --help            this help\n"
-            "\nSizes take a k, M or G suffix (KiB, MiB, GiB). Exit status: 0 success, 1 a\n"
-            "failed check (md5, lost echo, a timeout) or a runtime error, 2 usage error.\n");
+            _("\n  -q, --quiet           no line per send()/recv() on standard error\n"
+              "  -h, --help            this help\n"
+              "\nSizes take a k, M or G suffix (KiB, MiB, GiB). Exit status: 0 success, 1 a\n"
+              "failed check (md5, lost echo, a timeout) or a runtime error, 2 usage error.\n"));
 }
 
 enum {
@@ -214,11 +214,11 @@ __attribute__((format(printf, 2, 3)))
 static int usage_error(const char *role, const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "segscope-demo %s: ", role);
+    fprintf(stderr, _("segscope-demo %s: "), role);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see segscope-demo %s --help)\n", role);
+    fprintf(stderr, _(" (see segscope-demo %s --help)\n"), role);
     return -SS_DEMO_EXIT_USAGE;
 }
 
@@ -271,18 +271,22 @@ int ss_demo_opts_parse(ss_demo_opts_t *o, int argc, char **argv)
             for (const struct option *lo = longopts; lo->name; lo++)
                 if (lo->val == ch)
                     name = lo->name;
-            fprintf(stderr, "segscope-demo %s: --%s is a %s option (see segscope-demo %s --help)\n",
-                    role, name, srv ? "client" : "server", role);
+            if (srv)
+                fprintf(stderr, _("segscope-demo %s: --%s is a client option (see segscope-demo %s --help)\n"), role,
+                        name, role);
+            else
+                fprintf(stderr, _("segscope-demo %s: --%s is a server option (see segscope-demo %s --help)\n"), role,
+                        name, role);
             return -SS_DEMO_EXIT_USAGE;
         }
         switch (ch) {
         case 'm':
             if (!ss_demo_mode_parse(optarg, &o->mode))
-                return usage_error(role, "unknown mode '%s'", optarg);
+                return usage_error(role, _("unknown mode '%s'"), optarg);
             break;
         case 'p':
             if (!parse_u64(optarg, &u, 65535) || (!srv && u == 0))
-                return usage_error(role, "--port needs a port number, not '%s'", optarg);
+                return usage_error(role, _("--port needs a port number, not '%s'"), optarg);
             o->port = (uint16_t)u;
             break;
         case 'H': o->host = optarg; break;
@@ -296,84 +300,84 @@ int ss_demo_opts_parse(ss_demo_opts_t *o, int argc, char **argv)
         case '6': o->family = AF_INET6; break;
         case 'n':
             if (!parse_u64(optarg, &o->count, 100000000) || o->count == 0)
-                return usage_error(role, "--count needs a positive number, not '%s'", optarg);
+                return usage_error(role, _("--count needs a positive number, not '%s'"), optarg);
             break;
         case OPT_SIZE:
             if (!parse_u64(optarg, &o->size, (uint64_t)1 << 40))
-                return usage_error(role, "--size needs a byte count, not '%s'", optarg);
+                return usage_error(role, _("--size needs a byte count, not '%s'"), optarg);
             break;
         case OPT_BYTES:
             if (!parse_u64(optarg, &o->bytes, (uint64_t)1 << 40))
-                return usage_error(role, "--bytes needs a byte count, not '%s'", optarg);
+                return usage_error(role, _("--bytes needs a byte count, not '%s'"), optarg);
             break;
         case OPT_MAX_SIZE:
             if (!parse_u64(optarg, &o->max_size, 64u << 20) || o->max_size == 0)
-                return usage_error(role, "--max-size needs a byte count from 1 to 64M, not '%s'", optarg);
+                return usage_error(role, _("--max-size needs a byte count from 1 to 64M, not '%s'"), optarg);
             break;
         case OPT_SEED:
             if (!parse_u64(optarg, &o->seed, UINT64_MAX - 1))
-                return usage_error(role, "--seed needs a number, not '%s'", optarg);
+                return usage_error(role, _("--seed needs a number, not '%s'"), optarg);
             break;
         case OPT_LE: o->le = true; break;
         case OPT_NODELAY: o->nodelay = true; break;
         case OPT_MSS:
             if (!parse_u64(optarg, &o->mss, 65535) || o->mss < 88)
-                return usage_error(role, "--mss needs a segment size from 88 to 65535, not '%s'", optarg);
+                return usage_error(role, _("--mss needs a segment size from 88 to 65535, not '%s'"), optarg);
             break;
         case OPT_LOSS: {
             char *end;
             errno = 0;
             double p = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(p >= 0 && p <= 1))
-                return usage_error(role, "--loss needs a fraction from 0 to 1, not '%s'", optarg);
+                return usage_error(role, _("--loss needs a fraction from 0 to 1, not '%s'"), optarg);
             o->loss = p;
             break;
         }
         case OPT_RCVBUF:
             if (!parse_u64(optarg, &o->rcvbuf, INT_MAX / 2))
-                return usage_error(role, "--rcvbuf needs a byte count, not '%s'", optarg);
+                return usage_error(role, _("--rcvbuf needs a byte count, not '%s'"), optarg);
             break;
         case OPT_SNDBUF:
             if (!parse_u64(optarg, &o->sndbuf, INT_MAX / 2))
-                return usage_error(role, "--sndbuf needs a byte count, not '%s'", optarg);
+                return usage_error(role, _("--sndbuf needs a byte count, not '%s'"), optarg);
             break;
         case OPT_TRACE: o->trace_path = optarg; break;
         case OPT_CLIENTS:
             if (!parse_u64(optarg, &o->clients, UINT32_MAX))
-                return usage_error(role, "--clients needs a number, not '%s'", optarg);
+                return usage_error(role, _("--clients needs a number, not '%s'"), optarg);
             break;
         case OPT_MAX_CLIENTS:
             if (!parse_u64(optarg, &o->max_clients, 65536) || o->max_clients == 0)
-                return usage_error(role, "--max-clients needs a number from 1 to 65536, not '%s'", optarg);
+                return usage_error(role, _("--max-clients needs a number from 1 to 65536, not '%s'"), optarg);
             break;
         case OPT_MAX_MESSAGE:
             if (!parse_u64(optarg, &o->max_message, 1u << 30) || o->max_message == 0)
-                return usage_error(role, "--max-message needs a byte count from 1 to 1G, not '%s'", optarg);
+                return usage_error(role, _("--max-message needs a byte count from 1 to 1G, not '%s'"), optarg);
             break;
         case OPT_MAX_MEMORY:
             if (!parse_u64(optarg, &o->max_memory, (uint64_t)SIZE_MAX / 2) || o->max_memory < 65536)
-                return usage_error(role, "--max-memory needs a byte count of at least 64k, not '%s'", optarg);
+                return usage_error(role, _("--max-memory needs a byte count of at least 64k, not '%s'"), optarg);
             break;
         case OPT_MAX_FILE:
             if (!parse_u64(optarg, &o->max_file, (uint64_t)1 << 40))
-                return usage_error(role, "--max-file needs a byte count, not '%s'", optarg);
+                return usage_error(role, _("--max-file needs a byte count, not '%s'"), optarg);
             break;
         case OPT_IDLE_TIMEOUT:
             if (!parse_seconds(optarg, &o->idle_timeout_ms))
-                return usage_error(role, "--idle-timeout needs seconds, not '%s'", optarg);
+                return usage_error(role, _("--idle-timeout needs seconds, not '%s'"), optarg);
             break;
         case OPT_READ_DELAY:
             if (!parse_u64(optarg, &o->read_delay_ms, 3600000))
-                return usage_error(role, "--read-delay needs milliseconds, not '%s'", optarg);
+                return usage_error(role, _("--read-delay needs milliseconds, not '%s'"), optarg);
             break;
         case OPT_DIR: o->dir = optarg; break;
         case OPT_TIMEOUT:
             if (!parse_seconds(optarg, &o->timeout_ms) || o->timeout_ms == 0)
-                return usage_error(role, "--timeout needs a positive number of seconds, not '%s'", optarg);
+                return usage_error(role, _("--timeout needs a positive number of seconds, not '%s'"), optarg);
             break;
         case OPT_IDLE:
             if (!parse_seconds(optarg, &o->idle_ms))
-                return usage_error(role, "--idle needs seconds, not '%s'", optarg);
+                return usage_error(role, _("--idle needs seconds, not '%s'"), optarg);
             break;
         case OPT_FILE: o->file = optarg; break;
         case OPT_NAME: o->name = optarg; break;
@@ -381,12 +385,12 @@ int ss_demo_opts_parse(ss_demo_opts_t *o, int argc, char **argv)
         case OPT_SCRIPT: o->script = optarg; break;
         case 'q': o->quiet = true; break;
         case 'h': ss_demo_opts_usage(stdout, o->role); return -1;
-        case ':': return usage_error(role, "%s needs a value", argv[optind - 1]);
-        default: return usage_error(role, "unknown option '%s'", argv[optind - 1]);
+        case ':': return usage_error(role, _("%s needs a value"), argv[optind - 1]);
+        default: return usage_error(role, _("unknown option '%s'"), argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage_error(role, "unexpected argument '%s'", argv[optind]);
+        return usage_error(role, _("unexpected argument '%s'"), argv[optind]);
     if (o->role == SS_DEMO_ROLE_SERVER && o->mode == SS_DEMO_MODE_FILE && !o->dir)
         return usage_error(role, "%s", "file mode needs --dir DIR, where received files are stored");
     if (o->le && o->mode != SS_DEMO_MODE_LEN32)

@@ -94,14 +94,14 @@ ss_demo_frame_rc_t ss_demo_frame_parse(ss_demo_frame_t kind, const uint8_t *p, s
         if (!nl) {
             *scan = n;
             if (n > max) {
-                snprintf(err, errlen, "line longer than %zu bytes (--max-message) without a newline", max);
+                snprintf(err, errlen, _("line longer than %zu bytes (--max-message) without a newline"), max);
                 return SS_DEMO_FRAME_BAD;
             }
             return SS_DEMO_FRAME_MORE;
         }
         size_t len = (size_t)(nl - p);
         if (len > max) {
-            snprintf(err, errlen, "line of %zu bytes is longer than --max-message %zu", len, max);
+            snprintf(err, errlen, _("line of %zu bytes is longer than --max-message %zu"), len, max);
             return SS_DEMO_FRAME_BAD;
         }
         *msg = p;
@@ -119,7 +119,7 @@ ss_demo_frame_rc_t ss_demo_frame_parse(ss_demo_frame_t kind, const uint8_t *p, s
         uint32_t u = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
         if (u & 0x80000000u) {
             /* struct.pack('i') is signed: the top bit set is a negative length. */
-            snprintf(err, errlen, "negative length %lld in the 4-byte little-endian prefix",
+            snprintf(err, errlen, _("negative length %lld in the 4-byte little-endian prefix"),
                      (long long)u - 4294967296ll);
             return SS_DEMO_FRAME_BAD;
         }
@@ -127,7 +127,7 @@ ss_demo_frame_rc_t ss_demo_frame_parse(ss_demo_frame_t kind, const uint8_t *p, s
     }
     /* The declared length is checked before a single byte of the body is awaited or stored. */
     if (len > max) {
-        snprintf(err, errlen, "declared length %llu exceeds --max-message %zu",
+        snprintf(err, errlen, _("declared length %llu exceeds --max-message %zu"),
                  (unsigned long long)len, max);
         return SS_DEMO_FRAME_BAD;
     }

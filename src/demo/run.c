@@ -86,8 +86,16 @@ typedef struct {
 typedef struct {
     int status; /* SS_DEMO_EXIT_*, or 130 when interrupted */
     bool shown; /* the check passed */
+    bool no_namespace; /* the runner could make no network namespace (it said why) */
     char msg[512];
 } run_result_t;
+
+/* Spaces that pad s to `cols` terminal columns (a CJK character is two). */
+static int pad_to(const char *s, int cols)
+{
+    size_t w = ss_i18n_width(s);
+    return w >= (size_t)cols ? 0 : cols - (int)w;
+}
 
 /* dir/name, or just name in the current directory. */
 static void out_path(char *buf, size_t cap, const char *dir, const char *name, const char *ext)
@@ -312,13 +320,13 @@ static long merge_traces(runner_t *r)
         qsort(recs, n, sizeof *recs, rec_cmp);
     FILE *o = fopen(r->trace_path, "w");
     if (!o) {
-        fprintf(stderr, "segscope-demo: cannot write %s: %s\n", r->trace_path, strerror(errno));
+        fprintf(stderr, _("segscope-demo: cannot write %s: %s\n"), r->trace_path, strerror(errno));
         goto out;
     }
     for (size_t i = 0; i < n; i++)
         fputs(recs[i].line, o);
     if (fclose(o) != 0) {
-        fprintf(stderr, "segscope-demo: cannot write %s: %s\n", r->trace_path, strerror(errno));
+        fprintf(stderr, _("segscope-demo: cannot write %s: %s\n"), r->trace_path, strerror(errno));
         goto out;
     }
     rc = (long)n;
@@ -370,7 +378,7 @@ static void print_log(const runner_t *r)
     if (!f)
         return;
     char line[1024];
-    printf("What the programs said:\n");
+    printf(_("What the programs said:\n"));
     while (fgets(line, sizeof line, f))
         printf("  %s%s", line, strchr(line, '\n') ? "" : "\n");
     fclose(f);
@@ -379,13 +387,13 @@ static void print_log(const runner_t *r)
 static void print_no_namespace(const char *why)
 {
     fprintf(stderr,
-            "segscope-demo: %s.\n"
-            "  Each scenario runs in a private network namespace, so that it captures its own\n"
-            "  packets only and never touches the host's loopback traffic. Either run it as root\n"
-            "  (sudo segscope-demo ...), or let unprivileged users create user namespaces:\n"
-            "      sudo sysctl kernel.unprivileged_userns_clone=1            (Debian, older Ubuntu)\n"
-            "      sudo sysctl user.max_user_namespaces=15000               (where it is 0)\n"
-            "      sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0  (Ubuntu 23.10 and later)\n",
+            _("segscope-demo: %s.\n"
+              "  Each scenario runs in a private network namespace, so that it captures its own\n"
+              "  packets only and never touches the host's loopback traffic. Either run it as root\n"
+              "  (sudo segscope-demo ...), or let unprivileged users create user namespaces:\n"
+              "      sudo sysctl kernel.unprivileged_userns_clone=1            (Debian, older Ubuntu)\n"
+              "      sudo sysctl user.max_user_namespaces=15000               (where it is 0)\n"
+              "      sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0  (Ubuntu 23.10 and later)\n"),
             why);
 }
 
@@ -403,12 +411,12 @@ static int runner_main(runner_t *r, pid_t parent)
     if (die_with_parent(parent) < 0)
         return SS_DEMO_EXIT_FAIL;
     if (ss_demo_netns_lo_up(err, sizeof err) < 0) {
-        fprintf(stderr, "segscope-demo: %s\n", err);
+        fprintf(stderr, _("segscope-demo: %s\n"), err);
         return SS_DEMO_EXIT_FAIL;
     }
     bool offload_off = ss_demo_netns_lo_offload_off(err, sizeof err) == 0;
     if (!offload_off)
-        printf("Note: %s; packets on lo may be larger than the MSS (several segments in one).\n", err);
+        printf(_("Note: %s; packets on lo may be larger than the MSS (several segments in one).\n"), err);
 
     /*
      * libpcap's ring has one slot of the snapshot length per packet: with
@@ -425,12 +433,12 @@ static int runner_main(runner_t *r, pid_t parent)
     char serr[SS_SOURCE_ERRBUF] = "";
     int rc = ss_source_open_live(&src, "lo", &lo, serr);
     if (rc < 0) {
-        snprintf(why, sizeof why, "cannot capture on lo inside the scenario's network namespace (%s)", serr);
+        snprintf(why, sizeof why, _("cannot capture on lo inside the scenario's network namespace (%s)"), serr);
         print_no_namespace(why);
         return RUNNER_NO_NAMESPACE;
     }
     if (ss_source_dump_open(src, r->pcap_path, serr) < 0) {
-        fprintf(stderr, "segscope-demo: %s: %s\n", r->pcap_path, serr);
+        fprintf(stderr, _("segscope-demo: %s: %s\n"), r->pcap_path, serr);
         ss_source_close(src);
         return SS_DEMO_EXIT_USAGE;
     }
@@ -442,12 +450,13 @@ static int runner_main(runner_t *r, pid_t parent)
     r->logfd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
     int ready[2] = {-1, -1};
     const char *failure = NULL;
+    bool interrupted = false;
     if (r->logfd < 0 || pipe(ready) != 0) {
-        fprintf(stderr, "segscope-demo: %s\n", strerror(errno));
+        fprintf(stderr, _("segscope-demo: %s\n"), strerror(errno));
         goto out;
     }
     if (r->sc->prepare && r->sc->prepare(&r->env, err, sizeof err) < 0) {
-        fprintf(stderr, "segscope-demo: %s\n", err);
+        fprintf(stderr, _("segscope-demo: %s\n"), err);
         goto out;
     }
 
@@ -461,7 +470,7 @@ static int runner_main(runner_t *r, pid_t parent)
         srv.trace_path = traces[r->nprocs];
         pid_t pid = spawn(r, &srv, ready[1]);
         if (pid < 0) {
-            failure = "cannot start the server";
+            failure = _("cannot start the server");
             goto stop;
         }
         r->procs[r->nprocs++] = (proc_t){.pid = pid, .server = true, .running = true};
@@ -475,7 +484,7 @@ static int runner_main(runner_t *r, pid_t parent)
             pr = poll(&pfd, 1, READY_MS);
         while (pr < 0 && errno == EINTR && !g_run_stop);
         if (pr <= 0 || read(ready[0], &port, sizeof port) != (ssize_t)sizeof port) {
-            failure = "the server did not start listening";
+            failure = _("the server did not start listening");
             goto stop;
         }
     }
@@ -485,7 +494,7 @@ static int runner_main(runner_t *r, pid_t parent)
         cl[i].trace_path = traces[r->nprocs];
         pid_t pid = spawn(r, &cl[i], -1);
         if (pid < 0) {
-            failure = "cannot start a client";
+            failure = _("cannot start a client");
             goto stop;
         }
         r->procs[r->nprocs++] = (proc_t){.pid = pid, .server = false, .running = true};
@@ -495,18 +504,19 @@ static int runner_main(runner_t *r, pid_t parent)
     waker_t waker = {.src = src, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     pthread_t waker_thread;
     if (pthread_create(&waker_thread, NULL, waker_main, &waker) != 0) {
-        failure = "cannot start a thread";
+        failure = _("cannot start a thread");
         goto stop;
     }
     uint64_t clients_done = 0, all_done = 0;
     for (;;) {
         uint64_t now = ss_demo_now_ms();
         if (g_run_stop) {
-            failure = "interrupted";
+            failure = _("interrupted");
+            interrupted = true;
             break;
         }
         if (now - start >= WATCHDOG_MS) {
-            failure = "timed out: the programs were still running after 20 s";
+            failure = _("timed out: the programs were still running after 20 s");
             break;
         }
         ss_frame_t fr;
@@ -516,7 +526,7 @@ static int runner_main(runner_t *r, pid_t parent)
             if (frames % 64)
                 continue; /* look around between bursts, not after every packet */
         } else if (n < 0) {
-            snprintf(why, sizeof why, "the capture failed: %s", serr);
+            snprintf(why, sizeof why, _("the capture failed: %s"), serr);
             failure = why;
             break;
         }
@@ -527,7 +537,7 @@ static int runner_main(runner_t *r, pid_t parent)
             clients_done = now;
         if (running(r, true)) {
             if (now - clients_done >= SERVER_GRACE_MS) {
-                failure = "the server did not exit after its clients were done";
+                failure = _("the server did not exit after its clients were done");
                 break;
             }
             continue;
@@ -541,37 +551,37 @@ static int runner_main(runner_t *r, pid_t parent)
 stop:
     kill_all(r);
     if (ss_source_dump_flush(src) < 0 && !failure)
-        failure = "cannot write the capture file";
+        failure = _("cannot write the capture file");
     ss_source_stats_t st;
     ss_source_stats(src, &st);
     ss_source_close(src);
     src = NULL;
     print_log(r);
     if (st.valid && st.dropped && !failure) {
-        snprintf(why, sizeof why, "the capture lost %llu packets (the kernel's buffer was full)",
+        snprintf(why, sizeof why, _("the capture lost %llu packets (the kernel's buffer was full)"),
                  (unsigned long long)st.dropped);
         failure = why;
     }
     if (merge_traces(r) < 0 && !failure)
-        failure = "cannot write the trace";
+        failure = _("cannot write the trace");
     if (!failure) {
         for (size_t i = 0; i < r->nprocs && !failure; i++) {
             const proc_t *p = &r->procs[i];
             bool want_ok = p->server || !r->sc->client_fails;
             if ((p->status == SS_DEMO_EXIT_OK) != want_ok)
-                failure = p->server ? "the server failed" : want_ok ? "a client failed" : "the client did not fail";
+                failure = p->server ? _("the server failed") : want_ok ? _("a client failed") : _("the client did not fail");
         }
     }
     snprintf(path, sizeof path, "%s/failure", r->workdir);
     if (failure) {
-        printf("Run failed: %s.\n", failure);
+        printf(_("Run failed: %s.\n"), failure);
         /* The parent reports it too (the tour's table): it reads the reason from the work directory. */
         FILE *f = fopen(path, "w");
         if (f) {
             fputs(failure, f);
             fclose(f);
         }
-        status = strcmp(failure, "interrupted") == 0 ? RUNNER_INTERRUPTED : SS_DEMO_EXIT_FAIL;
+        status = interrupted ? RUNNER_INTERRUPTED : SS_DEMO_EXIT_FAIL;
     } else {
         status = SS_DEMO_EXIT_OK;
     }
@@ -607,7 +617,7 @@ static int wait_runner(pid_t pid)
             deadline = ss_demo_now_ms() + 3000;
         }
         if (ss_demo_now_ms() >= deadline) {
-            fprintf(stderr, "segscope-demo: the scenario's runner did not finish; killing it\n");
+            fprintf(stderr, _("segscope-demo: the scenario's runner did not finish; killing it\n"));
             kill(pid, SIGKILL);
             while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
                 ;
@@ -634,7 +644,7 @@ static void run_one(const ss_demo_scenario_t *sc, const run_cfg_t *cfg, run_resu
     const char *tmp = getenv("TMPDIR");
     snprintf(r.workdir, sizeof r.workdir, "%.200s/segscope-demo-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     if (!mkdtemp(r.workdir)) {
-        snprintf(res->msg, sizeof res->msg, "cannot create a temporary directory: %s", strerror(errno));
+        snprintf(res->msg, sizeof res->msg, _("cannot create a temporary directory: %s"), strerror(errno));
         res->status = SS_DEMO_EXIT_FAIL;
         return;
     }
@@ -643,7 +653,7 @@ static void run_one(const ss_demo_scenario_t *sc, const run_cfg_t *cfg, run_resu
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        snprintf(res->msg, sizeof res->msg, "cannot fork: %s", strerror(errno));
+        snprintf(res->msg, sizeof res->msg, _("cannot fork: %s"), strerror(errno));
         res->status = SS_DEMO_EXIT_FAIL;
         rm_workdir(r.workdir);
         return;
@@ -667,45 +677,50 @@ static void run_one(const ss_demo_scenario_t *sc, const run_cfg_t *cfg, run_resu
     rm_workdir(r.workdir);
     if (st == RUNNER_NO_NAMESPACE) {
         res->status = SS_DEMO_EXIT_USAGE;
-        snprintf(res->msg, sizeof res->msg, "no network namespace");
+        snprintf(res->msg, sizeof res->msg, "%s", _("no network namespace"));
+        res->no_namespace = true;
         return;
     }
     if (st == RUNNER_INTERRUPTED || g_run_stop) {
         res->status = 130;
-        snprintf(res->msg, sizeof res->msg, "interrupted");
+        snprintf(res->msg, sizeof res->msg, "%s", _("interrupted"));
         return;
     }
     if (access(pcap, R_OK) != 0) {
         res->status = st == SS_DEMO_EXIT_USAGE ? SS_DEMO_EXIT_USAGE : SS_DEMO_EXIT_FAIL;
-        snprintf(res->msg, sizeof res->msg, "no capture was saved");
+        snprintf(res->msg, sizeof res->msg, "%s", _("no capture was saved"));
         return;
     }
     ss_demo_observed_t ob;
     char err[512];
     ss_demo_analyze_opts_t ao = {.framing = sc->framing, .out = cfg->analysis ? stdout : NULL, .color = cfg->color};
     if (cfg->analysis)
-        printf("\nsegscope's analysis of %s (--explain --summary --timeline%s%s):\n\n", pcap,
+        printf(_("\nsegscope's analysis of %s (--explain --summary --timeline%s%s):\n\n"), pcap,
                sc->framing ? " --framing " : "", sc->framing ? sc->framing : "");
     fflush(stdout);
     if (ss_demo_analyze(pcap, &ao, &ob, err, sizeof err) < 0) {
         res->status = SS_DEMO_EXIT_FAIL;
-        snprintf(res->msg, sizeof res->msg, "cannot analyse the capture: %.400s", err);
+        snprintf(res->msg, sizeof res->msg, _("cannot analyse the capture: %.400s"), err);
         return;
     }
     bool have_trace = ss_demo_analyze_trace(trace, SS_DEMO_RUN_PORT, &ob) == 0;
-    printf("%sSaved %s (%llu packets) and %s (%llu trace records).\n", cfg->analysis ? "\n" : "", pcap,
+    printf(_("%sSaved %s (%llu packets) and %s (%llu trace records).\n"), cfg->analysis ? "\n" : "", pcap,
            (unsigned long long)ob.frames, trace, (unsigned long long)ob.trace_records);
     res->shown = sc->check(&ob, res->msg, sizeof res->msg);
     if (!have_trace && res->shown) {
         res->shown = false;
-        snprintf(res->msg, sizeof res->msg, "the trace %.400s cannot be read", trace);
+        snprintf(res->msg, sizeof res->msg, _("the trace %.400s cannot be read"), trace);
     }
-    printf("%s: %s%s.\n", sc->name, res->shown ? "shows " : "does NOT show what it should: ", res->msg);
+    if (res->shown)
+        /* TRANSLATORS: a scenario's name and what its capture showed. */
+        printf(_("%s: shows %s.\n"), sc->name, res->msg);
+    else
+        printf(_("%s: does NOT show what it should: %s.\n"), sc->name, res->msg);
     res->status = st == SS_DEMO_EXIT_OK && res->shown ? SS_DEMO_EXIT_OK : SS_DEMO_EXIT_FAIL;
     if (st != SS_DEMO_EXIT_OK) {
         /* What went wrong with the run matters more than what its capture lacks. */
         res->shown = false;
-        snprintf(res->msg, sizeof res->msg, "the run failed: %s", failure[0] ? failure : "see above");
+        snprintf(res->msg, sizeof res->msg, _("the run failed: %s"), failure[0] ? failure : _("see above"));
     }
     fflush(stdout);
 }
@@ -719,37 +734,46 @@ static void run_usage(FILE *f, bool tour)
 {
     if (tour)
         fprintf(f,
-                "Usage: segscope-demo tour [--out DIR] [--quick] [options]\n"
-                "\n"
-                "Runs every scenario in turn (segscope-demo list), each as `segscope-demo run`\n"
-                "does, saving DIR/SCENARIO.pcap and DIR/SCENARIO.trace.jsonl for each, and\n"
-                "prints a heading and the analysis of each, then a table of what each showed.\n");
+                _("Usage: segscope-demo tour [--out DIR] [--quick] [options]\n"
+                  "\n"
+                  "Runs every scenario in turn (segscope-demo list), each as `segscope-demo run`\n"
+                  "does, saving DIR/SCENARIO.pcap and DIR/SCENARIO.trace.jsonl for each, and\n"
+                  "prints a heading and the analysis of each, then a table of what each showed.\n"));
     else
         fprintf(f,
-                "Usage: segscope-demo run SCENARIO [--out DIR] [options]\n"
-                "\n"
-                "Runs a scenario (segscope-demo list) in a network namespace of its own: a live\n"
-                "capture on its loopback interface, the demo server and client with the\n"
-                "scenario's options, then segscope's analysis of what was captured. Saves\n"
-                "DIR/SCENARIO.pcap and DIR/SCENARIO.trace.jsonl (the programs' send()/recv()\n"
-                "calls, docs/app-trace.md).\n");
-    fprintf(f,
-            "\n"
-            "  --out DIR        where the files go (default: the current directory)\n"
-            "%s"
-            "  --no-analysis    do not print the timeline and tables (the check still runs)\n"
+                _("Usage: segscope-demo run SCENARIO [--out DIR] [options]\n"
+                  "\n"
+                  "Runs a scenario (segscope-demo list) in a network namespace of its own: a live\n"
+                  "capture on its loopback interface, the demo server and client with the\n"
+                  "scenario's options, then segscope's analysis of what was captured. Saves\n"
+                  "DIR/SCENARIO.pcap and DIR/SCENARIO.trace.jsonl (the programs' send()/recv()\n"
+                  "calls, docs/app-trace.md).\n"));
+    fputs(_("\n"
+            "  --out DIR        where the files go (default: the current directory)\n"),
+          f);
+    if (tour)
+        fputs(_("  --quick          leave out the slow scenarios (keepalive)\n"
+                "  --captures DIR   when no namespace can be made, analyse the captures\n"
+                "                   bundled in DIR instead (default: ./captures)\n"),
+              f);
+    fputs(_("  --no-analysis    do not print the timeline and tables (the check still runs)\n"
             "  --no-color       no colours in the analysis\n"
             "  -v, --verbose    the programs log every send() and recv()\n"
+            "  --lang LANG      the language of the messages and the analysis: zh_CN\n"
+            "                   (Simplified Chinese) or en; by default the locale's\n"
             "  -h, --help       this help\n"
-            "\n"
-            "Needs root, or unprivileged user namespaces (a user namespace of its own is\n"
-            "made then). Exit status: 0 the scenario%s ran and showed what %s should, 1 %s\n"
-            "did not, 2 usage error or no network namespace could be made.\n",
-            tour ? "  --quick          leave out the slow scenarios (keepalive)\n"
-                   "  --captures DIR   when no namespace can be made, analyse the captures\n"
-                   "                   bundled in DIR instead (default: ./captures)\n"
-                 : "",
-            tour ? "s" : "", tour ? "they" : "it", tour ? "one" : "it");
+            "\n"),
+          f);
+    if (tour)
+        fputs(_("Needs root, or unprivileged user namespaces (a user namespace of its own is\n"
+                "made then). Exit status: 0 the scenarios ran and showed what they should, 1 one\n"
+                "did not, 2 usage error or no network namespace could be made.\n"),
+              f);
+    else
+        fputs(_("Needs root, or unprivileged user namespaces (a user namespace of its own is\n"
+                "made then). Exit status: 0 the scenario ran and showed what it should, 1 it\n"
+                "did not, 2 usage error or no network namespace could be made.\n"),
+              f);
 }
 
 static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool *quick, const char **scenario)
@@ -781,7 +805,7 @@ static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool
         case OPT_NO_COLOR: cfg->color = false; break;
         case OPT_QUICK:
             if (!tour) {
-                fprintf(stderr, "segscope-demo run: --quick belongs to tour (see segscope-demo run --help)\n");
+                fprintf(stderr, _("segscope-demo run: --quick belongs to tour (see segscope-demo run --help)\n"));
                 return -SS_DEMO_EXIT_USAGE;
             }
             *quick = true;
@@ -789,38 +813,38 @@ static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool
         case 'v': cfg->verbose = true; break;
         case 'h': run_usage(stdout, tour); return -1;
         case ':':
-            fprintf(stderr, "segscope-demo %s: %s needs a value (see segscope-demo %s --help)\n", cmd,
+            fprintf(stderr, _("segscope-demo %s: %s needs a value (see segscope-demo %s --help)\n"), cmd,
                     argv[optind - 1], cmd);
             return -SS_DEMO_EXIT_USAGE;
         default:
-            fprintf(stderr, "segscope-demo %s: unknown option '%s' (see segscope-demo %s --help)\n", cmd,
+            fprintf(stderr, _("segscope-demo %s: unknown option '%s' (see segscope-demo %s --help)\n"), cmd,
                     argv[optind - 1], cmd);
             return -SS_DEMO_EXIT_USAGE;
         }
     }
     if (!tour) {
         if (optind >= argc) {
-            fprintf(stderr, "segscope-demo run: which scenario? (segscope-demo list shows them)\n");
+            fprintf(stderr, _("segscope-demo run: which scenario? (segscope-demo list shows them)\n"));
             return -SS_DEMO_EXIT_USAGE;
         }
         *scenario = argv[optind++];
     }
     if (optind < argc) {
-        fprintf(stderr, "segscope-demo %s: unexpected argument '%s' (see segscope-demo %s --help)\n", cmd,
+        fprintf(stderr, _("segscope-demo %s: unexpected argument '%s' (see segscope-demo %s --help)\n"), cmd,
                 argv[optind], cmd);
         return -SS_DEMO_EXIT_USAGE;
     }
     if (!cfg->out_dir[0]) {
-        fprintf(stderr, "segscope-demo %s: --out needs a directory\n", cmd);
+        fprintf(stderr, _("segscope-demo %s: --out needs a directory\n"), cmd);
         return -SS_DEMO_EXIT_USAGE;
     }
     struct stat st;
     if (stat(cfg->out_dir, &st) != 0 && mkdir(cfg->out_dir, 0777) != 0) {
-        fprintf(stderr, "segscope-demo %s: cannot create --out %s: %s\n", cmd, cfg->out_dir, strerror(errno));
+        fprintf(stderr, _("segscope-demo %s: cannot create --out %s: %s\n"), cmd, cfg->out_dir, strerror(errno));
         return -SS_DEMO_EXIT_USAGE;
     }
     if (stat(cfg->out_dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(cfg->out_dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "segscope-demo %s: --out %s is not a directory this user can write to\n", cmd, cfg->out_dir);
+        fprintf(stderr, _("segscope-demo %s: --out %s is not a directory this user can write to\n"), cmd, cfg->out_dir);
         return -SS_DEMO_EXIT_USAGE;
     }
     return 0;
@@ -829,15 +853,15 @@ static int parse_run_args(int argc, char **argv, bool tour, run_cfg_t *cfg, bool
 int ss_demo_list_main(int argc, char **argv)
 {
     if (argc > 1 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("Usage: segscope-demo list\n\nLists the scenarios of segscope-demo run and tour.\n");
+        printf(_("Usage: segscope-demo list\n\nLists the scenarios of segscope-demo run and tour.\n"));
         return SS_DEMO_EXIT_OK;
     }
     if (argc > 1) {
-        fprintf(stderr, "segscope-demo list: unexpected argument '%s'\n", argv[1]);
+        fprintf(stderr, _("segscope-demo list: unexpected argument '%s'\n"), argv[1]);
         return SS_DEMO_EXIT_USAGE;
     }
     for (size_t i = 0; i < ss_demo_nscenarios; i++)
-        printf("%-15s %s\n", ss_demo_scenarios[i].name, ss_demo_scenarios[i].summary);
+        printf("%-15s %s\n", ss_demo_scenarios[i].name, _(ss_demo_scenarios[i].summary));
     return SS_DEMO_EXIT_OK;
 }
 
@@ -853,18 +877,18 @@ int ss_demo_run_main(int argc, char **argv)
         return -rc;
     const ss_demo_scenario_t *sc = ss_demo_scenario_find(name);
     if (!sc) {
-        fprintf(stderr, "segscope-demo run: no scenario '%s'; these exist:\n", name);
+        fprintf(stderr, _("segscope-demo run: no scenario '%s'; these exist:\n"), name);
         for (size_t i = 0; i < ss_demo_nscenarios; i++)
-            fprintf(stderr, "  %-15s %s\n", ss_demo_scenarios[i].name, ss_demo_scenarios[i].summary);
+            fprintf(stderr, "  %-15s %s\n", ss_demo_scenarios[i].name, _(ss_demo_scenarios[i].summary));
         return SS_DEMO_EXIT_USAGE;
     }
     install_stop_signals();
-    printf("Scenario %s: %s.\n", sc->name, sc->summary);
+    printf(_("Scenario %s: %s.\n"), sc->name, _(sc->summary));
     run_result_t res;
     run_one(sc, &cfg, &res);
     if (res.status != SS_DEMO_EXIT_OK && res.status != 130 && res.msg[0] &&
-        strcmp(res.msg, "no network namespace") != 0)
-        fprintf(stderr, "segscope-demo run %s: %s\n", sc->name, res.msg);
+        !res.no_namespace)
+        fprintf(stderr, _("segscope-demo run %s: %s\n"), sc->name, res.msg);
     return res.status;
 }
 
@@ -875,8 +899,8 @@ int ss_demo_run_main(int argc, char **argv)
 static int tour_bundled(const run_cfg_t *cfg, bool quick)
 {
     size_t shown = 0;
-    printf("\n======== Live capture is not possible here (see above): the tour shows the captures\n"
-           "======== recorded by `segscope-demo tour` and bundled in %s/ instead.\n",
+    printf(_("\n======== Live capture is not possible here (see above): the tour shows the captures\n"
+             "======== recorded by `segscope-demo tour` and bundled in %s/ instead.\n"),
            cfg->captures_dir);
     for (size_t i = 0; i < ss_demo_nscenarios; i++) {
         const ss_demo_scenario_t *sc = &ss_demo_scenarios[i];
@@ -889,21 +913,21 @@ static int tour_bundled(const run_cfg_t *cfg, bool quick)
             snprintf(path, sizeof path, "%s/%s.pcap", cfg->captures_dir, sc->name);
         if (access(path, R_OK) != 0)
             continue;
-        printf("\n\n======== %s: %s\n======== (bundled capture %s)\n\n", sc->name, sc->summary, path);
+        printf(_("\n\n======== %s: %s\n======== (bundled capture %s)\n\n"), sc->name, _(sc->summary), path);
         ss_demo_analyze_opts_t ao = {.framing = sc->framing, .out = cfg->analysis ? stdout : NULL, .color = cfg->color};
         ss_demo_observed_t ob;
         if (ss_demo_analyze(path, &ao, &ob, err, sizeof err) < 0)
-            printf("cannot analyse %s: %s\n", path, err);
+            printf(_("cannot analyse %s: %s\n"), path, err);
         else
             shown++;
         fflush(stdout);
     }
     if (shown == 0) {
-        fprintf(stderr, "segscope-demo tour: no bundled captures in %s/ either (run it from the source tree, or "
-                        "give --captures DIR)\n", cfg->captures_dir);
+        fprintf(stderr, _("segscope-demo tour: no bundled captures in %s/ either (run it from the source tree, or "
+                          "give --captures DIR)\n"), cfg->captures_dir);
         return SS_DEMO_EXIT_USAGE;
     }
-    printf("\n%zu bundled captures shown.\n", shown);
+    printf(P_("\n%zu bundled capture shown.\n", "\n%zu bundled captures shown.\n", shown), shown);
     return SS_DEMO_EXIT_OK;
 }
 
@@ -919,7 +943,7 @@ int ss_demo_tour_main(int argc, char **argv)
     install_stop_signals();
     run_result_t *res = calloc(ss_demo_nscenarios, sizeof *res);
     if (!res) {
-        fprintf(stderr, "segscope-demo tour: out of memory\n");
+        fprintf(stderr, _("segscope-demo tour: out of memory\n"));
         return SS_DEMO_EXIT_FAIL;
     }
     size_t total = 0, done = 0;
@@ -930,11 +954,11 @@ int ss_demo_tour_main(int argc, char **argv)
     for (size_t i = 0; i < ss_demo_nscenarios; i++) {
         const ss_demo_scenario_t *sc = &ss_demo_scenarios[i];
         if (quick && sc->slow) {
-            snprintf(res[i].msg, sizeof res[i].msg, "skipped (--quick)");
+            snprintf(res[i].msg, sizeof res[i].msg, "%s", _("skipped (--quick)"));
             res[i].status = -1;
             continue;
         }
-        printf("%s======== %zu/%zu  %s: %s\n\n", k ? "\n\n" : "", k + 1, total, sc->name, sc->summary);
+        printf("%s======== %zu/%zu  %s: %s\n\n", k ? "\n\n" : "", k + 1, total, sc->name, _(sc->summary));
         k++;
         run_one(sc, &cfg, &res[i]);
         done++;
@@ -952,14 +976,18 @@ int ss_demo_tour_main(int argc, char **argv)
     }
     if (status != SS_DEMO_EXIT_USAGE && status != 130) {
         size_t good = 0;
-        printf("\n\n======== The tour: %zu scenario%s, files in %s\n\n", done, done == 1 ? "" : "s", cfg.out_dir);
+        printf(P_("\n\n======== The tour: %zu scenario, files in %s\n\n",
+                  "\n\n======== The tour: %zu scenarios, files in %s\n\n", done),
+               done, cfg.out_dir);
         for (size_t i = 0; i < ss_demo_nscenarios; i++) {
             const run_result_t *x = &res[i];
-            const char *verdict = x->status < 0 ? "skipped" : x->status == SS_DEMO_EXIT_OK ? "ok" : "FAILED";
+            const char *verdict = x->status < 0 ? _("skipped") : x->status == SS_DEMO_EXIT_OK ? _("ok") : _("FAILED");
             good += x->status == SS_DEMO_EXIT_OK;
-            printf("  %-15s %-7s %s\n", ss_demo_scenarios[i].name, verdict, x->status < 0 ? "" : x->msg);
+            /* The verdict padded to 7 terminal columns, a CJK character counting as two. */
+            printf("  %-15s %s%*s %s\n", ss_demo_scenarios[i].name, verdict, pad_to(verdict, 7), "",
+                   x->status < 0 ? "" : x->msg);
         }
-        printf("\n%zu of %zu as expected.\n", good, done);
+        printf(_("\n%zu of %zu as expected.\n"), good, done);
     }
     free(res);
     return status;

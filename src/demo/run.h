@@ -43,7 +43,7 @@ typedef struct ss_demo_run_env {
 
 typedef struct ss_demo_scenario {
     const char *name;
-    const char *summary;  /* one line, for `list` */
+    const char *summary;  /* one line, for `list` (marked with N_(), translated when printed) */
     const char *framing;  /* --framing for the analysis, or NULL */
     bool slow;            /* left out by `tour --quick` */
     bool server;          /* false: nothing listens (the client is refused) */

@@ -36,20 +36,18 @@ static bool missing(char *msg, size_t len, const char *fmt, ...)
 
 #define FLAG(ob, name) ((ob)->flags[SS_TA_BIT_##name])
 
-static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
-
 /* A file with the given lines, for the chat scripts; 0 or -1 with err. */
 static int write_lines(const char *path, const char *const *lines, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "w");
     if (!f) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, errlen, _("cannot write %s: %s"), path, strerror(errno));
         return -1;
     }
     for (size_t i = 0; lines[i]; i++)
         fprintf(f, "%s\n", lines[i]);
     if (fclose(f) != 0) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        snprintf(err, errlen, _("cannot write %s: %s"), path, strerror(errno));
         return -1;
     }
     return 0;
@@ -59,12 +57,14 @@ static int write_lines(const char *path, const char *const *lines, char *err, si
 static bool clean_tcp(const ss_demo_observed_t *ob, uint64_t want, char *msg, size_t len)
 {
     if (ob->tcp < want)
-        return missing(msg, len, "%llu TCP conversation%s captured, %llu expected", (unsigned long long)ob->tcp,
-                       plural(ob->tcp), (unsigned long long)want);
+        return missing(msg, len,
+                       P_("%llu TCP conversation captured, %llu expected", "%llu TCP conversations captured, %llu expected",
+                          ob->tcp),
+                       (unsigned long long)ob->tcp, (unsigned long long)want);
     if (ob->complete < ob->tcp)
-        return missing(msg, len, "a handshake is incomplete");
+        return missing(msg, len, _("a handshake is incomplete"));
     if (ob->fin + ob->rst < ob->tcp)
-        return missing(msg, len, "a conversation was not closed");
+        return missing(msg, len, _("a conversation was not closed"));
     return true;
 }
 
@@ -82,9 +82,15 @@ static bool check_hello(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (ob->fin != 1 || ob->client_closed_first != 1)
-        return missing(msg, len, "the client did not close first with a FIN");
-    return say(msg, len, "a complete handshake, one message each way, a %s FIN close started by the client",
-               ob->four_way ? "four-way" : ob->three_way ? "three-way" : "simultaneous");
+        return missing(msg, len, _("the client did not close first with a FIN"));
+    if (ob->four_way)
+        return say(msg, len, "%s", _("a complete handshake, one message each way, a four-way FIN close started by the "
+                                     "client"));
+    if (ob->three_way)
+        return say(msg, len, "%s", _("a complete handshake, one message each way, a three-way FIN close started by "
+                                     "the client"));
+    return say(msg, len, "%s", _("a complete handshake, one message each way, a simultaneous FIN close started by "
+                                 "the client"));
 }
 
 static void setup_echo_many(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -99,7 +105,7 @@ static bool check_echo_many(const ss_demo_observed_t *ob, char *msg, size_t len)
 {
     if (!clean_tcp(ob, 3, msg, len))
         return false;
-    return say(msg, len, "%llu TCP conversations with the same server port, each with its own client port",
+    return say(msg, len, _("%llu TCP conversations with the same server port, each with its own client port"),
                (unsigned long long)ob->tcp);
 }
 
@@ -129,9 +135,9 @@ static bool check_chat(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (ob->msgs[SS_DIR_C2S] < 4 || ob->msgs[SS_DIR_S2C] < 3)
-        return missing(msg, len, "%llu lines from the client and %llu from the server; 4 and 3 expected",
+        return missing(msg, len, _("%llu lines from the client and %llu from the server; 4 and 3 expected"),
                        (unsigned long long)ob->msgs[SS_DIR_C2S], (unsigned long long)ob->msgs[SS_DIR_S2C]);
-    return say(msg, len, "%llu lines from the client and %llu from the server, one per segment",
+    return say(msg, len, _("%llu lines from the client and %llu from the server, one per segment"),
                (unsigned long long)ob->msgs[SS_DIR_C2S], (unsigned long long)ob->msgs[SS_DIR_S2C]);
 }
 
@@ -147,12 +153,16 @@ static bool check_sticky_nagle(const ss_demo_observed_t *ob, char *msg, size_t l
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!ob->client_sends || ob->c2s_data_segments >= ob->client_sends)
-        return missing(msg, len, "the client's %llu writes left in %llu segments: none were coalesced",
+        return missing(msg, len, _("the client's %llu writes left in %llu segments: none were coalesced"),
                        (unsigned long long)ob->client_sends, (unsigned long long)ob->c2s_data_segments);
-    return say(msg, len, "the client's %llu writes left in %llu segments (Nagle coalesced them); the server read "
-                         "them in %llu recv() call%s",
+    return say(msg, len,
+               P_("the client's %llu writes left in %llu segments (Nagle coalesced them); the server read them in "
+                  "%llu recv() call",
+                  "the client's %llu writes left in %llu segments (Nagle coalesced them); the server read them in "
+                  "%llu recv() calls",
+                  ob->server_data_recvs),
                (unsigned long long)ob->client_sends, (unsigned long long)ob->c2s_data_segments,
-               (unsigned long long)ob->server_data_recvs, plural(ob->server_data_recvs));
+               (unsigned long long)ob->server_data_recvs);
 }
 
 static void setup_sticky_nodelay(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -166,12 +176,16 @@ static bool check_sticky_nodelay(const ss_demo_observed_t *ob, char *msg, size_t
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!ob->server_data_recvs || ob->server_data_recvs >= ob->client_sends)
-        return missing(msg, len, "the server's recv() calls (%llu) returned no write glued to another (%llu writes)",
+        return missing(msg, len, _("the server's recv() calls (%llu) returned no write glued to another (%llu writes)"),
                        (unsigned long long)ob->server_data_recvs, (unsigned long long)ob->client_sends);
-    return say(msg, len, "the client's %llu writes left in %llu segments (TCP_NODELAY), yet the server read them in "
-                         "%llu recv() call%s",
+    return say(msg, len,
+               P_("the client's %llu writes left in %llu segments (TCP_NODELAY), yet the server read them in "
+                  "%llu recv() call",
+                  "the client's %llu writes left in %llu segments (TCP_NODELAY), yet the server read them in "
+                  "%llu recv() calls",
+                  ob->server_data_recvs),
                (unsigned long long)ob->client_sends, (unsigned long long)ob->c2s_data_segments,
-               (unsigned long long)ob->server_data_recvs, plural(ob->server_data_recvs));
+               (unsigned long long)ob->server_data_recvs);
 }
 
 static void setup_len32(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -193,13 +207,13 @@ static bool check_framed(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (ob->msgs[SS_DIR_C2S] < 30 || ob->msgs[SS_DIR_S2C] < 30 || ob->incomplete[0] + ob->incomplete[1])
-        return missing(msg, len, "%llu messages from the client, %llu echoed, %llu incomplete; 30 each expected",
+        return missing(msg, len, _("%llu messages from the client, %llu echoed, %llu incomplete; 30 each expected"),
                        (unsigned long long)ob->msgs[SS_DIR_C2S], (unsigned long long)ob->msgs[SS_DIR_S2C],
                        (unsigned long long)(ob->incomplete[0] + ob->incomplete[1]));
     if (ob->split[0] + ob->split[1] == 0)
-        return missing(msg, len, "no message spans several segments");
-    return say(msg, len, "%llu messages each way; %llu spread over several segments (SPLIT), %llu segments "
-                         "carrying several (COALESCED)",
+        return missing(msg, len, _("no message spans several segments"));
+    return say(msg, len, _("%llu messages each way; %llu spread over several segments (SPLIT), %llu segments "
+                           "carrying several (COALESCED)"),
                (unsigned long long)ob->msgs[SS_DIR_C2S], (unsigned long long)(ob->split[0] + ob->split[1]),
                (unsigned long long)(ob->coalesced[0] + ob->coalesced[1]));
 }
@@ -208,7 +222,7 @@ static int prepare_file(ss_demo_run_env_t *env, char *err, size_t errlen)
 {
     snprintf(env->received_dir, sizeof env->received_dir, "%s/received", env->workdir);
     if (mkdir(env->received_dir, 0700) != 0) {
-        snprintf(err, errlen, "cannot create %s: %s", env->received_dir, strerror(errno));
+        snprintf(err, errlen, _("cannot create %s: %s"), env->received_dir, strerror(errno));
         return -1;
     }
     return 0;
@@ -227,9 +241,9 @@ static bool check_file(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (ob->msgs[SS_DIR_C2S] < 1 || ob->split[SS_DIR_C2S] < 1 || ob->incomplete[SS_DIR_C2S])
-        return missing(msg, len, "the file transfer is not one complete message over many segments");
-    return say(msg, len, "the header and the file's bytes as one message over many segments, and the server's "
-                         "answer");
+        return missing(msg, len, _("the file transfer is not one complete message over many segments"));
+    return say(msg, len, _("the header and the file's bytes as one message over many segments, and the server's "
+                           "answer"));
 }
 
 static void setup_loss(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -245,9 +259,9 @@ static bool check_loss(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!FLAG(ob, RETRANSMISSION) || !FLAG(ob, DUPLICATE_ACK))
-        return missing(msg, len, "%llu retransmissions and %llu duplicate ACKs; at least one of each expected",
+        return missing(msg, len, _("%llu retransmissions and %llu duplicate ACKs; at least one of each expected"),
                        (unsigned long long)FLAG(ob, RETRANSMISSION), (unsigned long long)FLAG(ob, DUPLICATE_ACK));
-    return say(msg, len, "%llu retransmissions (%llu fast), %llu duplicate ACKs",
+    return say(msg, len, _("%llu retransmissions (%llu fast), %llu duplicate ACKs"),
                (unsigned long long)FLAG(ob, RETRANSMISSION), (unsigned long long)FLAG(ob, FAST_RETRANSMISSION),
                (unsigned long long)FLAG(ob, DUPLICATE_ACK));
 }
@@ -271,11 +285,11 @@ static bool check_loss_small(const ss_demo_observed_t *ob, char *msg, size_t len
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!FLAG(ob, RETRANSMISSION))
-        return missing(msg, len, "no retransmission");
+        return missing(msg, len, _("no retransmission"));
     if (ob->msgs[SS_DIR_C2S] < 60 || ob->msgs[SS_DIR_S2C] < 60 || ob->incomplete[0] + ob->incomplete[1])
-        return missing(msg, len, "%llu of 60 lines from the client and %llu echoes were reassembled",
+        return missing(msg, len, _("%llu of 60 lines from the client and %llu echoes were reassembled"),
                        (unsigned long long)ob->msgs[SS_DIR_C2S], (unsigned long long)ob->msgs[SS_DIR_S2C]);
-    return say(msg, len, "%llu retransmissions of lone small segments; all %llu lines whole after reassembly",
+    return say(msg, len, _("%llu retransmissions of lone small segments; all %llu lines whole after reassembly"),
                (unsigned long long)FLAG(ob, RETRANSMISSION), (unsigned long long)ob->msgs[SS_DIR_C2S]);
 }
 
@@ -292,11 +306,15 @@ static bool check_zero_window(const ss_demo_observed_t *ob, char *msg, size_t le
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!FLAG(ob, ZERO_WINDOW) || !FLAG(ob, WINDOW_UPDATE))
-        return missing(msg, len, "%llu zero windows and %llu window updates; at least one of each expected",
+        return missing(msg, len, _("%llu zero windows and %llu window updates; at least one of each expected"),
                        (unsigned long long)FLAG(ob, ZERO_WINDOW), (unsigned long long)FLAG(ob, WINDOW_UPDATE));
-    return say(msg, len, "%llu zero window%s and %llu window update%s, %llu segments filling the window",
-               (unsigned long long)FLAG(ob, ZERO_WINDOW), plural(FLAG(ob, ZERO_WINDOW)),
-               (unsigned long long)FLAG(ob, WINDOW_UPDATE), plural(FLAG(ob, WINDOW_UPDATE)),
+    char zero[64], update[64];
+    snprintf(zero, sizeof zero, P_("%llu zero window", "%llu zero windows", FLAG(ob, ZERO_WINDOW)),
+             (unsigned long long)FLAG(ob, ZERO_WINDOW));
+    snprintf(update, sizeof update, P_("%llu window update", "%llu window updates", FLAG(ob, WINDOW_UPDATE)),
+             (unsigned long long)FLAG(ob, WINDOW_UPDATE));
+    /* TRANSLATORS: "3 zero windows and 2 window updates, 40 segments filling the window". */
+    return say(msg, len, _("%s and %s, %llu segments filling the window"), zero, update,
                (unsigned long long)FLAG(ob, WINDOW_FULL));
 }
 
@@ -309,8 +327,8 @@ static void setup_rst(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run
 static bool check_rst(const ss_demo_observed_t *ob, char *msg, size_t len)
 {
     if (ob->tcp != 1 || ob->rst != 1)
-        return missing(msg, len, "no conversation ended by an RST");
-    return say(msg, len, "the client's data, then an RST instead of a FIN");
+        return missing(msg, len, _("no conversation ended by an RST"));
+    return say(msg, len, _("the client's data, then an RST instead of a FIN"));
 }
 
 static void setup_refused(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -324,8 +342,8 @@ static void setup_refused(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo
 static bool check_refused(const ss_demo_observed_t *ob, char *msg, size_t len)
 {
     if (ob->tcp != 1 || ob->refused != 1)
-        return missing(msg, len, "no SYN answered by an RST");
-    return say(msg, len, "a SYN answered by an RST: nothing listens on the port");
+        return missing(msg, len, _("no SYN answered by an RST"));
+    return say(msg, len, _("a SYN answered by an RST: nothing listens on the port"));
 }
 
 static void setup_half_close(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -340,8 +358,8 @@ static bool check_half_close(const ss_demo_observed_t *ob, char *msg, size_t len
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!ob->half_close)
-        return missing(msg, len, "no data after the client's FIN");
-    return say(msg, len, "the client's FIN, then the server's data still flowing the other way");
+        return missing(msg, len, _("no data after the client's FIN"));
+    return say(msg, len, _("the client's FIN, then the server's data still flowing the other way"));
 }
 
 static void setup_keepalive(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run_env_t *env)
@@ -356,9 +374,9 @@ static bool check_keepalive(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (!FLAG(ob, KEEP_ALIVE) || !FLAG(ob, KEEP_ALIVE_ACK))
-        return missing(msg, len, "%llu keep-alives and %llu keep-alive ACKs; at least one of each expected",
+        return missing(msg, len, _("%llu keep-alives and %llu keep-alive ACKs; at least one of each expected"),
                        (unsigned long long)FLAG(ob, KEEP_ALIVE), (unsigned long long)FLAG(ob, KEEP_ALIVE_ACK));
-    return say(msg, len, "%llu keep-alive probes, each answered (%llu keep-alive ACKs)",
+    return say(msg, len, _("%llu keep-alive probes, each answered (%llu keep-alive ACKs)"),
                (unsigned long long)FLAG(ob, KEEP_ALIVE), (unsigned long long)FLAG(ob, KEEP_ALIVE_ACK));
 }
 
@@ -373,10 +391,10 @@ static void setup_udp(ss_demo_opts_t *srv, ss_demo_opts_t *cl, const ss_demo_run
 static bool check_udp(const ss_demo_observed_t *ob, char *msg, size_t len)
 {
     if (ob->udp < 1 || ob->udp_frames[SS_DIR_C2S] < 20 || ob->udp_frames[SS_DIR_S2C] < 20)
-        return missing(msg, len, "%llu datagrams from the client and %llu back; 20 each expected",
+        return missing(msg, len, _("%llu datagrams from the client and %llu back; 20 each expected"),
                        (unsigned long long)ob->udp_frames[SS_DIR_C2S], (unsigned long long)ob->udp_frames[SS_DIR_S2C]);
-    return say(msg, len, "%llu datagrams from the client and %llu back, each its own message: no handshake, no "
-                         "ACKs, no close",
+    return say(msg, len, _("%llu datagrams from the client and %llu back, each its own message: no handshake, no "
+                           "ACKs, no close"),
                (unsigned long long)ob->udp_frames[SS_DIR_C2S], (unsigned long long)ob->udp_frames[SS_DIR_S2C]);
 }
 
@@ -395,47 +413,49 @@ static bool check_ipv6(const ss_demo_observed_t *ob, char *msg, size_t len)
     if (!clean_tcp(ob, 1, msg, len))
         return false;
     if (ob->ipv6 != ob->tcp)
-        return missing(msg, len, "the conversation is not over IPv6");
-    return say(msg, len, "an echo over IPv6 (::1): the same TCP, a 40-byte network header");
+        return missing(msg, len, _("the conversation is not over IPv6"));
+    return say(msg, len, _("an echo over IPv6 (::1): the same TCP, a 40-byte network header"));
 }
 
 /* ------------------------------------------------------------------------ */
 
 const ss_demo_scenario_t ss_demo_scenarios[] = {
-    {"hello", "one message and its reply: handshake, data, FIN close started by the client", NULL, false, true, 1,
+    {"hello", N_("one message and its reply: handshake, data, FIN close started by the client"), NULL, false, true, 1,
      false, NULL, setup_hello, check_hello},
-    {"echo-many", "three clients at once, each echoing three lines: one conversation per client port", NULL,
+    {"echo-many", N_("three clients at once, each echoing three lines: one conversation per client port"), NULL,
      false, true, 3, false, NULL, setup_echo_many, check_echo_many},
-    {"chat", "a scripted chat: lines each way, one per segment, framed by newlines", "line", false, true, 1, false,
+    {"chat", N_("a scripted chat: lines each way, one per segment, framed by newlines"), "line", false, true, 1, false,
      prepare_chat, setup_chat, check_chat},
-    {"sticky-nagle", "50 tiny writes with Nagle on and a late reader: writes coalesced into few segments", NULL,
+    {"sticky-nagle", N_("50 tiny writes with Nagle on and a late reader: writes coalesced into few segments"), NULL,
      false, true, 1, false, NULL, setup_sticky_nagle, check_sticky_nagle},
-    {"sticky-nodelay", "the same with TCP_NODELAY: about a segment per write, still glued by one recv()", NULL, false,
+    {"sticky-nodelay", N_("the same with TCP_NODELAY: about a segment per write, still glued by one recv()"), NULL, false,
      true, 1, false, NULL, setup_sticky_nodelay, check_sticky_nodelay},
-    {"len32", "30 messages with a 4-byte length prefix, 1 byte to 8 KiB: split and coalesced", "len32", false,
+    {"len32", N_("30 messages with a 4-byte length prefix, 1 byte to 8 KiB: split and coalesced"), "len32", false,
      true, 1, false, NULL, setup_len32, check_framed},
-    {"line", "30 newline-terminated messages, 1 byte to 8 KiB: split and coalesced", "line", false, true, 1, false,
+    {"line", N_("30 newline-terminated messages, 1 byte to 8 KiB: split and coalesced"), "line", false, true, 1, false,
      NULL, setup_line, check_framed},
-    {"file-transfer", "a 128 KiB file: length, JSON header, bytes, and the server's answer", "filexfer", false,
+    {"file-transfer", N_("a 128 KiB file: length, JSON header, bytes, and the server's answer"), "filexfer", false,
      true, 1, false, prepare_file, setup_file, check_file},
-    {"loss", "512 KiB bulk with 15% of the segments dropped at the receiver: retransmissions, dup ACKs, SACK",
+    /* xgettext:no-c-format */
+    {"loss", N_("512 KiB bulk with 15% of the segments dropped at the receiver: retransmissions, dup ACKs, SACK"),
      NULL, false, true, 1, false, NULL, setup_loss, check_loss},
-    {"loss-small", "60 short lines, each awaiting its echo, with 15% loss at the server: timer retransmissions",
+    /* xgettext:no-c-format */
+    {"loss-small", N_("60 short lines, each awaiting its echo, with 15% loss at the server: timer retransmissions"),
      "line", false, true, 1,
      false, NULL, setup_loss_small, check_loss_small},
-    {"zero-window", "a slow reader with a tiny receive buffer: zero window, probes, window update", NULL, false,
+    {"zero-window", N_("a slow reader with a tiny receive buffer: zero window, probes, window update"), NULL, false,
      true, 1, false, NULL, setup_zero_window, check_zero_window},
-    {"rst", "the client sends, then closes with SO_LINGER 0: an RST instead of a FIN", NULL, false, true, 1,
+    {"rst", N_("the client sends, then closes with SO_LINGER 0: an RST instead of a FIN"), NULL, false, true, 1,
      false, NULL, setup_rst, check_rst},
-    {"refused", "a connection to a port nobody listens on: a SYN answered by an RST", NULL, false, false, 1, true,
+    {"refused", N_("a connection to a port nobody listens on: a SYN answered by an RST"), NULL, false, false, 1, true,
      NULL, setup_refused, check_refused},
-    {"half-close", "the client sends, then shutdown(SHUT_WR); the server's data follows the FIN", NULL, false,
+    {"half-close", N_("the client sends, then shutdown(SHUT_WR); the server's data follows the FIN"), NULL, false,
      true, 1, false, NULL, setup_half_close, check_half_close},
-    {"keepalive", "an idle connection probed by keep-alives every second (takes about 5 s)", NULL, true, true, 1,
+    {"keepalive", N_("an idle connection probed by keep-alives every second (takes about 5 s)"), NULL, true, true, 1,
      false, NULL, setup_keepalive, check_keepalive},
-    {"udp", "20 numbered datagrams, each echoed: messages without a connection", NULL, false, true, 1, false,
+    {"udp", N_("20 numbered datagrams, each echoed: messages without a connection"), NULL, false, true, 1, false,
      NULL, setup_udp, check_udp},
-    {"ipv6", "an echo over IPv6 loopback (::1)", NULL, false, true, 1, false, NULL, setup_ipv6, check_ipv6},
+    {"ipv6", N_("an echo over IPv6 loopback (::1)"), NULL, false, true, 1, false, NULL, setup_ipv6, check_ipv6},
 };
 
 const size_t ss_demo_nscenarios = sizeof ss_demo_scenarios / sizeof ss_demo_scenarios[0];

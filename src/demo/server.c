@@ -54,9 +54,9 @@ int ss_demo_sconn_queue(ss_demo_server_t *s, ss_demo_sconn_t *c, const void *p, 
     (void)s;
     int rc = ss_demo_buf_append(&c->out, p, n);
     if (rc == SS_ERR_LIMIT)
-        return ss_demo_sconn_fail(c, "output for this client would exceed the buffer cap or --max-memory");
+        return ss_demo_sconn_fail(c, _("output for this client would exceed the buffer cap or --max-memory"));
     if (rc < 0)
-        return ss_demo_sconn_fail(c, "out of memory");
+        return ss_demo_sconn_fail(c, _("out of memory"));
     return SS_DEMO_SC_CONTINUE;
 }
 
@@ -86,8 +86,8 @@ static void conn_finish(ss_demo_server_t *s, ss_demo_sconn_t *c)
 {
     if (s->handler->close)
         s->handler->close(s, c);
-    ss_demo_slog(s, c, "closed%s: received %llu bytes in %llu recv() calls, sent %llu bytes in %llu send() calls",
-                 c->failed ? " (failed)" : "", (unsigned long long)c->sock.received,
+    ss_demo_slog(s, c, _("closed%s: received %llu bytes in %llu recv() calls, sent %llu bytes in %llu send() calls"),
+                 c->failed ? _(" (failed)") : "", (unsigned long long)c->sock.received,
                  (unsigned long long)c->sock.recv_calls, (unsigned long long)c->sock.sent,
                  (unsigned long long)c->sock.send_calls);
     ss_demo_sock_close(&c->sock);
@@ -110,7 +110,7 @@ static void conn_advance(ss_demo_server_t *s, ss_demo_sconn_t *c, uint64_t now)
             return;
         }
         shutdown(c->sock.fd, SHUT_WR);
-        ss_demo_slog_io(s, c, "shutdown(SHUT_WR): FIN sent; waiting for the client's");
+        ss_demo_slog_io(s, c, _("shutdown(SHUT_WR): FIN sent; waiting for the client's"));
         c->phase = SS_DEMO_SC_DRAIN;
         c->drain_until_ms = now + DRAIN_MS;
     }
@@ -120,7 +120,7 @@ static void conn_apply(ss_demo_server_t *s, ss_demo_sconn_t *c, int r)
 {
     if (r == SS_DEMO_SC_FAIL) {
         c->failed = true;
-        ss_demo_slog(s, c, "error: %s; closing the connection", c->reason);
+        ss_demo_slog(s, c, _("error: %s; closing the connection"), c->reason);
         c->phase = SS_DEMO_SC_CLOSING;
     } else if (r == SS_DEMO_SC_DONE && c->phase == SS_DEMO_SC_OPEN) {
         c->phase = SS_DEMO_SC_CLOSING;
@@ -136,14 +136,14 @@ static void conn_flush(ss_demo_server_t *s, ss_demo_sconn_t *c)
                 return;
             int e = errno;
             c->failed = true;
-            ss_demo_slog(s, c, "send() failed: %s (%s); closing", strerror(e),
-                         e == ECONNRESET || e == EPIPE ? "the client is gone" : "error");
+            ss_demo_slog(s, c, _("send() failed: %s (%s); closing"), strerror(e),
+                         e == ECONNRESET || e == EPIPE ? _("the client is gone") : _("error"));
             c->out.off = c->out.len = 0;
             c->peer_eof = true; /* nothing more can be exchanged */
             c->phase = SS_DEMO_SC_CLOSING;
             return;
         }
-        ss_demo_slog_io(s, c, "sent %zd bytes", n);
+        ss_demo_slog_io(s, c, _("sent %zd bytes"), n);
         ss_demo_buf_consume(&c->out, (size_t)n);
     }
 }
@@ -156,12 +156,12 @@ static void conn_read(ss_demo_server_t *s, ss_demo_sconn_t *c, uint64_t now)
             return;
         int e = errno;
         if (e == ECONNRESET && c->reset_expected && c->phase == SS_DEMO_SC_OPEN) {
-            ss_demo_slog(s, c, "connection reset by the client (RST) after %llu bytes, as abort mode expects",
+            ss_demo_slog(s, c, _("connection reset by the client (RST) after %llu bytes, as abort mode expects"),
                          (unsigned long long)c->sock.received);
         } else {
             c->failed = c->failed || c->phase == SS_DEMO_SC_OPEN || c->phase == SS_DEMO_SC_CLOSING;
-            ss_demo_slog(s, c, "recv() failed: %s%s", strerror(e),
-                         e == ECONNRESET ? " (the client sent an RST)" : "");
+            ss_demo_slog(s, c, _("recv() failed: %s%s"), strerror(e),
+                         e == ECONNRESET ? _(" (the client sent an RST)") : "");
         }
         c->out.off = c->out.len = 0;
         c->peer_eof = true;
@@ -176,17 +176,17 @@ static void conn_read(ss_demo_server_t *s, ss_demo_sconn_t *c, uint64_t now)
             if (c->phase == SS_DEMO_SC_DRAIN)
                 conn_finish(s, c);
         } else {
-            ss_demo_slog_io(s, c, "discarded %zd bytes read after the end of the exchange", n);
+            ss_demo_slog_io(s, c, _("discarded %zd bytes read after the end of the exchange"), n);
         }
         return;
     }
     int r;
     if (n == 0) {
-        ss_demo_slog_io(s, c, "recv() returned 0: the client closed its side (FIN)");
+        ss_demo_slog_io(s, c, _("recv() returned 0: the client closed its side (FIN)"));
         c->peer_eof = true;
         r = s->handler->eof(s, c);
     } else {
-        ss_demo_slog_io(s, c, "read %zd bytes", n);
+        ss_demo_slog_io(s, c, _("read %zd bytes"), n);
         r = s->handler->data(s, c, s->scratch, (size_t)n);
     }
     conn_apply(s, c, r);
@@ -196,14 +196,14 @@ static void conn_timers(ss_demo_server_t *s, ss_demo_sconn_t *c, uint64_t now)
 {
     const ss_demo_opts_t *o = s->o;
     if (c->phase == SS_DEMO_SC_DRAIN && now >= c->drain_until_ms) {
-        ss_demo_slog_io(s, c, "no FIN from the client within %u ms: closing", DRAIN_MS);
+        ss_demo_slog_io(s, c, _("no FIN from the client within %u ms: closing"), DRAIN_MS);
         c->peer_eof = true;
         conn_finish(s, c);
         return;
     }
     uint64_t from = c->last_ms > c->read_at_ms ? c->last_ms : c->read_at_ms;
     if (o->idle_timeout_ms && c->phase != SS_DEMO_SC_DRAIN && now >= from + o->idle_timeout_ms) {
-        ss_demo_sconn_fail(c, "idle for %.1f s (--idle-timeout)", (double)o->idle_timeout_ms / 1000);
+        ss_demo_sconn_fail(c, _("idle for %.1f s (--idle-timeout)"), (double)o->idle_timeout_ms / 1000);
         c->out.off = c->out.len = 0;
         c->peer_eof = true; /* close at once: nothing is owed to a silent client */
         conn_apply(s, c, SS_DEMO_SC_FAIL);
@@ -221,7 +221,7 @@ static void accept_clients(ss_demo_server_t *s, uint64_t now)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                ss_demo_log(&s->log, NULL, "accept() failed: %s; pausing accepts for %u ms",
+                ss_demo_log(&s->log, NULL, _("accept() failed: %s; pausing accepts for %u ms"),
                             strerror(errno), ACCEPT_PAUSE_MS);
                 s->accept_pause_until = now + ACCEPT_PAUSE_MS;
             }
@@ -231,7 +231,7 @@ static void accept_clients(ss_demo_server_t *s, uint64_t now)
         char peer[SS_DEMO_ADDRSTRLEN];
         ss_demo_fmt_addr((struct sockaddr *)&ss, peer, sizeof peer);
         if (s->nconns >= o->max_clients || s->quit) {
-            ss_demo_log(&s->log, peer, "rejected: already serving %zu clients (--max-clients %llu)",
+            ss_demo_log(&s->log, peer, _("rejected: already serving %zu clients (--max-clients %llu)"),
                         s->nconns, (unsigned long long)o->max_clients);
             close(fd);
             s->rejected++;
@@ -239,7 +239,7 @@ static void accept_clients(ss_demo_server_t *s, uint64_t now)
         }
         ss_demo_sconn_t *c = calloc(1, sizeof *c);
         if (!c || ss_demo_set_nonblock(fd) != 0) {
-            ss_demo_log(&s->log, peer, "rejected: out of memory");
+            ss_demo_log(&s->log, peer, _("rejected: out of memory"));
             free(c);
             close(fd);
             s->rejected++;
@@ -255,9 +255,9 @@ static void accept_clients(ss_demo_server_t *s, uint64_t now)
         ss_demo_buf_init(&c->in, (size_t)o->max_message + sizeof s->scratch + 8, &s->budget);
         ss_demo_buf_init(&c->out, (size_t)o->max_message + OUT_HIGH_WATER + 8, &s->budget);
         s->conns[s->nconns++] = c;
-        ss_demo_slog(s, c, "accepted on %s (fd %d; %zu connected)", c->sock.local, fd, s->nconns);
+        ss_demo_slog(s, c, _("accepted on %s (fd %d; %zu connected)"), c->sock.local, fd, s->nconns);
         if (o->read_delay_ms)
-            ss_demo_slog_io(s, c, "waiting %llu ms before the first recv()",
+            ss_demo_slog_io(s, c, _("waiting %llu ms before the first recv()"),
                             (unsigned long long)o->read_delay_ms);
         int r = s->handler->open ? s->handler->open(s, c) : SS_DEMO_SC_CONTINUE;
         conn_apply(s, c, r);
@@ -282,7 +282,7 @@ static void read_stdin(ss_demo_server_t *s)
         return;
     }
     if (ss_demo_buf_append(&s->stdin_buf, s->scratch, (size_t)n) < 0) {
-        ss_demo_log(&s->log, NULL, "chat: a line from the terminal is too long; dropped");
+        ss_demo_log(&s->log, NULL, _("chat: a line from the terminal is too long; dropped"));
         s->stdin_buf.off = s->stdin_buf.len = 0;
         return;
     }
@@ -303,7 +303,7 @@ static int tcp_loop(ss_demo_server_t *s)
     size_t maxfds = (size_t)o->max_clients + 2;
     struct pollfd *pfds = calloc(maxfds, sizeof *pfds);
     if (!pfds) {
-        ss_demo_log(&s->log, NULL, "out of memory");
+        ss_demo_log(&s->log, NULL, _("out of memory"));
         return SS_DEMO_EXIT_FAIL;
     }
     bool chat_stdin = o->mode == SS_DEMO_MODE_CHAT && !o->script;
@@ -353,7 +353,7 @@ static int tcp_loop(ss_demo_server_t *s)
             timeout = wake <= now ? 0 : (int)(wake - now > 60000 ? 60000 : wake - now);
         int rc = poll(pfds, n, timeout);
         if (rc < 0 && errno != EINTR) {
-            ss_demo_log(&s->log, NULL, "poll() failed: %s", strerror(errno));
+            ss_demo_log(&s->log, NULL, _("poll() failed: %s"), strerror(errno));
             free(pfds);
             return SS_DEMO_EXIT_FAIL;
         }
@@ -410,7 +410,7 @@ static int open_listener(ss_demo_server_t *s, char *err, size_t errlen)
         return -1;
     int fd = socket(o->family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        snprintf(err, errlen, "socket() failed: %s", strerror(errno));
+        snprintf(err, errlen, _("socket() failed: %s"), strerror(errno));
         return -1;
     }
     int one = 1;
@@ -423,12 +423,12 @@ static int open_listener(ss_demo_server_t *s, char *err, size_t errlen)
         return -1;
     }
     if (bind(fd, (struct sockaddr *)&addr, alen) != 0) {
-        snprintf(err, errlen, "cannot bind %s port %u: %s", o->host, o->port, strerror(errno));
+        snprintf(err, errlen, _("cannot bind %s port %u: %s"), o->host, o->port, strerror(errno));
         close(fd);
         return -1;
     }
     if (!udp && listen(fd, 128) != 0) {
-        snprintf(err, errlen, "listen() failed: %s", strerror(errno));
+        snprintf(err, errlen, _("listen() failed: %s"), strerror(errno));
         close(fd);
         return -1;
     }
@@ -440,12 +440,12 @@ int ss_demo_server_run(const ss_demo_opts_t *o)
 {
     ss_demo_server_t *s = calloc(1, sizeof *s);
     if (!s) {
-        fprintf(stderr, "segscope-demo server: out of memory\n");
+        fprintf(stderr, _("segscope-demo server: out of memory\n"));
         return SS_DEMO_EXIT_FAIL;
     }
     s->o = o;
     s->lfd = s->dirfd = -1;
-    ss_demo_log_init(&s->log, "server", o->quiet);
+    ss_demo_log_init(&s->log, _("server"), o->quiet);
     ss_demo_trace_none(&s->trace);
     s->budget.max = (size_t)o->max_memory;
     s->handler = handler_for(o->mode);
@@ -456,31 +456,31 @@ int ss_demo_server_run(const ss_demo_opts_t *o)
     int status = SS_DEMO_EXIT_OK;
     char err[512];
     if (o->trace_path && ss_demo_trace_open(&s->trace, o->trace_path, err, sizeof err) < 0) {
-        fprintf(stderr, "segscope-demo server: %s\n", err);
+        fprintf(stderr, _("segscope-demo server: %s\n"), err);
         status = SS_DEMO_EXIT_USAGE;
         goto out;
     }
     if (o->mode == SS_DEMO_MODE_FILE) {
         s->dirfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->dirfd < 0) {
-            fprintf(stderr, "segscope-demo server: --dir %s: %s\n", o->dir, strerror(errno));
+            fprintf(stderr, _("segscope-demo server: --dir %s: %s\n"), o->dir, strerror(errno));
             status = SS_DEMO_EXIT_USAGE;
             goto out;
         }
     }
     if (o->mode == SS_DEMO_MODE_CHAT && o->script && ss_demo_chat_load_script(s, err, sizeof err) < 0) {
-        fprintf(stderr, "segscope-demo server: %s\n", err);
+        fprintf(stderr, _("segscope-demo server: %s\n"), err);
         status = SS_DEMO_EXIT_USAGE;
         goto out;
     }
     s->conns = calloc((size_t)o->max_clients, sizeof *s->conns);
     if (!s->conns) {
-        fprintf(stderr, "segscope-demo server: out of memory\n");
+        fprintf(stderr, _("segscope-demo server: out of memory\n"));
         status = SS_DEMO_EXIT_FAIL;
         goto out;
     }
     if (open_listener(s, err, sizeof err) < 0) {
-        fprintf(stderr, "segscope-demo server: %s\n", err);
+        fprintf(stderr, _("segscope-demo server: %s\n"), err);
         status = SS_DEMO_EXIT_FAIL;
         goto out;
     }
@@ -493,10 +493,10 @@ int ss_demo_server_run(const ss_demo_opts_t *o)
         port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);
     }
-    ss_demo_log(&s->log, NULL, "listening on %s (%s, mode %s%s%s)", where,
+    ss_demo_log(&s->log, NULL, _("listening on %s (%s, mode %s%s%s)"), where,
                 o->mode == SS_DEMO_MODE_UDP ? "udp" : "tcp", ss_demo_mode_name(o->mode),
-                o->loss > 0 ? ", dropping incoming segments at random (--loss)" : "",
-                o->clients ? "" : "; Ctrl-C stops");
+                o->loss > 0 ? _(", dropping incoming segments at random (--loss)") : "",
+                o->clients ? "" : _("; Ctrl-C stops"));
     if (o->on_listening)
         o->on_listening(o->on_listening_arg, where, port);
 
@@ -505,19 +505,20 @@ int ss_demo_server_run(const ss_demo_opts_t *o)
     for (size_t i = 0; i < s->nconns; i++) {
         ss_demo_sconn_t *c = s->conns[i];
         if (c->phase != SS_DEMO_SC_CLOSED) {
-            ss_demo_slog(s, c, "closing: the server is stopping");
+            ss_demo_slog(s, c, _("closing: the server is stopping"));
             c->failed = c->phase == SS_DEMO_SC_OPEN;
             conn_finish(s, c);
         }
         free(c);
     }
     s->nconns = 0;
-    ss_demo_log(&s->log, NULL, "served %llu connection%s (%llu failed, %llu rejected); exiting",
-                (unsigned long long)s->served, s->served == 1 ? "" : "s", (unsigned long long)s->failed,
-                (unsigned long long)s->rejected);
+    ss_demo_log(&s->log, NULL,
+                P_("served %llu connection (%llu failed, %llu rejected); exiting",
+                   "served %llu connections (%llu failed, %llu rejected); exiting", s->served),
+                (unsigned long long)s->served, (unsigned long long)s->failed, (unsigned long long)s->rejected);
 out:
     if (ss_demo_trace_close(&s->trace) < 0) {
-        fprintf(stderr, "segscope-demo server: could not write the whole trace %s\n", o->trace_path);
+        fprintf(stderr, _("segscope-demo server: could not write the whole trace %s\n"), o->trace_path);
         if (status == SS_DEMO_EXIT_OK)
             status = SS_DEMO_EXIT_FAIL;
     }

@@ -52,7 +52,7 @@ static udp_peer_t *new_peer(udp_peer_t *peers, size_t n)
 
 static void peer_finish(ss_demo_server_t *s, udp_peer_t *p, uint64_t now, const char *why, bool failed)
 {
-    ss_demo_log(&s->log, p->name, "%s: received %llu datagrams (%llu bytes), echoed %llu", why,
+    ss_demo_log(&s->log, p->name, _("%s: received %llu datagrams (%llu bytes), echoed %llu"), why,
                 (unsigned long long)p->rx, (unsigned long long)p->rx_bytes, (unsigned long long)p->tx);
     p->done = true;
     p->done_ms = now;
@@ -66,7 +66,7 @@ int ss_demo_server_udp_loop(ss_demo_server_t *s)
     const ss_demo_opts_t *o = s->o;
     udp_peer_t *peers = calloc((size_t)o->max_clients, sizeof *peers);
     if (!peers) {
-        ss_demo_log(&s->log, NULL, "out of memory");
+        ss_demo_log(&s->log, NULL, _("out of memory"));
         return SS_DEMO_EXIT_FAIL;
     }
     size_t npeers = (size_t)o->max_clients;
@@ -101,7 +101,7 @@ int ss_demo_server_udp_loop(ss_demo_server_t *s)
         int timeout = wake == UINT64_MAX ? -1 : (int)(wake - now > 60000 ? 60000 : wake - now);
         int rc = poll(&pfd, 1, timeout);
         if (rc < 0 && errno != EINTR) {
-            ss_demo_log(&s->log, NULL, "poll() failed: %s", strerror(errno));
+            ss_demo_log(&s->log, NULL, _("poll() failed: %s"), strerror(errno));
             free(peers);
             return SS_DEMO_EXIT_FAIL;
         }
@@ -113,7 +113,7 @@ int ss_demo_server_udp_loop(ss_demo_server_t *s)
             ssize_t n = recvfrom(s->lfd, s->scratch, sizeof s->scratch, 0, (struct sockaddr *)&from, &flen);
             if (n < 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                    ss_demo_log(&s->log, NULL, "recvfrom() failed: %s", strerror(errno));
+                    ss_demo_log(&s->log, NULL, _("recvfrom() failed: %s"), strerror(errno));
                 break;
             }
             now = ss_demo_now_ms();
@@ -123,7 +123,7 @@ int ss_demo_server_udp_loop(ss_demo_server_t *s)
                 ss_demo_fmt_addr((struct sockaddr *)&from, name, sizeof name);
                 p = new_peer(peers, npeers);
                 if (!p) {
-                    ss_demo_log(&s->log, name, "rejected a datagram: already tracking %zu clients (--max-clients)",
+                    ss_demo_log(&s->log, name, _("rejected a datagram: already tracking %zu clients (--max-clients)"),
                                 npeers);
                     s->rejected++;
                     continue;
@@ -133,7 +133,7 @@ int ss_demo_server_udp_loop(ss_demo_server_t *s)
                 p->addr = from;
                 p->alen = flen;
                 memcpy(p->name, name, sizeof name);
-                ss_demo_log(&s->log, p->name, "new client");
+                ss_demo_log(&s->log, p->name, _("new client"));
             }
             /* As in segscope-trace, a UDP socket's offsets count bytes over all its datagrams. */
             ss_demo_trace_record(&s->trace, s->lfd, "recv", local, p->name, rx_off, (uint64_t)n);
@@ -142,18 +142,18 @@ int ss_demo_server_udp_loop(ss_demo_server_t *s)
             p->rx_bytes += (uint64_t)n;
             p->last_ms = now;
             if (n < 4) {
-                ss_demo_log(&s->log, p->name, "datagram of %zd bytes is too short for a sequence number: ignored", n);
+                ss_demo_log(&s->log, p->name, _("datagram of %zd bytes is too short for a sequence number: ignored"), n);
                 continue;
             }
             const uint8_t *b = s->scratch;
             uint32_t seq = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
             if (seq == UDP_END_MARKER)
-                ss_demo_log(&s->log, p->name, "end marker (%zd bytes)%s", n, p->done ? ", again" : "");
+                ss_demo_log(&s->log, p->name, _("end marker (%zd bytes)%s"), n, p->done ? _(", again") : "");
             else
-                ss_demo_log_io(&s->log, p->name, "datagram #%u, %zd bytes", seq, n);
+                ss_demo_log_io(&s->log, p->name, _("datagram #%u, %zd bytes"), seq, n);
             ssize_t w = sendto(s->lfd, b, (size_t)n, 0, (struct sockaddr *)&from, flen);
             if (w < 0) {
-                ss_demo_log(&s->log, p->name, "sendto() failed: %s; echo of #%u dropped", strerror(errno), seq);
+                ss_demo_log(&s->log, p->name, _("sendto() failed: %s; echo of #%u dropped"), strerror(errno), seq);
             } else {
                 ss_demo_trace_record(&s->trace, s->lfd, "send", local, p->name, tx_off, (uint64_t)w);
                 tx_off += (uint64_t)w;

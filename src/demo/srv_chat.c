@@ -13,7 +13,7 @@ int ss_demo_chat_load_script(ss_demo_server_t *s, char *err, size_t errlen)
 {
     FILE *f = fopen(s->o->script, "r");
     if (!f) {
-        snprintf(err, errlen, "--script %s: %s", s->o->script, strerror(errno));
+        snprintf(err, errlen, _("--script %s: %s"), s->o->script, strerror(errno));
         return -1;
     }
     char line[4096];
@@ -28,8 +28,8 @@ int ss_demo_chat_load_script(ss_demo_server_t *s, char *err, size_t errlen)
                 s->script = grown;
             free(copy);
             fclose(f);
-            snprintf(err, errlen, "--script %s: %s", s->o->script,
-                     total > SCRIPT_MAX_BYTES ? "larger than 1 MiB" : "out of memory");
+            snprintf(err, errlen, _("--script %s: %s"), s->o->script,
+                     total > SCRIPT_MAX_BYTES ? _("larger than 1 MiB") : _("out of memory"));
             return -1;
         }
         s->script = grown;
@@ -67,7 +67,7 @@ void ss_demo_chat_broadcast(ss_demo_server_t *s, const char *line, size_t len)
             c->phase = SS_DEMO_SC_CLOSING;
     }
     if (quit) {
-        ss_demo_log(&s->log, NULL, "chat: quit typed: closing every connection and exiting");
+        ss_demo_log(&s->log, NULL, _("chat: quit typed: closing every connection and exiting"));
         s->quit = true;
     }
 }
@@ -78,7 +78,7 @@ static int chat_line(ss_demo_server_t *s, ss_demo_sconn_t *c, const char *line, 
     fflush(stdout);
     c->messages++;
     if (len == 4 && memcmp(line, "quit", 4) == 0) {
-        ss_demo_slog(s, c, "chat: the client said quit");
+        ss_demo_slog(s, c, _("chat: the client said quit"));
         return SS_DEMO_SC_DONE;
     }
     if (!s->script)
@@ -95,7 +95,7 @@ static int chat_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p, 
 {
     int rc = ss_demo_buf_append(&c->in, p, n);
     if (rc < 0)
-        return ss_demo_sconn_fail(c, rc == SS_ERR_LIMIT ? "a chat line is longer than --max-message" : "out of memory");
+        return ss_demo_sconn_fail(c, "%s", rc == SS_ERR_LIMIT ? _("a chat line is longer than --max-message") : _("out of memory"));
     for (;;) {
         const uint8_t *msg;
         size_t mlen, consumed;
@@ -104,7 +104,7 @@ static int chat_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p, 
                                                     ss_demo_buf_size(&c->in), (size_t)s->o->max_message,
                                                     &c->scan, &msg, &mlen, &consumed, err, sizeof err);
         if (fr == SS_DEMO_FRAME_BAD)
-            return ss_demo_sconn_fail(c, "chat: %s", err);
+            return ss_demo_sconn_fail(c, _("chat: %s"), err);
         if (fr == SS_DEMO_FRAME_MORE)
             return SS_DEMO_SC_CONTINUE;
         if (mlen && msg[mlen - 1] == '\r')
@@ -121,7 +121,7 @@ static int chat_eof(ss_demo_server_t *s, ss_demo_sconn_t *c)
     size_t left = ss_demo_buf_size(&c->in);
     if (left)
         chat_line(s, c, (const char *)ss_demo_buf_head(&c->in), left);
-    ss_demo_slog(s, c, "chat: the client left after %llu lines", (unsigned long long)c->messages);
+    ss_demo_slog(s, c, _("chat: the client left after %llu lines"), (unsigned long long)c->messages);
     return SS_DEMO_SC_DONE;
 }
 

@@ -73,7 +73,7 @@ static int file_open(ss_demo_server_t *s, ss_demo_sconn_t *c)
     (void)s;
     ss_demo_sfile_t *f = calloc(1, sizeof *f);
     if (!f)
-        return ss_demo_sconn_fail(c, "out of memory");
+        return ss_demo_sconn_fail(c, _("out of memory"));
     f->parent_fd = f->fd = -1;
     c->file = f;
     ss_demo_md5_init(&c->md5);
@@ -106,16 +106,16 @@ static int open_parent(ss_demo_server_t *s, ss_demo_sfile_t *f, char *err, size_
 {
     const char *name = f->name;
     if (!name[0]) {
-        snprintf(err, errlen, "empty filename");
+        snprintf(err, errlen, _("empty filename"));
         return -1;
     }
     if (name[0] == '/') {
-        snprintf(err, errlen, "refused filename \"%.100s\": absolute paths are not allowed", name);
+        snprintf(err, errlen, _("refused filename \"%.100s\": absolute paths are not allowed"), name);
         return -1;
     }
     for (const char *p = name; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, errlen, "refused filename: it contains a control character");
+            snprintf(err, errlen, _("refused filename: it contains a control character"));
             return -1;
         }
     /* Every component is checked before anything is created, so a refused name leaves no trace. */
@@ -123,12 +123,14 @@ static int open_parent(ss_demo_server_t *s, ss_demo_sfile_t *f, char *err, size_
         const char *slash = strchr(p, '/');
         size_t len = slash ? (size_t)(slash - p) : strlen(p);
         if (len == 0 || len > COMPONENT_MAX) {
-            snprintf(err, errlen, "refused filename \"%.100s\": %s path component", name,
-                     len ? "too long a" : "an empty");
+            if (len)
+                snprintf(err, errlen, _("refused filename \"%.100s\": too long a path component"), name);
+            else
+                snprintf(err, errlen, _("refused filename \"%.100s\": an empty path component"), name);
             return -1;
         }
         if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
-            snprintf(err, errlen, "refused filename \"%.100s\": a \"%.*s\" component could lead outside the directory",
+            snprintf(err, errlen, _("refused filename \"%.100s\": a \"%.*s\" component could lead outside the directory"),
                      name, (int)len, p);
             return -1;
         }
@@ -138,7 +140,7 @@ static int open_parent(ss_demo_server_t *s, ss_demo_sfile_t *f, char *err, size_
     }
     int cur = dup(s->dirfd);
     if (cur < 0) {
-        snprintf(err, errlen, "cannot open --dir: %s", strerror(errno));
+        snprintf(err, errlen, _("cannot open --dir: %s"), strerror(errno));
         return -1;
     }
     const char *p = name;
@@ -152,8 +154,10 @@ static int open_parent(ss_demo_server_t *s, ss_demo_sfile_t *f, char *err, size_
             /* The last component: it may exist, but not as a link or a directory. */
             struct stat st;
             if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
-                snprintf(err, errlen, "refused filename \"%.100s\": it exists and is %s", name,
-                         S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+                if (S_ISLNK(st.st_mode))
+                    snprintf(err, errlen, _("refused filename \"%.100s\": it exists and is a symbolic link"), name);
+                else
+                    snprintf(err, errlen, _("refused filename \"%.100s\": it exists and is not a regular file"), name);
                 close(cur);
                 return -1;
             }
@@ -162,14 +166,14 @@ static int open_parent(ss_demo_server_t *s, ss_demo_sfile_t *f, char *err, size_
             return 0;
         }
         if (mkdirat(cur, comp, 0755) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "cannot create directory \"%.100s\": %s", comp, strerror(errno));
+            snprintf(err, errlen, _("cannot create directory \"%.100s\": %s"), comp, strerror(errno));
             close(cur);
             return -1;
         }
         int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0) {
-            snprintf(err, errlen, "refused filename \"%.100s\": \"%.100s\" is %s", name, comp,
-                     errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory"
+            snprintf(err, errlen, _("refused filename \"%.100s\": \"%.100s\" is %s"), name, comp,
+                     errno == ELOOP || errno == ENOTDIR ? _("a symbolic link or not a directory")
                                                         : strerror(errno));
             close(cur);
             return -1;
@@ -200,19 +204,19 @@ static int finish(ss_demo_server_t *s, ss_demo_sconn_t *c)
     f->fd = -1;
     if (close(fd) != 0) {
         unlinkat(f->parent_fd, f->tmp, 0);
-        return file_fail(s, c, "cannot write \"%s\": %s", f->name, strerror(errno));
+        return file_fail(s, c, _("cannot write \"%s\": %s"), f->name, strerror(errno));
     }
     if (strcasecmp(hex, f->want_md5) != 0) {
         unlinkat(f->parent_fd, f->tmp, 0);
-        return file_fail(s, c, "md5 mismatch: the header says %s, the %llu bytes received have %s", f->want_md5,
+        return file_fail(s, c, _("md5 mismatch: the header says %s, the %llu bytes received have %s"), f->want_md5,
                          (unsigned long long)f->got, hex);
     }
     if (renameat(f->parent_fd, f->tmp, f->parent_fd, f->base) != 0) {
         int e = errno;
         unlinkat(f->parent_fd, f->tmp, 0);
-        return file_fail(s, c, "cannot store \"%s\": %s", f->name, strerror(e));
+        return file_fail(s, c, _("cannot store \"%s\": %s"), f->name, strerror(e));
     }
-    ss_demo_slog(s, c, "file: stored \"%s\" (%llu bytes, md5 %s verified)", f->name, (unsigned long long)f->got, hex);
+    ss_demo_slog(s, c, _("file: stored \"%s\" (%llu bytes, md5 %s verified)"), f->name, (unsigned long long)f->got, hex);
     ss_demo_buf_t line;
     ss_demo_buf_init(&line, NAME_MAX_LEN * 6 + 256, NULL);
     char tail[128];
@@ -223,7 +227,7 @@ static int finish(ss_demo_server_t *s, ss_demo_sconn_t *c)
     if (rc == 0)
         rc = ss_demo_buf_append(&line, tail, strlen(tail));
     rc = rc == 0 ? ss_demo_sconn_queue(s, c, ss_demo_buf_head(&line), ss_demo_buf_size(&line))
-                 : ss_demo_sconn_fail(c, "out of memory");
+                 : ss_demo_sconn_fail(c, _("out of memory"));
     ss_demo_buf_fini(&line);
     return rc < 0 ? rc : SS_DEMO_SC_DONE;
 }
@@ -238,24 +242,24 @@ static int header_done(ss_demo_server_t *s, ss_demo_sconn_t *c)
         {.key = "md5", .type = SS_DEMO_JSON_STRING, .str = f->want_md5, .str_cap = sizeof f->want_md5},
     };
     if (ss_demo_json_read((const char *)ss_demo_buf_head(&c->in), f->hdr_len, fields, 3, err, sizeof err) < 0)
-        return file_fail(s, c, "bad header: %s", err);
+        return file_fail(s, c, _("bad header: %s"), err);
     for (int i = 0; i < 3; i++)
         if (!fields[i].found)
-            return file_fail(s, c, "bad header: no \"%s\" field", fields[i].key);
+            return file_fail(s, c, _("bad header: no \"%s\" field"), fields[i].key);
     ss_demo_buf_consume(&c->in, f->hdr_len);
     if (!is_md5_hex(f->want_md5))
-        return file_fail(s, c, "bad header: \"md5\" is not 32 hexadecimal digits");
+        return file_fail(s, c, _("bad header: \"md5\" is not 32 hexadecimal digits"));
     f->size = fields[1].num;
     if (f->size > s->o->max_file)
-        return file_fail(s, c, "file of %llu bytes is larger than --max-file %llu", (unsigned long long)f->size,
+        return file_fail(s, c, _("file of %llu bytes is larger than --max-file %llu"), (unsigned long long)f->size,
                          (unsigned long long)s->o->max_file);
     if (open_parent(s, f, err, sizeof err) < 0)
         return file_fail(s, c, "%s", err);
     snprintf(f->tmp, sizeof f->tmp, ".%s.part-%ld-%llu", f->base, (long)s->trace.pid, (unsigned long long)c->id);
     f->fd = openat(f->parent_fd, f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (f->fd < 0)
-        return file_fail(s, c, "cannot create \"%s\": %s", f->name, strerror(errno));
-    ss_demo_slog(s, c, "file: header of %u bytes: \"%s\", %llu bytes, md5 %s", f->hdr_len, f->name,
+        return file_fail(s, c, _("cannot create \"%s\": %s"), f->name, strerror(errno));
+    ss_demo_slog(s, c, _("file: header of %u bytes: \"%s\", %llu bytes, md5 %s"), f->hdr_len, f->name,
                  (unsigned long long)f->size, f->want_md5);
     f->state = SF_DATA;
     return f->size == 0 ? finish(s, c) : SS_DEMO_SC_CONTINUE;
@@ -272,7 +276,7 @@ static int file_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p, 
             size_t have = ss_demo_buf_size(&c->in);
             size_t take = need - have < n ? need - have : n;
             if (ss_demo_buf_append(&c->in, p, take) < 0)
-                return file_fail(s, c, "header does not fit the buffer cap or --max-memory");
+                return file_fail(s, c, _("header does not fit the buffer cap or --max-memory"));
             p += take;
             n -= take;
             if (ss_demo_buf_size(&c->in) < need)
@@ -288,8 +292,8 @@ static int file_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p, 
             ss_demo_buf_consume(&c->in, 4);
             /* Checked before a byte of the header is stored. */
             if (f->hdr_len == 0 || f->hdr_len > s->o->max_message)
-                return file_fail(s, c, "declared header length %u is %s", f->hdr_len,
-                                 f->hdr_len ? "above --max-message" : "zero");
+                return f->hdr_len ? file_fail(s, c, _("declared header length %u is above --max-message"), f->hdr_len)
+                                  : file_fail(s, c, "%s", _("declared header length 0"));
             f->state = SF_HEADER;
             break;
         }
@@ -301,7 +305,7 @@ static int file_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p, 
                 if (w < 0 && errno == EINTR)
                     continue;
                 if (w <= 0)
-                    return file_fail(s, c, "cannot write \"%s\": %s", f->name, w < 0 ? strerror(errno) : "no space");
+                    return file_fail(s, c, _("cannot write \"%s\": %s"), f->name, w < 0 ? strerror(errno) : _("no space"));
                 off += (size_t)w;
             }
             ss_demo_md5_update(&c->md5, p, take);
@@ -324,13 +328,13 @@ static int file_eof(ss_demo_server_t *s, ss_demo_sconn_t *c)
     ss_demo_sfile_t *f = c->file;
     switch (f->state) {
     case SF_HDRLEN:
-        return file_fail(s, c, "the client disconnected before the header (%zu of 4 length bytes)",
+        return file_fail(s, c, _("the client disconnected before the header (%zu of 4 length bytes)"),
                          ss_demo_buf_size(&c->in));
     case SF_HEADER:
-        return file_fail(s, c, "the client disconnected in the middle of the header (%zu of %u bytes)",
+        return file_fail(s, c, _("the client disconnected in the middle of the header (%zu of %u bytes)"),
                          ss_demo_buf_size(&c->in), f->hdr_len);
     case SF_DATA:
-        return file_fail(s, c, "the client disconnected in the middle of the file (%llu of %llu bytes)",
+        return file_fail(s, c, _("the client disconnected in the middle of the file (%llu of %llu bytes)"),
                          (unsigned long long)f->got, (unsigned long long)f->size);
     case SF_DONE: break;
     }

@@ -14,9 +14,9 @@ static int framed_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p
 {
     int rc = ss_demo_buf_append(&c->in, p, n);
     if (rc == SS_ERR_LIMIT)
-        return ss_demo_sconn_fail(c, "input buffer cap or --max-memory reached");
+        return ss_demo_sconn_fail(c, _("input buffer cap or --max-memory reached"));
     if (rc < 0)
-        return ss_demo_sconn_fail(c, "out of memory");
+        return ss_demo_sconn_fail(c, _("out of memory"));
     char sizes[200] = "";
     size_t used = 0, complete = 0;
     for (;;) {
@@ -47,12 +47,13 @@ static int framed_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p
     size_t partial = ss_demo_buf_size(&c->in);
     char tail[64] = "";
     if (partial)
-        snprintf(tail, sizeof tail, ", %zu bytes of the next one buffered", partial);
+        snprintf(tail, sizeof tail, _(", %zu bytes of the next one buffered"), partial);
     if (complete)
-        ss_demo_slog_io(s, c, "%s: %zu message%s complete (%s bytes)%s", frame_name(s->frame), complete,
-                        complete == 1 ? "" : "s", sizes, tail);
+        ss_demo_slog_io(s, c,
+                        P_("%s: %zu message complete (%s bytes)%s", "%s: %zu messages complete (%s bytes)%s", complete),
+                        frame_name(s->frame), complete, sizes, tail);
     else
-        ss_demo_slog_io(s, c, "%s: no message complete yet, %zu bytes buffered", frame_name(s->frame), partial);
+        ss_demo_slog_io(s, c, _("%s: no message complete yet, %zu bytes buffered"), frame_name(s->frame), partial);
     return SS_DEMO_SC_CONTINUE;
 }
 
@@ -60,21 +61,21 @@ static int framed_eof(ss_demo_server_t *s, ss_demo_sconn_t *c)
 {
     size_t left = ss_demo_buf_size(&c->in);
     if (left == 0) {
-        ss_demo_slog(s, c, "%s: echoed %llu messages", frame_name(s->frame), (unsigned long long)c->messages);
+        ss_demo_slog(s, c, _("%s: echoed %llu messages"), frame_name(s->frame), (unsigned long long)c->messages);
         return SS_DEMO_SC_DONE;
     }
     if (s->frame == SS_DEMO_FRAME_LINE)
-        return ss_demo_sconn_fail(c, "the client disconnected in the middle of a message: %zu bytes of a line "
-                                     "without its newline", left);
+        return ss_demo_sconn_fail(c, _("the client disconnected in the middle of a message: %zu bytes of a line "
+                                       "without its newline"), left);
     const uint8_t *h = ss_demo_buf_head(&c->in);
     if (left < 4)
-        return ss_demo_sconn_fail(c, "the client disconnected in the middle of a message: %zu of the 4 bytes "
-                                     "of a length prefix", left);
+        return ss_demo_sconn_fail(c, _("the client disconnected in the middle of a message: %zu of the 4 bytes "
+                                       "of a length prefix"), left);
     uint32_t declared = s->frame == SS_DEMO_FRAME_LEN32_BE
                             ? (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3]
                             : (uint32_t)h[3] << 24 | (uint32_t)h[2] << 16 | (uint32_t)h[1] << 8 | h[0];
-    return ss_demo_sconn_fail(c, "the client disconnected in the middle of a message: %zu of its %u bytes "
-                                 "(after %llu complete messages)", left - 4, declared,
+    return ss_demo_sconn_fail(c, _("the client disconnected in the middle of a message: %zu of its %u bytes "
+                                   "(after %llu complete messages)"), left - 4, declared,
                               (unsigned long long)c->messages);
 }
 

@@ -36,7 +36,7 @@ static int sticky_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p
     for (size_t i = 0; i < k; i++)
         shown[i] = p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\' ? (char)p[i] : '.';
     strcpy(shown + k, n > k ? "..." : "");
-    ss_demo_slog(s, c, "sticky: recv() returned %zu bytes: \"%s\"", n, shown);
+    ss_demo_slog(s, c, _("sticky: recv() returned %zu bytes: \"%s\""), n, shown);
     return SS_DEMO_SC_CONTINUE;
 }
 
@@ -52,8 +52,10 @@ static int sticky_eof(ss_demo_server_t *s, ss_demo_sconn_t *c)
     for (size_t i = 0; i < c->nsizes && used + 16 < sizeof sizes; i++)
         used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%u", i ? "," : "", c->sizes[i]);
     len += snprintf(line + len, sizeof line - (size_t)len, "%s]}\n", sizes);
-    ss_demo_slog(s, c, "sticky: %llu bytes arrived in %zu recv() call%s, of sizes %s",
-                 (unsigned long long)c->sock.received, calls, calls == 1 ? "" : "s", sizes);
+    ss_demo_slog(s, c,
+                 P_("sticky: %llu bytes arrived in %zu recv() call, of sizes %s",
+                    "sticky: %llu bytes arrived in %zu recv() calls, of sizes %s", calls),
+                 (unsigned long long)c->sock.received, calls, sizes);
     int r = ss_demo_sconn_queue(s, c, line, strlen(line));
     return r < 0 ? r : SS_DEMO_SC_DONE;
 }
@@ -80,7 +82,7 @@ static int count_eof(ss_demo_server_t *s, ss_demo_sconn_t *c)
     char hex[33], line[160];
     ss_demo_md5_hex(&c->md5, hex);
     size_t calls = (size_t)c->sock.recv_calls - 1;
-    ss_demo_slog(s, c, "%s: received %llu bytes in %zu recv() calls, md5 %s", ss_demo_mode_name(s->o->mode),
+    ss_demo_slog(s, c, _("%s: received %llu bytes in %zu recv() calls, md5 %s"), ss_demo_mode_name(s->o->mode),
                  (unsigned long long)c->sock.received, calls, hex);
     snprintf(line, sizeof line, "{\"bytes\":%llu,\"md5\":\"%s\",\"recv_calls\":%zu}\n",
              (unsigned long long)c->sock.received, hex, calls);
@@ -99,18 +101,18 @@ static int half_data(ss_demo_server_t *s, ss_demo_sconn_t *c, const uint8_t *p, 
 {
     int rc = ss_demo_buf_append(&c->in, p, n);
     if (rc == SS_ERR_LIMIT)
-        return ss_demo_sconn_fail(c, "more than --max-message (%llu) bytes before the client's FIN",
+        return ss_demo_sconn_fail(c, _("more than --max-message (%llu) bytes before the client's FIN"),
                                   (unsigned long long)s->o->max_message);
     if (rc < 0)
-        return ss_demo_sconn_fail(c, "out of memory");
+        return ss_demo_sconn_fail(c, _("out of memory"));
     return SS_DEMO_SC_CONTINUE;
 }
 
 static int half_eof(ss_demo_server_t *s, ss_demo_sconn_t *c)
 {
     size_t n = ss_demo_buf_size(&c->in);
-    ss_demo_slog(s, c, "half-close: the client's FIN after %zu bytes; its side is closed, ours is "
-                       "open: sending the %zu bytes back", n, n);
+    ss_demo_slog(s, c, _("half-close: the client's FIN after %zu bytes; its side is closed, ours is "
+                         "open: sending the %zu bytes back"), n, n);
     int r = ss_demo_sconn_queue(s, c, ss_demo_buf_head(&c->in), n);
     ss_demo_buf_consume(&c->in, n);
     return r < 0 ? r : SS_DEMO_SC_DONE;

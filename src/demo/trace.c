@@ -16,7 +16,7 @@ int ss_demo_trace_open(ss_demo_trace_t *t, const char *path, char *err, size_t e
      */
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "cannot write the trace %s: %s", path, strerror(errno));
+        snprintf(err, errlen, _("cannot write the trace %s: %s"), path, strerror(errno));
         return -1;
     }
     t->fd = fd;

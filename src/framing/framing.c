@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,13 +166,24 @@ void ss_framer_fini(ss_framer_t *f)
     f->json = NULL;
 }
 
-static void mark_broken(ss_framer_t *f, uint64_t at, const char *why)
+/*
+ * The stream stops fitting the framing at `at`. The reason is written twice
+ * from one N_() format: in English for JSON and CSV, and in the user's
+ * language for the notes and the summary.
+ */
+__attribute__((format(printf, 3, 4))) static void mark_broken(ss_framer_t *f, uint64_t at, const char *fmt, ...)
 {
     if (f->broken)
         return;
     f->broken = true;
     f->broken_at = at;
-    snprintf(f->broken_why, sizeof(f->broken_why), "%s", why);
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    vsnprintf(f->broken_why, sizeof(f->broken_why), fmt, ap);
+    vsnprintf(f->broken_why_local, sizeof(f->broken_why_local), _(fmt), ap2);
+    va_end(ap2);
+    va_end(ap);
 }
 
 static void start_msg(ss_framer_t *f, uint64_t off, ss_chunk_msgs_t *out)
@@ -267,14 +279,13 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
         if (f->hdr_have < hdr_need)
             return used;
         uint64_t total, declared;
-        char why[96];
         if (f->spec.kind == SS_FRAMING_CALLS) {
             /* The next send() call at or after this message's start sets its length. */
             while (f->call_idx < f->ncalls &&
                    f->calls[f->call_idx].off + f->calls[f->call_idx].len <= f->cur.off)
                 f->call_idx++;
             if (f->call_idx >= f->ncalls) {
-                mark_broken(f, f->cur.off, "the trace has no send() call for these bytes");
+                mark_broken(f, f->cur.off, N_("the trace has no send() call for these bytes"));
                 return used;
             }
             const ss_app_call_t *cl = &f->calls[f->call_idx];
@@ -291,8 +302,7 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
             declared = v;
             if (f->spec.inclusive) {
                 if (v < hdr_need) {
-                    snprintf(why, sizeof(why), "length %" PRIu64 " is shorter than its own header", v);
-                    mark_broken(f, f->cur.off, why);
+                    mark_broken(f, f->cur.off, N_("length %" PRIu64 " is shorter than its own header"), v);
                     return used;
                 }
                 total = v;
@@ -305,9 +315,8 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
             total = declared = f->xfer_body; /* the JSON header's length, then the file's size */
         }
         if (total > f->max_message) {
-            snprintf(why, sizeof(why), "declared length %" PRIu64 " exceeds the maximum message size %" PRIu64,
-                     declared, f->max_message);
-            mark_broken(f, f->cur.off, why);
+            mark_broken(f, f->cur.off, N_("declared length %" PRIu64 " exceeds the maximum message size %" PRIu64),
+                        declared, f->max_message);
             return used;
         }
         f->len_known = true;
@@ -334,15 +343,13 @@ static void xfer_next(ss_framer_t *f, uint64_t at)
     if (f->xfer_phase == 0) {
         uint64_t hlen = f->xfer_body;
         if (hlen == 0 || hlen > JSON_HEADER_MAX || hlen > f->max_message) {
-            char why[96];
-            snprintf(why, sizeof(why), "file-transfer header length %" PRIu64 " is not plausible", hlen);
-            mark_broken(f, at, why);
+            mark_broken(f, at, N_("file-transfer header length %" PRIu64 " is not plausible"), hlen);
             return;
         }
         free(f->json);
         f->json = malloc(hlen);
         if (!f->json) {
-            mark_broken(f, at, "out of memory for the file-transfer header");
+            mark_broken(f, at, N_("out of memory for the file-transfer header"));
             return;
         }
         f->json_cap = (uint32_t)hlen;
@@ -351,7 +358,7 @@ static void xfer_next(ss_framer_t *f, uint64_t at)
     } else if (f->xfer_phase == 1) {
         uint64_t size;
         if (!json_filesize(f->json, f->json_have, &size)) {
-            mark_broken(f, at, "the file-transfer header has no \"filesize\"");
+            mark_broken(f, at, N_("the file-transfer header has no \"filesize\""));
             return;
         }
         f->xfer_body = size;
@@ -380,7 +387,7 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
         }
         if (!f->in_msg) {
             if (f->spec.kind != SS_FRAMING_LINE)
-                mark_broken(f, c->off, "bytes missing from the capture between messages");
+                mark_broken(f, c->off, N_("bytes missing from the capture between messages"));
             else
                 f->resync_at = c->off + c->len; /* the next delimiter resynchronises */
             f->prev = 0;
@@ -411,11 +418,11 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
             uint64_t msg_end = c->off + f->need;
             f->damaged = true;
             end_msg(f, msg_end, false);
-            mark_broken(f, msg_end, "bytes missing from the capture where a message length was needed");
+            mark_broken(f, msg_end, N_("bytes missing from the capture where a message length was needed"));
             return;
         }
         end_msg(f, c->off, false);
-        mark_broken(f, c->off, "bytes missing from the capture where a message length was needed");
+        mark_broken(f, c->off, N_("bytes missing from the capture where a message length was needed"));
         return;
     }
     uint32_t p = 0;
@@ -451,9 +458,7 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
             if (len_so_far > f->max_message) {
                 /* Cut where a byte-by-byte reading would have noticed, whatever the split. */
                 f->pos = f->cur.off + f->max_message + 1;
-                char why[96];
-                snprintf(why, sizeof(why), "no delimiter within the maximum message size %" PRIu64, f->max_message);
-                mark_broken(f, f->cur.off, why);
+                mark_broken(f, f->cur.off, N_("no delimiter within the maximum message size %" PRIu64), f->max_message);
             } else if (found) {
                 end_msg(f, c->off + p, true);
             }
@@ -538,12 +543,14 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
             ss_framer_feed(&a->cand[i], c, &cm);
 }
 
-ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen)
+ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen, char *why_local,
+                               size_t locallen)
 {
     memset(out, 0, sizeof(*out));
     out->kind = SS_FRAMING_NONE;
     if (a->bytes == 0) {
         snprintf(why, whylen, "no data");
+        snprintf(why_local, locallen, "%s", _("no data"));
         return SS_CONF_NONE;
     }
     bool text = a->binary == 0;
@@ -560,15 +567,54 @@ ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_
         ss_confidence_t conf = n >= 8 ? SS_CONF_HIGH : n >= 3 ? SS_CONF_MEDIUM : SS_CONF_LOW;
         char name[32];
         ss_framing_name(out, name, sizeof(name));
-        snprintf(why, whylen, "%s explains all %" PRIu64 " bytes as %" PRIu64 " message%s%s", name, a->bytes, n,
-                 n == 1 ? "" : "s",
-                 line ? ", each ended by the delimiter"
-                      : f->spec.kind == SS_FRAMING_FILEXFER ? " (header length, JSON header, file body)"
-                                                            : ", each length landing exactly on the next");
+        /* The same sentence in English (JSON) and in the user's language (the notes). */
+        if (line) {
+            snprintf(why, whylen,
+                     n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter"
+                            : "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter",
+                     name, a->bytes, n);
+            snprintf(why_local, locallen,
+                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter",
+                        "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter", n),
+                     name, a->bytes, n);
+        } else if (f->spec.kind == SS_FRAMING_FILEXFER) {
+            snprintf(why, whylen,
+                     n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
+                              " message (header length, JSON header, file body)"
+                            : "%s explains all %" PRIu64 " bytes as %" PRIu64
+                              " messages (header length, JSON header, file body)",
+                     name, a->bytes, n);
+            snprintf(why_local, locallen,
+                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message (header length, JSON header, file body)",
+                        "%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " messages (header length, JSON header, file body)", n),
+                     name, a->bytes, n);
+        } else {
+            snprintf(why, whylen,
+                     n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
+                              " message, each length landing exactly on the next"
+                            : "%s explains all %" PRIu64 " bytes as %" PRIu64
+                              " messages, each length landing exactly on the next",
+                     name, a->bytes, n);
+            snprintf(why_local, locallen,
+                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " message, each length landing exactly on the next",
+                        "%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " messages, each length landing exactly on the next", n),
+                     name, a->bytes, n);
+        }
         return conf;
     }
-    snprintf(why, whylen, "no framing fits the whole stream (%s): treated as unframed",
-             text ? "text without a common delimiter at the end" : "binary data");
+    if (text) {
+        snprintf(why, whylen, "no framing fits the whole stream (text without a common delimiter at the end): "
+                              "treated as unframed");
+        snprintf(why_local, locallen, "%s",
+                 _("no framing fits the whole stream (text without a common delimiter at the end): "
+                   "treated as unframed"));
+    } else {
+        snprintf(why, whylen, "no framing fits the whole stream (binary data): treated as unframed");
+        snprintf(why_local, locallen, "%s", _("no framing fits the whole stream (binary data): treated as unframed"));
+    }
     return SS_CONF_NONE;
 }
 

@@ -269,7 +269,7 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     else
         snprintf(cell[9], CELL, "-");
     if (g->broken)
-        snprintf(cell[10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at, g->broken_why);
+        snprintf(cell[10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at, g->broken_why_local);
     else if (g->overlap_differs)
         snprintf(cell[10], CELL, _("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
     else if (g->udp_missing || g->udp_late)

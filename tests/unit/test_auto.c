@@ -46,7 +46,10 @@ static ss_confidence_t infer(const buf_t *b, size_t step, ss_framing_t *out, cha
         ss_stream_chunk_t c = {off, b->d + off, (uint32_t)n, 1 + off / step, false};
         ss_auto_feed(a, &c);
     }
-    ss_confidence_t conf = ss_auto_decide(a, out, why, whylen);
+    char local[256];
+    ss_confidence_t conf = ss_auto_decide(a, out, why, whylen, local, sizeof(local));
+    /* No language was chosen: the translated reason is the English one. */
+    assert_string_equal(local, why);
     ss_auto_fini(a);
     free(a);
     return conf;
@@ -185,8 +188,8 @@ static void test_auto_gap_breaks_length_chain(void **state)
     ss_auto_feed(a, &gap);
     ss_auto_feed(a, &c2);
     ss_framing_t f;
-    char why[128];
-    (void)ss_auto_decide(a, &f, why, sizeof(why));
+    char why[128], local[256];
+    (void)ss_auto_decide(a, &f, why, sizeof(why), local, sizeof(local));
     assert_int_not_equal(f.kind, SS_FRAMING_LEN);
     ss_auto_fini(a);
     free(a);
