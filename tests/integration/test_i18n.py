@@ -2,14 +2,20 @@
 """Translations: the Chinese catalog is complete, and the language is chosen as documented.
 
 usage: test_i18n.py po MSGFMT XGETTEXT MSGCMP SOURCE_DIR -- XGETTEXT_ARGS... -- SOURCES...
-       test_i18n.py run SEGSCOPE SOURCE_DIR
+       test_i18n.py run SEGSCOPE SOURCE_DIR [SEGSCOPE_DEMO]
 
 "po" checks that po/zh_CN.po compiles with no fuzzy or untranslated entry
 and that it translates every message the sources mark today. "run" checks
 that LANG=zh_CN.UTF-8 gives Chinese even where that locale is not installed,
 that LANG=C gives English, that --lang wins over the environment, that JSON
-stays English, and that the Chinese summary tables line up on a terminal.
+stays English, and that the Chinese summary tables line up on a terminal;
+that the framing module's reasons are translated in the summary and the
+notes but stay English in JSON; and, given SEGSCOPE_DEMO, the same for
+segscope-demo: list, --help and errors follow --lang and the locale, and (as
+root) a Chinese `segscope-demo run hello` prints Chinese while its trace file
+stays what an English run writes.
 """
+import json
 import os
 import re
 import subprocess
@@ -135,6 +141,94 @@ def run_checks(argv):
     rc, out, err = run(["-r", anomalies, "--summary"], LANG="C")
     blocks, problems = tables_aligned(out)
     check("English summary tables line up", rc == 0 and len(blocks) == 2 and not problems, "; ".join(problems))
+
+    # The framing module's reasons: translated for people, English in JSON.
+    zh_why, en_why = "超过最大消息长度", "exceeds the maximum message size"
+    rc, out, err = run(["-r", sticky, "--framing", "len32", "--summary"], LANG="zh_CN.UTF-8")
+    check("framing lost: Chinese reason in the summary", rc == 0 and zh_why in out and en_why not in out, out[-600:])
+    rc, out, err = run(["-r", sticky, "--framing", "len32", "--json"], LANG="zh_CN.UTF-8")
+    cjk = [ch for ch in out if unicodedata.east_asian_width(ch) in "WF"]
+    check("framing lost: English reason in JSON", rc == 0 and en_why in out and not cjk, "".join(cjk[:40]))
+    rc, out, err = run(["-r", sticky, "--framing", "auto", "--lang", "zh_CN"])
+    check("inferred framing: Chinese reason in the note", rc == 0 and "条消息，每条以分隔符结尾" in out, out[:600])
+    rc, out, err = run(["-r", sticky, "--framing", "auto", "--json", "--lang", "zh_CN"])
+    check("inferred framing: English reason in JSON", rc == 0 and "each ended by the delimiter" in out, out[:600])
+
+    if len(argv) > 2:
+        demo_checks(os.path.abspath(argv[2]), base)
+
+
+def demo_checks(demo, base):
+    def run(args, cwd=None, timeout=60, **env):
+        p = subprocess.run([demo, *args], capture_output=True, env=dict(base, **env), cwd=cwd, timeout=timeout)
+        return p.returncode, p.stdout.decode("utf-8"), p.stderr.decode("utf-8")
+
+    zh, en = "一条消息及其回复", "one message and its reply"
+    rc, out, err = run(["list", "--lang", "zh_CN"])
+    check("demo: list --lang zh_CN", rc == 0 and zh in out and en not in out, out[:400] + err)
+    rc, out, err = run(["list"], LANG="zh_CN.UTF-8")
+    check("demo: LANG=zh_CN.UTF-8 list", rc == 0 and zh in out and en not in out, out[:400] + err)
+    rc, out, err = run(["--lang", "en", "list"], LANG="zh_CN.UTF-8", LANGUAGE="zh_CN")
+    check("demo: --lang en (before the command) wins over the environment", rc == 0 and en in out and zh not in out,
+          out[:400] + err)
+    rc, out, err = run(["list", "--lang=en"], LC_ALL="zh_CN.UTF-8")
+    check("demo: list --lang=en", rc == 0 and en in out and zh not in out, out[:400] + err)
+    rc, out, err = run(["list"], LANG="C")
+    check("demo: LANG=C list", rc == 0 and en in out, out[:400] + err)
+    rc, out, err = run(["--help"], LANG="zh_CN.UTF-8")
+    check("demo: --help in Chinese", rc == 0 and out.startswith("用法") and "--lang" in out and "零窗口" in out,
+          out[:400])
+    rc, out, err = run(["--help", "--lang", "en"], LANG="zh_CN.UTF-8")
+    check("demo: --help in English", rc == 0 and out.startswith("Usage") and "--lang" in out, out[:400])
+    rc, out, err = run(["client", "--bogus", "--lang", "zh_CN"])
+    check("demo: usage errors in Chinese", rc == 2 and "未知选项" in err, err)
+    rc, out, err = run(["run", "--help"], LANG="zh_CN.UTF-8")
+    check("demo: run --help in Chinese", rc == 0 and out.startswith("用法") and "--lang" in out, out[:400])
+
+    # A scenario captured in a network namespace of its own: root only (or user namespaces).
+    if os.geteuid() != 0:
+        print("demo: not root, the Chinese run of a scenario is not checked")
+        return
+    with tempfile.TemporaryDirectory() as d:
+        dz, de = os.path.join(d, "zh"), os.path.join(d, "en")
+        os.mkdir(dz)
+        os.mkdir(de)
+        rc, out, err = run(["run", "hello", "--no-color", "--out", dz], LANG="zh_CN.UTF-8", timeout=90)
+        check("demo: Chinese run hello", rc == 0, out[-800:] + err)
+        check("demo: Chinese scenario heading", out.startswith("场景 hello：" + zh), out[:300])
+        check("demo: Chinese program lines", "程序的输出：" in out and "服务器 正在监听" in out and "once：发送 5 字节" in out,
+              out[:1200])
+        check("demo: Chinese analysis and verdict", "三次握手" in out and "hello：看到了" in out, out[-600:])
+        rc2, out2, err2 = run(["run", "hello", "--no-color", "--out", de], LANG="C", timeout=90)
+        check("demo: English run hello", rc2 == 0 and out2.startswith("Scenario hello: " + en)
+              and "hello: shows" in out2, out2[-600:] + err2)
+
+        def records(path):
+            """The trace's lines, with what differs from run to run (time, pids, fds, ports) blanked."""
+            recs = []
+            raw = open(path, "rb").read()
+            for line in raw.decode("ascii").splitlines():
+                r = json.loads(line)
+                keys = list(r)
+                for k in ("ts", "pid", "fd"):
+                    r[k] = 0
+                for k in ("local", "remote"):
+                    if r.get(k):
+                        r[k] = r[k].rsplit(":", 1)[0] + (":9000" if r[k].endswith(":9000") else ":*")
+                recs.append((keys, r))
+            return recs
+
+        tz, te = os.path.join(dz, "hello.trace.jsonl"), os.path.join(de, "hello.trace.jsonl")
+        if os.path.exists(tz) and os.path.exists(te):
+            try:
+                rz, ren = records(tz), records(te)
+            except (UnicodeDecodeError, ValueError) as e:
+                rz, ren = None, str(e)
+            ok = bool(rz) and sorted(map(str, rz)) == sorted(map(str, ren))
+            check("demo: the Chinese run's trace is ASCII JSON with the English run's records", ok,
+                  f"{rz!r}\n{ren!r}"[:1500])
+        else:
+            check("demo: both runs saved a trace", False, str(os.listdir(dz)) + str(os.listdir(de)))
 
 
 if sys.argv[1] == "po":
