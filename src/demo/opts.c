@@ -162,6 +162,8 @@ void ss_demo_opts_usage(FILE *f, ss_demo_role_t role)
                   "  --script FILE         chat: send the lines of FILE, one per reply\n"));
     fprintf(f,
             _("\n  -q, --quiet           no line per send()/recv() on standard error\n"
+              "  --lang LANG           the language of the messages: zh_CN (Simplified Chinese)\n"
+              "                        or en; by default the locale's\n"
               "  -h, --help            this help\n"
               "\nSizes take a k, M or G suffix (KiB, MiB, GiB). Exit status: 0 success, 1 a\n"
               "failed check (md5, lost echo, a timeout) or a runtime error, 2 usage error.\n"));
