@@ -1,9 +1,11 @@
 /* main.c - the segscope command: read a capture (file or live) and print its analysis. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pcap/pcap.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,9 @@ static void usage(FILE *o)
             "  -s SNAPLEN          live: bytes to keep per packet (default 262144)\n"
             "  -B KIB              live: kernel capture buffer size in KiB\n"
             "  -D                  list the interfaces that can be captured on\n"
+            "  -Z USER             as root: once the capture and the output files are open,\n"
+            "                      give up root and run as USER (its groups, group and\n"
+            "                      user id), as tcpdump -Z does; ignored when not root\n"
             "  -q                  no progress bar (shown on standard error while a large\n"
             "                      file is read with the output going elsewhere)\n"
             "\n"
@@ -162,10 +167,19 @@ typedef struct outfile {
     const char *path;
     char *tmp;
     FILE *f;
+    bool direct; /* -Z: written under its own name (the user taken on could not rename it into place) */
 } outfile_t;
 
 static bool outfile_open(outfile_t *of, const char *opt)
 {
+    if (of->direct) {
+        of->f = fopen(of->path, "w");
+        if (!of->f) {
+            fprintf(stderr, "segscope: %s %s: %s\n", opt, of->path, strerror(errno));
+            return false;
+        }
+        return true;
+    }
     const char *slash = strrchr(of->path, '/');
     int dlen = slash ? (int)(slash - of->path + 1) : 0;
     size_t n = strlen(of->path) + 16;
@@ -202,6 +216,15 @@ static bool outfile_open(outfile_t *of, const char *opt)
 /* Closes the file and, when `keep`, renames it into place. Returns false on a write error. */
 static bool outfile_close(outfile_t *of, bool keep)
 {
+    if (of->direct && of->f) {
+        bool ok = fclose(of->f) == 0;
+        of->f = NULL;
+        if (keep && !ok)
+            fprintf(stderr, "segscope: %s: %s\n", of->path, strerror(errno));
+        if (!keep || !ok)
+            unlink(of->path); /* as far as the user taken on may */
+        return keep ? ok : true;
+    }
     if (!of->tmp)
         return true;
     bool ok = fclose(of->f) == 0;
@@ -319,6 +342,51 @@ static void print_perm_hint(const char *iface, const char *err)
             iface, err, iface);
 }
 
+/*
+ * -Z: the user to become once everything that needs root is open. Looked up
+ * before anything is opened, so that a missing user costs nothing.
+ */
+typedef struct drop_to {
+    const char *name;
+    uid_t uid;
+    gid_t gid;
+} drop_to_t;
+
+/*
+ * Gives up root for good, in the only order that works: the supplementary
+ * groups and the group while still root, then the user. Then checks that
+ * there is no way back. Returns 0, or -1 after printing why.
+ */
+static int drop_privileges(const drop_to_t *d)
+{
+    if (initgroups(d->name, d->gid) != 0) {
+        fprintf(stderr, _("segscope: -Z %s: cannot set the user's groups: %s\n"), d->name, strerror(errno));
+        return -1;
+    }
+    if (setgid(d->gid) != 0) {
+        fprintf(stderr, _("segscope: -Z %s: cannot change to group %lu: %s\n"), d->name, (unsigned long)d->gid,
+                strerror(errno));
+        return -1;
+    }
+    if (setuid(d->uid) != 0) {
+        fprintf(stderr, _("segscope: -Z %s: cannot change to user %lu: %s\n"), d->name, (unsigned long)d->uid,
+                strerror(errno));
+        return -1;
+    }
+    bool undone = getuid() != d->uid || geteuid() != d->uid || getgid() != d->gid || getegid() != d->gid;
+    if (d->uid != 0 && !undone)
+        undone = setuid(0) == 0 || seteuid(0) == 0;
+    if (d->gid != 0 && d->uid != 0 && !undone)
+        undone = setgid(0) == 0 || setegid(0) == 0;
+    if (undone) {
+        fprintf(stderr, _("segscope: -Z %s: root's privileges were not given up for good (they could be taken "
+                          "back); stopping\n"),
+                d->name);
+        return -1;
+    }
+    return 0;
+}
+
 enum {
     OPT_JSON = 1000,
     OPT_NO_COLOR,
@@ -373,11 +441,12 @@ int main(int argc, char **argv)
         {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         {"hex", no_argument, NULL, OPT_HEX},
         {"lang", required_argument, NULL, OPT_LANG},
+        {"relinquish-privileges", required_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    const char *rfile = NULL, *iface = NULL, *wfile = NULL;
+    const char *rfile = NULL, *iface = NULL, *wfile = NULL, *zuser = NULL;
     uint64_t count = 0, u;
     bool json = false, show_options = true, explain = false, summary = false, timeline = false;
     bool follow = false, follow_hex = false, quiet = false;
@@ -392,7 +461,7 @@ int main(int argc, char **argv)
 
     ss_i18n_setup(ss_i18n_lang_arg(&argc, argv, false));
     int ch;
-    while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DhVq", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "r:i:c:w:s:B:DZ:hVq", longopts, NULL)) != -1) {
         switch (ch) {
         case 'r': rfile = optarg; break;
         case 'i': iface = optarg; break;
@@ -418,6 +487,7 @@ int main(int argc, char **argv)
             lo.buffer_kib = (int)u;
             break;
         case 'D': return list_interfaces();
+        case 'Z': zuser = optarg; break;
         case 'q': quiet = true; break;
         case OPT_JSON: json = true; break;
         case OPT_NO_COLOR: color = 0; break;
@@ -519,6 +589,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s", _("segscope: give either -r FILE or -i IFACE (see segscope --help)\n"));
         return EXIT_USAGE;
     }
+    /* -Z, as tcpdump: only root has privileges to give up; anyone else keeps running as they are. */
+    drop_to_t drop = {.name = NULL};
+    if (zuser && getuid() != 0 && geteuid() != 0) {
+        fprintf(stderr, _("segscope: warning: -Z %s ignored: segscope is not running as root, so there are no "
+                          "privileges to give up\n"),
+                zuser);
+    } else if (zuser) {
+        errno = 0;
+        struct passwd *pw = getpwnam(zuser);
+        if (!pw) {
+            if (errno && errno != ENOENT && errno != ESRCH)
+                fprintf(stderr, _("segscope: -Z %s: cannot look up the user: %s\n"), zuser, strerror(errno));
+            else
+                fprintf(stderr, _("segscope: -Z %s: no such user\n"), zuser);
+            return EXIT_USAGE;
+        }
+        drop.name = zuser;
+        drop.uid = pw->pw_uid;
+        drop.gid = pw->pw_gid;
+        html.direct = csv.direct = png.direct = true;
+    }
 
     ss_apptrace_t *app_trace = NULL;
     if (app_trace_path) {
@@ -618,6 +709,28 @@ int main(int argc, char **argv)
         free(filter);
         return EXIT_USAGE;
     }
+    /* The report files, opened only once the capture is. */
+    if ((html.path && !outfile_open(&html, "--html")) || (csv.path && !outfile_open(&csv, "--csv")) ||
+        (png.path && !outfile_open(&png, "--pcapng-out"))) {
+        outfile_close(&html, false);
+        outfile_close(&csv, false);
+        ss_source_close(src);
+        ss_apptrace_destroy(app_trace);
+        free(inferred);
+        free(filter);
+        return EXIT_USAGE;
+    }
+    /* -Z: everything that needed root is open; give it up before the first packet is read. */
+    if (drop.name && drop_privileges(&drop) < 0) {
+        outfile_close(&html, false);
+        outfile_close(&csv, false);
+        outfile_close(&png, false);
+        ss_source_close(src);
+        ss_apptrace_destroy(app_trace);
+        free(inferred);
+        free(filter);
+        return EXIT_USAGE;
+    }
     /* Ctrl-C and SIGTERM stop the capture cleanly from here on. */
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -655,15 +768,6 @@ int main(int argc, char **argv)
         color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") ? 1 : 0;
     else if (color == 1 && getenv("NO_COLOR") && getenv("NO_COLOR")[0])
         color = 1; /* an explicit --color wins */
-
-    /* The report files, opened only once the capture is. */
-    if ((html.path && !outfile_open(&html, "--html")) || (csv.path && !outfile_open(&csv, "--csv")) ||
-        (png.path && !outfile_open(&png, "--pcapng-out"))) {
-        outfile_close(&html, false);
-        outfile_close(&csv, false);
-        ss_source_close(src);
-        return EXIT_USAGE;
-    }
 
     /* The outputs: the timeline or JSON, and the summary tables; the report files. */
     ss_sink_t *sinks[6] = {NULL, NULL, NULL, NULL, NULL, NULL};

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live capture on loopback: -i lo with -c, -w and a filter; Ctrl-C stops cleanly; the permission hint.
+"""Live capture on loopback: -i lo with -c, -w and a filter; -Z USER; Ctrl-C stops cleanly; the permission hint.
 
 As root it captures real loopback traffic; as another user it checks the
 hint and exit status 2, and reports the capture part as skipped (77) unless
@@ -135,6 +135,75 @@ with tempfile.TemporaryDirectory() as td:
     r = subprocess.run([BIN, "-r", w], capture_output=True)
     check("-w file readable", r.returncode == 0 and len(pkt_lines(r.stdout.decode())) == 20,
           f"rc={r.returncode} {len(pkt_lines(r.stdout.decode()))}")
+
+    # -Z nobody: the capture and the output files are opened as root, then segscope runs as nobody
+    # (user, group and supplementary groups) while it waits for packets; the files are still written.
+    try:
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        nobody = None
+        print("SKIP -Z: no user 'nobody' on this machine")
+    if nobody:
+        port = free_port()
+        wz = os.path.join(td, "dropped.pcap")
+        cz = os.path.join(td, "dropped.csv")
+        proc = subprocess.Popen([BIN, "-i", "lo", "-Z", "nobody", "-c", "12", "-w", wz, "--csv", cz,
+                                 "tcp", "port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        check("-Z listening line", wait_ready(proc), "no 'listening on' line")
+        status = {}
+        try:
+            with open(f"/proc/{proc.pid}/status") as f:
+                status = dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+        except OSError as e:
+            check("-Z /proc status readable", False, str(e))
+        uid, gid = nobody.pw_uid, nobody.pw_gid
+        want_groups = sorted(set(os.getgrouplist("nobody", gid)))
+        check("-Z uid is nobody's (real, effective, saved, fs)",
+              status.get("Uid", "").split() == [str(uid)] * 4, status.get("Uid"))
+        check("-Z gid is nobody's (real, effective, saved, fs)",
+              status.get("Gid", "").split() == [str(gid)] * 4, status.get("Gid"))
+        check("-Z supplementary groups are nobody's",
+              sorted(int(g) for g in status.get("Groups", "").split()) == want_groups,
+              f"{status.get('Groups')} vs {want_groups}")
+        check("-Z no capabilities left", status.get("CapEff", "").strip("0") == "" and
+              status.get("CapPrm", "").strip("0") == "", f"{status.get('CapEff')} {status.get('CapPrm')}")
+        for _ in range(20):
+            if proc.poll() is not None:
+                break
+            exchange(port, 1)
+            time.sleep(0.2)
+        try:
+            out, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        lines = pkt_lines(out.decode())
+        check("-Z capture exit 0", proc.returncode == 0, f"rc={proc.returncode} {err.decode()}")
+        check("-Z captures 12 packets", len(lines) == 12 and all(f":{port}" in l for l in lines),
+              f"{len(lines)} lines")
+        r = subprocess.run([BIN, "-r", wz], capture_output=True)
+        check("-Z: -w file written", r.returncode == 0 and len(pkt_lines(r.stdout.decode())) == 12,
+              f"rc={r.returncode} {len(pkt_lines(r.stdout.decode()))} {r.stderr.decode()}")
+        check("-Z: --csv file written", os.path.exists(cz) and f"127.0.0.1:{port}," in open(cz).read(),
+              open(cz).read()[:300] if os.path.exists(cz) else "missing")
+
+        # Not root: -Z is ignored with a warning, as tcpdump ignores it (read the file from standard input).
+        cmd = unprivileged_cmd([BIN, "-r", "-", "-Z", "nobody"])
+        if cmd:
+            with open(wz, "rb") as f:
+                p = subprocess.run(cmd, stdin=f, capture_output=True, timeout=30)
+            check("-Z when not root: ignored, with a warning", p.returncode == 0 and
+                  "-Z nobody ignored" in p.stderr.decode() and len(pkt_lines(p.stdout.decode())) == 12,
+                  f"rc={p.returncode} {p.stderr.decode()}")
+
+    # -Z with a user that does not exist: exit 2 with a message, before anything is opened or created.
+    wm = os.path.join(td, "never.pcap")
+    p = subprocess.run([BIN, "-i", "lo", "-Z", "no-such-user-ss", "-c", "1", "-w", wm], capture_output=True,
+                       timeout=30)
+    check("-Z missing user: exit 2 and a message", p.returncode == 2 and
+          "-Z no-such-user-ss: no such user" in p.stderr.decode(), f"rc={p.returncode} {p.stderr.decode()}")
+    check("-Z missing user: no file created", not os.path.exists(wm), "the -w file was created")
 
     # SIGINT (Ctrl-C): stops cleanly, output and file flushed.
     port = free_port()
