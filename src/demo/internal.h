@@ -86,6 +86,7 @@ typedef struct ss_demo_opts {
     uint64_t max_memory;    /* buffer bytes for all connections together */
     uint64_t max_file;      /* file mode: largest file accepted */
     uint64_t idle_timeout_ms; /* close a connection idle this long (0 = never) */
+    uint64_t conn_timeout_ms; /* close a connection open this long, busy or not (0 = never) */
     uint64_t read_delay_ms; /* wait this long after accept before the first recv() */
     const char *dir;        /* file mode: where received files go */
 

@@ -52,6 +52,7 @@ void ss_demo_opts_init(ss_demo_opts_t *o, ss_demo_role_t role)
     o->max_memory = 256u << 20;
     o->max_file = 1u << 30;
     o->idle_timeout_ms = 30000;
+    o->conn_timeout_ms = 300000;
     o->timeout_ms = 10000;
     o->idle_ms = 3000;
     o->message = "hello";
@@ -139,6 +140,9 @@ void ss_demo_opts_usage(FILE *f, ss_demo_role_t role)
                   "  --max-memory N        buffer memory for all connections together (256M)\n"
                   "  --max-file N          file: largest file accepted (1G)\n"
                   "  --idle-timeout SEC    close a connection silent this long (30; 0 = never)\n"
+                  "  --conn-timeout SEC    close a connection open this long, even one that\n"
+                  "                        trickles bytes to stay out of --idle-timeout\n"
+                  "                        (300; 0 = never)\n"
                   "  --read-delay MS       wait after accept before the first recv()\n"
                   "                        (sticky 200, slow-reader 1000, others 0)\n"
                   "  --dir DIR             file: store received files under DIR (required)\n"
@@ -172,7 +176,7 @@ void ss_demo_opts_usage(FILE *f, ss_demo_role_t role)
 enum {
     OPT_SIZE = 1000, OPT_BYTES, OPT_MAX_SIZE, OPT_SEED, OPT_LE, OPT_NODELAY, OPT_MSS, OPT_LOSS,
     OPT_RCVBUF, OPT_SNDBUF, OPT_TRACE, OPT_CLIENTS, OPT_MAX_CLIENTS, OPT_MAX_MESSAGE,
-    OPT_MAX_MEMORY, OPT_MAX_FILE, OPT_IDLE_TIMEOUT, OPT_READ_DELAY, OPT_DIR, OPT_TIMEOUT, OPT_IDLE,
+    OPT_MAX_MEMORY, OPT_MAX_FILE, OPT_IDLE_TIMEOUT, OPT_CONN_TIMEOUT, OPT_READ_DELAY, OPT_DIR, OPT_TIMEOUT, OPT_IDLE,
     OPT_FILE, OPT_NAME, OPT_MESSAGE, OPT_SCRIPT,
 };
 
@@ -181,6 +185,7 @@ static bool server_only(int ch)
 {
     return ch == OPT_CLIENTS || ch == OPT_MAX_CLIENTS || ch == OPT_MAX_MESSAGE ||
            ch == OPT_MAX_MEMORY || ch == OPT_MAX_FILE || ch == OPT_IDLE_TIMEOUT ||
+           ch == OPT_CONN_TIMEOUT ||
            ch == OPT_READ_DELAY || ch == OPT_DIR;
 }
 
@@ -249,6 +254,7 @@ int ss_demo_opts_parse(ss_demo_opts_t *o, int argc, char **argv)
         {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
         {"max-file", required_argument, NULL, OPT_MAX_FILE},
         {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
+        {"conn-timeout", required_argument, NULL, OPT_CONN_TIMEOUT},
         {"read-delay", required_argument, NULL, OPT_READ_DELAY},
         {"dir", required_argument, NULL, OPT_DIR},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
@@ -367,6 +373,10 @@ int ss_demo_opts_parse(ss_demo_opts_t *o, int argc, char **argv)
         case OPT_IDLE_TIMEOUT:
             if (!parse_seconds(optarg, &o->idle_timeout_ms))
                 return usage_error(role, _("--idle-timeout needs seconds, not '%s'"), optarg);
+            break;
+        case OPT_CONN_TIMEOUT:
+            if (!parse_seconds(optarg, &o->conn_timeout_ms))
+                return usage_error(role, _("--conn-timeout needs seconds, not '%s'"), optarg);
             break;
         case OPT_READ_DELAY:
             if (!parse_u64(optarg, &o->read_delay_ms, 3600000))

@@ -201,6 +201,14 @@ static void conn_timers(ss_demo_server_t *s, ss_demo_sconn_t *c, uint64_t now)
         conn_finish(s, c);
         return;
     }
+    if (o->conn_timeout_ms && c->phase != SS_DEMO_SC_DRAIN && now >= c->accepted_ms + o->conn_timeout_ms) {
+        /* However busy: a client trickling a byte now and then never goes idle, and must not stay forever. */
+        ss_demo_sconn_fail(c, _("open for %.1f s (--conn-timeout)"), (double)o->conn_timeout_ms / 1000);
+        c->out.off = c->out.len = 0;
+        c->peer_eof = true;
+        conn_apply(s, c, SS_DEMO_SC_FAIL);
+        return;
+    }
     uint64_t from = c->last_ms > c->read_at_ms ? c->last_ms : c->read_at_ms;
     if (o->idle_timeout_ms && c->phase != SS_DEMO_SC_DRAIN && now >= from + o->idle_timeout_ms) {
         ss_demo_sconn_fail(c, _("idle for %.1f s (--idle-timeout)"), (double)o->idle_timeout_ms / 1000);
@@ -347,6 +355,8 @@ static int tcp_loop(ss_demo_server_t *s)
                 if (from + o->idle_timeout_ms < wake)
                     wake = from + o->idle_timeout_ms;
             }
+            if (o->conn_timeout_ms && c->phase != SS_DEMO_SC_DRAIN && c->accepted_ms + o->conn_timeout_ms < wake)
+                wake = c->accepted_ms + o->conn_timeout_ms;
         }
         int timeout = -1;
         if (wake != UINT64_MAX)

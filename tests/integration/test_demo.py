@@ -155,7 +155,7 @@ def case_usage():
         check(f"{' '.join(args)} exits 0", rc == 0 and "Usage:" in out, f"rc {rc} {err}")
     rc, out, _ = run("server", "--help")
     for opt in ("--mode", "--port", "--bind", "-6", "--clients", "--max-clients", "--max-message", "--dir",
-                "--loss", "--mss", "--nodelay", "--trace", "--idle-timeout", "--read-delay", "--le"):
+                "--loss", "--mss", "--nodelay", "--trace", "--idle-timeout", "--conn-timeout", "--read-delay", "--le"):
         check(f"server --help lists {opt}", opt in out, opt)
     rc, out, _ = run("client", "--help")
     for opt in ("--mode", "--host", "--count", "--size", "--bytes", "--file", "--le", "--loss", "--mss",
