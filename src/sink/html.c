@@ -1248,17 +1248,28 @@ static void write_ladder(FILE *o, const hconv_t *c, const hrow_t *r)
 /* A round step (1, 2 or 5 times a power of ten) that cuts `range` into at most `max` pieces. */
 static double nice_step(double range, int max)
 {
-    if (range <= 0)
+    if (!(range > 0)) /* NaN too */
         return 1;
+    if (!(range < 1e30)) /* infinity too */
+        return 1e30;
     double step = 1e-9;
     static const double m[] = {1, 2, 5};
-    for (;;) {
+    for (int k = 0; k < 40; k++) { /* 1e-9 to 1e30 */
         for (int i = 0; i < 3; i++)
             if (range / (step * m[i]) <= max)
                 return step * m[i];
         step *= 10;
     }
+    return range;
 }
+
+/*
+ * At most this many ticks on an axis. Ticks are counted, not stepped to by
+ * adding the step to a double: far from zero (a capture dated near 2106, a
+ * sub-microsecond span) the step is below the spacing of doubles there, the
+ * sum never moves, and the loop would never end.
+ */
+#define MAX_TICKS 64
 
 static const char *fmt_bytes_tick(double v, char *buf, size_t n)
 {
@@ -1336,7 +1347,10 @@ static void write_tsg(FILE *o, const hconv_t *c, int dir)
     double unit = secs ? 1e9 : 1e6;
     double tstep = nice_step((double)(s.t1 - s.t0) / unit, 8);
     double tfirst = (double)((int64_t)((double)s.t0 / unit / tstep) + (s.t0 > 0 ? 1 : 0)) * tstep;
-    for (double tv = tfirst; tv * unit <= (double)s.t1; tv += tstep) {
+    for (int k = 0; k < MAX_TICKS; k++) {
+        double tv = tfirst + k * tstep;
+        if (tv * unit > (double)s.t1)
+            break;
         double x = gx(&s, (int64_t)(tv * unit));
         if (x < G_X0)
             continue;
@@ -1344,7 +1358,10 @@ static void write_tsg(FILE *o, const hconv_t *c, int dir)
         fprintf(o, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.6g</text>\n", x, G_Y1 + 18, tv);
     }
     double ystep = nice_step(s.ymax, 8);
-    for (double yv = 0; yv <= s.ymax; yv += ystep) {
+    for (int k = 0; k < MAX_TICKS; k++) {
+        double yv = k * ystep;
+        if (yv > s.ymax)
+            break;
         char tb[32];
         double y = gy(&s, yv);
         fprintf(o, "<line class=\"grid\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", G_X0, y, G_X1, y);

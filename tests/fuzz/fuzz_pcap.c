@@ -12,11 +12,14 @@
  * Input: the bytes of a capture file, opened with fmemopen and read by
  * libpcap (pcap_fopen_offline, through ss_source_open_stream), every frame
  * through the analyzer with reassembly and line framing, the text timeline
- * with --explain, JSON and the summary written to /dev/null. Inputs whose
+ * with --explain, JSON, the summary, the HTML report and CSV written to
+ * /dev/null. Inputs whose
  * length is 3 modulo 4 are read through a BPF filter too, as
  * `segscope -r FILE tcp or udp` would; the read stops at the first damaged
  * record, as the command does.
  */
+
+#define NSINKS 5
 
 static FILE *devnull(void)
 {
@@ -50,14 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ss_config_set_framing(&cfg, "line", ferr, sizeof(ferr));
     cfg.verify_checksums = true;
     ss_text_opts_t to = {.color = false, .show_options = true, .line_flush = false, .explain = true};
-    ss_sink_t *sinks[3] = {
-        ss_sink_text_create(out, &to),
-        ss_sink_json_create(out, false, true),
-        ss_sink_summary_create(out, false),
+    ss_sink_t *sinks[NSINKS] = {
+        ss_sink_text_create(out, &to),  ss_sink_json_create(out, false, true), ss_sink_summary_create(out, false),
+        ss_sink_html_create(out, NULL), ss_sink_csv_create(out),
     };
-    ss_analyzer_t *a = NULL;
-    if (sinks[0] && sinks[1] && sinks[2])
-        a = ss_analyzer_create(&cfg, sinks, 3);
+    bool all = true;
+    for (size_t i = 0; i < NSINKS; i++)
+        all &= sinks[i] != NULL;
+    ss_analyzer_t *a = all ? ss_analyzer_create(&cfg, sinks, NSINKS) : NULL;
     if (a) {
         ss_run_info_t info = {.source_name = "fuzz", .live = false, .linktype = ss_source_linktype(src)};
         int rc = ss_analyzer_begin(a, &info);
@@ -76,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ss_analyzer_finish(a, &end);
     }
     ss_analyzer_destroy(a);
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < NSINKS; i++)
         ss_sink_destroy(sinks[i]);
     ss_source_close(src);
     return 0;

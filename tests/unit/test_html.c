@@ -158,6 +158,37 @@ static void test_html_same_input_same_page(void **state)
     free(b);
 }
 
+/*
+ * A conversation 127 years after the capture's first packet, lasting under a
+ * microsecond: the time axis's tick step is below the spacing of doubles
+ * there, so ticks must be counted, not reached by adding the step (that
+ * loop never ended: a bit flip in a capture's timestamp hung --html).
+ */
+static void test_html_axis_far_from_capture_start_finishes(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_RAW, 0, 0);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_RAW);
+    ss_pb_pkt_t u = ss_pb_udp4("10.0.0.1", 5000, "10.0.0.2", 53);
+    assert_non_null(ss_pb_trace_add(&t, &l, &u));
+    t.ts_sec = 0xF0000000LL;
+    ss_pb_pkt_t p = ss_pb_tcp4("10.0.0.1", 40000, "10.0.0.2", 80);
+    p.tcp.flags = SS_TCP_SYN;
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_html_create(m.f, NULL);
+    assert_non_null(s);
+    assert_int_equal(ss_pb_run(s, NULL, &t), 0);
+    ss_sink_destroy(s);
+    const char *page = ss_pb_memout_text(&m);
+    assert_non_null(strstr(page, "class=\"tsg\""));
+    assert_non_null(strstr(page, "</html>"));
+    ss_pb_memout_close(&m);
+    ss_pb_trace_fini(&t);
+}
+
 static void test_csv_header_and_one_row_per_conversation(void **state)
 {
     (void)state;
@@ -197,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_html_row_cap_lists_first_rows),
         cmocka_unit_test(test_html_escapes_text),
         cmocka_unit_test(test_html_same_input_same_page),
+        cmocka_unit_test(test_html_axis_far_from_capture_start_finishes),
         cmocka_unit_test(test_csv_header_and_one_row_per_conversation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
