@@ -20,6 +20,10 @@ conversations of a few KiB each) plus the program and libpcap (about 10 MB), wit
 for the allocator; it is far below what any of these captures would cost without the caps
 (300,000 conversations, hundreds of MB of buffered segments, a 4 GiB message). The figures are
 printed. Time: about a minute on one core.
+
+Under AddressSanitizer the resident size measures the sanitizer (its quarantine of freed
+memory, its shadow memory) more than segscope, so a sanitizer build runs the same captures for
+the sanitizer's sake and leaves the bounds unchecked.
 """
 import os
 import struct
@@ -161,10 +165,19 @@ def peak_rss_mb(cmd):
     return p.returncode, ru.ru_maxrss / 1024.0, time.monotonic() - t0, text
 
 
+def sanitized(path):
+    """Whether the program was built with AddressSanitizer."""
+    with open(path, 'rb') as f:
+        return b'__asan_init' in f.read()
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     segscope = os.path.abspath(sys.argv[1])
+    check_rss = not sanitized(segscope)
+    if not check_rss:
+        print('AddressSanitizer build: the runs are made, their peak RSS is printed but not checked')
     failures = []
     figures = {}
     with tempfile.TemporaryDirectory(prefix='segscope-memory.') as d:
@@ -209,13 +222,13 @@ def main():
             print('%-50s %9d %8.1f %6.1f' % (name, built[cap], mb, secs))
             if rc != 0:
                 failures.append('%s: exit status %d: %s' % (name, rc, err.strip()[-300:]))
-            if mb > BOUND_MB:
+            if check_rss and mb > BOUND_MB:
                 failures.append('%s: peak RSS %.1f MB is over the %d MB bound' % (name, mb, BOUND_MB))
 
         small, big = figures['one flow, 50k packets'], figures['one flow, 500k packets']
         growth = (big - small) / small
         print('one flow: 50k packets %.1f MB, 500k packets %.1f MB: %+.0f%%' % (small, big, growth * 100))
-        if growth > GROWTH_TOLERANCE:
+        if check_rss and growth > GROWTH_TOLERANCE:
             failures.append('memory grows with the packet count of one flow: %.1f MB for 50k packets, '
                             '%.1f MB for 500k (more than %d%%)' % (small, big, GROWTH_TOLERANCE * 100))
 
@@ -238,7 +251,7 @@ def main():
     if failures:
         print('\nFAILED:\n  ' + '\n  '.join(failures))
         sys.exit(1)
-    print('all peaks under %d MB' % BOUND_MB)
+    print('all peaks under %d MB' % BOUND_MB if check_rss else 'every run ended cleanly')
 
 
 if __name__ == '__main__':
