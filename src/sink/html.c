@@ -350,8 +350,8 @@ static void pkt_label(const hpkt_t *p, char *buf, size_t n)
 {
     if (p->kind == K_UDP) {
         size_t k = (size_t)snprintf(buf, n, "UDP len %" PRIu32, p->len);
-        if (p->has_msgs && p->m.udp && k < n)
-            snprintf(buf + k, n - k, p->m.numbered ? " #%" PRIu32 : "", p->m.number);
+        if (p->has_msgs && p->m.udp && p->m.numbered && k < n)
+            snprintf(buf + k, n - k, " #%" PRIu32, p->m.number);
         return;
     }
     char fb[16];
