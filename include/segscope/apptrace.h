@@ -28,6 +28,14 @@ typedef struct ss_app_dir {
 typedef struct ss_apptrace ss_apptrace_t;
 
 /*
+ * Memory bounds for an untrusted trace: the records kept by default (24
+ * bytes each), and the connection directions (groups) kept whatever the
+ * record limit. Records beyond either are dropped and counted.
+ */
+#define SS_APPTRACE_DEFAULT_MAX_RECORDS 2000000u
+#define SS_APPTRACE_MAX_GROUPS 200000u
+
+/*
  * Reads a trace file (JSON Lines). At most `max_records` records are kept;
  * malformed lines are skipped and counted. Returns 0, or SS_ERR_IO /
  * SS_ERR_NOMEM / SS_ERR_INVAL with a reason in `err`.
@@ -36,6 +44,9 @@ int ss_apptrace_load(ss_apptrace_t **out, const char *path, uint64_t max_records
 
 /* Records read, and lines skipped as malformed. */
 void ss_apptrace_counts(const ss_apptrace_t *t, uint64_t *records, uint64_t *skipped);
+
+/* Well-formed records dropped because a limit (records or groups) was reached. */
+uint64_t ss_apptrace_dropped(const ss_apptrace_t *t);
 
 /*
  * The calls of the connection direction from (src, sport) to (dst, dport)

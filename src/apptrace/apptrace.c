@@ -26,12 +26,24 @@ typedef struct group {
     ss_app_dir_t dir;
     size_t cap_s, cap_r;
     uint64_t next_send, next_recv; /* to split connections when offsets restart */
+    size_t prev;                   /* the previous group with the same key, or NO_GROUP */
 } group_t;
 
+#define NO_GROUP SIZE_MAX
+
+/*
+ * Groups live in one array; an open-addressing index maps each key to its
+ * latest group, and the groups of one key are chained through `prev`, so
+ * finding a call's group and matching a conversation cost one lookup, not
+ * a scan of every group (a hostile trace of a million distinct endpoints
+ * would otherwise take quadratic time).
+ */
 struct ss_apptrace {
     group_t *g;
     size_t ng, capg;
-    uint64_t records, skipped;
+    size_t *index; /* group numbers, NO_GROUP where empty; capacity a power of two */
+    size_t index_cap;
+    uint64_t records, skipped, dropped;
 };
 
 /* Parses "addr:port" (IPv6 in brackets). */
@@ -136,20 +148,73 @@ static bool field_ts(const char *line, int64_t *ns)
 static bool key_eq(const trace_key_t *a, const trace_key_t *b)
 {
     return a->sport == b->sport && a->dport == b->dport && a->src.family == b->src.family &&
-           memcmp(a->src.a, b->src.a, 16) == 0 && memcmp(a->dst.a, b->dst.a, 16) == 0;
+           a->dst.family == b->dst.family && memcmp(a->src.a, b->src.a, 16) == 0 &&
+           memcmp(a->dst.a, b->dst.a, 16) == 0;
+}
+
+/* FNV-1a over the key's fields. */
+static uint64_t key_hash(const trace_key_t *k)
+{
+    uint64_t h = 14695981039346656037ull;
+    const uint8_t *parts[2] = {k->src.a, k->dst.a};
+    for (int p = 0; p < 2; p++)
+        for (int i = 0; i < 16; i++)
+            h = (h ^ parts[p][i]) * 1099511628211ull;
+    uint8_t tail[6] = {k->src.family, k->dst.family, (uint8_t)(k->sport >> 8), (uint8_t)k->sport,
+                       (uint8_t)(k->dport >> 8), (uint8_t)k->dport};
+    for (int i = 0; i < 6; i++)
+        h = (h ^ tail[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The index slot of `k`: the one holding its latest group, or the empty slot where it would go. */
+static size_t index_slot(const ss_apptrace_t *t, const trace_key_t *k)
+{
+    size_t mask = t->index_cap - 1;
+    size_t i = (size_t)key_hash(k) & mask;
+    while (t->index[i] != NO_GROUP && !key_eq(&t->g[t->index[i]].key, k))
+        i = (i + 1) & mask;
+    return i;
+}
+
+/* Keeps the index at most half full. */
+static bool index_grow(ss_apptrace_t *t)
+{
+    if (t->index_cap && (t->ng + 1) * 2 <= t->index_cap)
+        return true;
+    size_t nc = t->index_cap ? t->index_cap * 2 : 64;
+    size_t *ni = malloc(nc * sizeof(*ni));
+    if (!ni)
+        return false;
+    for (size_t i = 0; i < nc; i++)
+        ni[i] = NO_GROUP;
+    size_t *old = t->index, oldcap = t->index_cap;
+    t->index = ni;
+    t->index_cap = nc;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i] != NO_GROUP)
+            t->index[index_slot(t, &t->g[old[i]].key)] = old[i];
+    free(old);
+    return true;
 }
 
 /* The group a call belongs to: the same endpoints, and offsets that continue (a restart at 0 is a new connection). */
-static group_t *group_for(ss_apptrace_t *t, const trace_key_t *k, bool send, uint64_t off)
+static group_t *group_for(ss_apptrace_t *t, const trace_key_t *k, bool send, uint64_t off, bool *full)
 {
-    for (size_t i = t->ng; i-- > 0;) {
-        group_t *g = &t->g[i];
-        if (!key_eq(&g->key, k))
-            continue;
+    *full = false;
+    if (!index_grow(t))
+        return NULL;
+    size_t slot = index_slot(t, k);
+    size_t latest = t->index[slot];
+    if (latest != NO_GROUP) {
+        group_t *g = &t->g[latest];
         uint64_t next = send ? g->next_send : g->next_recv;
-        if (off == 0 && next > 0)
-            break; /* offsets restart: a new connection on the same ports */
-        return g;
+        if (!(off == 0 && next > 0))
+            return g; /* else offsets restart: a new connection on the same ports */
+    }
+    if (t->ng >= SS_APPTRACE_MAX_GROUPS) {
+        *full = true;
+        return NULL;
     }
     if (t->ng == t->capg) {
         size_t nc = t->capg ? t->capg * 2 : 16;
@@ -159,10 +224,12 @@ static group_t *group_for(ss_apptrace_t *t, const trace_key_t *k, bool send, uin
         t->g = ng;
         t->capg = nc;
     }
-    group_t *g = &t->g[t->ng++];
+    group_t *g = &t->g[t->ng];
     memset(g, 0, sizeof(*g));
     g->key = *k;
     g->dir.first_ns = INT64_MAX;
+    g->prev = latest;
+    t->index[slot] = t->ng++;
     return g;
 }
 
@@ -231,16 +298,22 @@ int ss_apptrace_load(ss_apptrace_t **out, const char *path, uint64_t max_records
         if ((!send && !recv) || len == 0)
             continue; /* EOF records and unknown calls carry no bytes */
         if (t->records >= max_records) {
-            t->skipped++;
+            t->dropped++;
             continue;
         }
         /* A direction is keyed by its sender: a send's local end, a recv's remote end. */
+        memset(&k, 0, sizeof(k));
         if (send) {
             k.src = la, k.sport = lp, k.dst = ra, k.dport = rp;
         } else {
             k.src = ra, k.sport = rp, k.dst = la, k.dport = lp;
         }
-        group_t *g = group_for(t, &k, send, off);
+        bool full;
+        group_t *g = group_for(t, &k, send, off, &full);
+        if (full) {
+            t->dropped++;
+            continue;
+        }
         ss_app_call_t c = {off, (uint32_t)len, ts};
         bool ok = g && (send ? push(&g->dir.sends, &g->dir.nsends, &g->cap_s, &c)
                              : push(&g->dir.recvs, &g->dir.nrecvs, &g->cap_r, &c));
@@ -260,8 +333,11 @@ int ss_apptrace_load(ss_apptrace_t **out, const char *path, uint64_t max_records
     }
     fclose(f);
     for (size_t i = 0; i < t->ng; i++) {
-        qsort(t->g[i].dir.sends, t->g[i].dir.nsends, sizeof(ss_app_call_t), by_off);
-        qsort(t->g[i].dir.recvs, t->g[i].dir.nrecvs, sizeof(ss_app_call_t), by_off);
+        /* A direction may have only sends or only recvs: never hand qsort a null array. */
+        if (t->g[i].dir.nsends > 1)
+            qsort(t->g[i].dir.sends, t->g[i].dir.nsends, sizeof(ss_app_call_t), by_off);
+        if (t->g[i].dir.nrecvs > 1)
+            qsort(t->g[i].dir.recvs, t->g[i].dir.nrecvs, sizeof(ss_app_call_t), by_off);
     }
     *out = t;
     return 0;
@@ -272,6 +348,8 @@ void ss_apptrace_counts(const ss_apptrace_t *t, uint64_t *records, uint64_t *ski
     *records = t->records;
     *skipped = t->skipped;
 }
+
+uint64_t ss_apptrace_dropped(const ss_apptrace_t *t) { return t->dropped; }
 
 const ss_app_dir_t *ss_apptrace_match(ss_apptrace_t *t, const ss_addr_t *src, uint16_t sport, const ss_addr_t *dst,
                                       uint16_t dport, int64_t start_ns)
@@ -284,16 +362,18 @@ const ss_app_dir_t *ss_apptrace_match(ss_apptrace_t *t, const ss_addr_t *src, ui
         memset(k.src.a + 4, 0, 12);
     if (k.dst.family == 4)
         memset(k.dst.a + 4, 0, 12);
+    if (!t->index_cap)
+        return NULL;
     group_t *best = NULL;
-    int64_t best_d = INT64_MAX;
-    for (size_t i = 0; i < t->ng; i++) {
+    uint64_t best_d = UINT64_MAX;
+    /* Distances in unsigned arithmetic: hostile timestamps must not overflow a subtraction. */
+    for (size_t i = t->index[index_slot(t, &k)]; i != NO_GROUP; i = t->g[i].prev) {
         group_t *g = &t->g[i];
-        if (g->dir.used || !key_eq(&g->key, &k))
+        if (g->dir.used)
             continue;
-        int64_t d = g->dir.first_ns - start_ns;
-        if (d < 0)
-            d = -d;
-        if (d < best_d) {
+        uint64_t a = (uint64_t)g->dir.first_ns, b = (uint64_t)start_ns;
+        uint64_t d = g->dir.first_ns >= start_ns ? a - b : b - a;
+        if (!best || d <= best_d) { /* ties: the earlier group, as the chain runs latest first */
             best_d = d;
             best = g;
         }
@@ -313,5 +393,6 @@ void ss_apptrace_destroy(ss_apptrace_t *t)
         free(t->g[i].dir.recvs);
     }
     free(t->g);
+    free(t->index);
     free(t);
 }

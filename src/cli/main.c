@@ -614,7 +614,8 @@ int main(int argc, char **argv)
     ss_apptrace_t *app_trace = NULL;
     if (app_trace_path) {
         char terr[256];
-        if (ss_apptrace_load(&app_trace, app_trace_path, 50000000, terr, sizeof(terr)) < 0) {
+        if (ss_apptrace_load(&app_trace, app_trace_path, SS_APPTRACE_DEFAULT_MAX_RECORDS, terr, sizeof(terr)) <
+            0) {
             fprintf(stderr, _("segscope: --app-trace: %s\n"), terr);
             return EXIT_USAGE;
         }
@@ -625,6 +626,15 @@ int main(int argc, char **argv)
                     P_("segscope: warning: %s: %" PRIu64 " malformed line skipped\n",
                        "segscope: warning: %s: %" PRIu64 " malformed lines skipped\n", nskip),
                     app_trace_path, nskip);
+        uint64_t ndrop = ss_apptrace_dropped(app_trace);
+        if (ndrop)
+            fprintf(stderr,
+                    P_("segscope: warning: %s: %" PRIu64 " record beyond the limits (%u records, %u connection "
+                       "directions) ignored\n",
+                       "segscope: warning: %s: %" PRIu64 " records beyond the limits (%u records, %u connection "
+                       "directions) ignored\n",
+                       ndrop),
+                    app_trace_path, ndrop, SS_APPTRACE_DEFAULT_MAX_RECORDS, SS_APPTRACE_MAX_GROUPS);
         cfg.app_trace = app_trace;
     }
 
