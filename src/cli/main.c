@@ -167,11 +167,22 @@ typedef struct outfile {
     const char *path;
     char *tmp;
     FILE *f;
-    bool direct; /* -Z: written under its own name (the user taken on could not rename it into place) */
+    bool direct;  /* -Z: written under its own name (the user taken on could not rename it into place) */
+    bool special; /* not a regular file (/dev/null, a FIFO, a terminal): written to, never replaced or removed */
 } outfile_t;
 
 static bool outfile_open(outfile_t *of, const char *opt)
 {
+    struct stat st;
+    if (stat(of->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        of->special = true;
+        of->f = fopen(of->path, "w");
+        if (!of->f) {
+            fprintf(stderr, "segscope: %s %s: %s\n", opt, of->path, strerror(errno));
+            return false;
+        }
+        return true;
+    }
     if (of->direct) {
         of->f = fopen(of->path, "w");
         if (!of->f) {
@@ -216,6 +227,13 @@ static bool outfile_open(outfile_t *of, const char *opt)
 /* Closes the file and, when `keep`, renames it into place. Returns false on a write error. */
 static bool outfile_close(outfile_t *of, bool keep)
 {
+    if (of->special && of->f) {
+        bool ok = fclose(of->f) == 0;
+        of->f = NULL;
+        if (!ok)
+            fprintf(stderr, "segscope: %s: %s\n", of->path, strerror(errno));
+        return ok;
+    }
     if (of->direct && of->f) {
         bool ok = fclose(of->f) == 0;
         of->f = NULL;

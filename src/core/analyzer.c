@@ -533,7 +533,8 @@ static int by_index(const void *x, const void *y)
 
 size_t ss_analyzer_inferred(const ss_analyzer_t *a, const ss_inferred_t **out)
 {
-    qsort(a->inf, a->ninf, sizeof(*a->inf), by_index);
+    if (a->ninf > 1) /* none when the capture had no TCP conversation: never hand qsort a null table */
+        qsort(a->inf, a->ninf, sizeof(*a->inf), by_index);
     *out = a->inf;
     return a->ninf;
 }

@@ -235,6 +235,27 @@ check("--help", rc == 0 and "Usage:" in out and "--json" in out, out[:100])
 rc, out, err = run("--version")
 check("--version", rc == 0 and out.startswith("segscope "), out)
 
+# A report written to something that is not a regular file (a FIFO here; /dev/null alike) is
+# written to in place: never replaced by a renamed temporary file, never removed.
+import stat
+import threading
+with tempfile.TemporaryDirectory() as fd_dir:
+    fifo = os.path.join(fd_dir, "report.fifo")
+    os.mkfifo(fifo)
+    got = []
+
+    def drain():
+        with open(fifo, "rb") as f:
+            got.append(f.read())
+
+    t = threading.Thread(target=drain)
+    t.start()
+    rc, out, err = run("-r", hello, "-q", "--csv", fifo)
+    t.join(30)
+    check("--csv to a FIFO: written in place", rc == 0 and got and got[0].startswith(b"stream,proto,") and
+          stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(fd_dir) == ["report.fifo"],
+          f"rc={rc} {err} {got[:1]} {os.listdir(fd_dir)}")
+
 for f in failures:
     print("FAIL", f)
 print(f"{passed} passed, {len(failures)} failed")
