@@ -119,6 +119,7 @@ typedef struct ss_tcp_half {
 
     ss_tcp_seg_t *unacked;  /* oldest first */
     uint32_t n_unacked, cap_unacked;
+    bool unacked_capped;    /* a segment was not remembered: max_unacked reached */
 } ss_tcp_half_t;
 
 /* The TCP state of one conversation: two halves indexed by flow-key direction. */

@@ -50,6 +50,7 @@ typedef struct conn {
     ss_tcp_conn_t tcp;
     ss_conv_tcp_t sum; /* TCP: what the conversation showed so far */
     reasm_t *rs;       /* with --framing */
+    bool unacked_noticed[2]; /* by flow-key direction: the --max-unacked notice was given */
 } conn_t;
 
 /* A message waiting to be reported after the packet that completed it. */
@@ -72,6 +73,7 @@ struct ss_analyzer {
     bool finishing; /* at the end, conversations are reported in index order first */
     uint64_t cur_frame;
     uint64_t cap_evictions;
+    bool frag_noticed; /* the --max-fragments notice was given */
     uint64_t cont_idx;        /* while framing a chunk: the message it continues */
     uint32_t cont_done_part;  /* ... and its part count if it ended there */
     uint64_t mq_dropped;
@@ -898,8 +900,17 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
     }
 
     int64_t t_ns = frame->ts_sec * 1000000000LL + frame->ts_nsec;
-    if ((pkt.flags & SS_PKT_FRAGMENT) && !(pkt.flags & SS_PKT_INVALID))
+    if ((pkt.flags & SS_PKT_FRAGMENT) && !(pkt.flags & SS_PKT_INVALID)) {
         ss_ipfrag_add(a->frags, &pkt, t_ns);
+        if (!a->frag_noticed && ss_ipfrag_evicted(a->frags)) {
+            a->frag_noticed = true;
+            notice(a,
+                   N_("fragment limit reached at frame %" PRIu64 " (--max-fragments %" PRIu32
+                      "): the oldest incomplete fragmented IP datagram was dropped to make room; datagrams it "
+                      "leaves incomplete are not reassembled (said once)"),
+                   a->cur_frame, a->cfg.limits.max_fragments);
+        }
+    }
     /* A UDP header cut by the capture does not open a conversation (nor does it in tshark). */
     bool udp_ok = pkt.l4 == SS_L4_UDP && (pkt.payload_off || (pkt.flags & SS_PKT_REASSEMBLED));
     if ((pkt.l4 == SS_L4_TCP || udp_ok) && pkt.ports_valid && !(pkt.flags & SS_PKT_FRAGMENT)) {
@@ -947,6 +958,18 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             ss_tcp_state_t before = c->tcp.state[keydir];
             bool acked_before = c->tcp.half[keydir].acked_peer_fin;
             ss_tcp_process(&c->tcp, keydir, &pkt, t_ns, frame->number, &tres);
+            if (c->tcp.half[keydir].unacked_capped && !c->unacked_noticed[keydir]) {
+                c->unacked_noticed[keydir] = true;
+                notice(a,
+                       dir == SS_DIR_C2S
+                           ? N_("unacknowledged-segment limit reached at frame %" PRIu64 " (--max-unacked %" PRIu32
+                                " per direction): later segments of conversation %" PRIu64
+                                " client to server are not remembered, so they get no ACK RTT")
+                           : N_("unacknowledged-segment limit reached at frame %" PRIu64 " (--max-unacked %" PRIu32
+                                " per direction): later segments of conversation %" PRIu64
+                                " server to client are not remembered, so they get no ACK RTT"),
+                       a->cur_frame, a->cfg.limits.max_unacked, c->info.index);
+            }
             c->first_fin_acked_before = acked_before;
             c->acked_first_fin_now = c->tcp.half[keydir].acked_peer_fin;
             if (reused)

@@ -33,7 +33,10 @@ typedef struct dgram {
 struct ss_ipfrag {
     dgram_t *d;
     uint32_t n;
+    uint64_t evicted; /* incomplete datagrams dropped to make room */
 };
+
+uint64_t ss_ipfrag_evicted(const ss_ipfrag_t *f) { return f->evicted; }
 
 ss_ipfrag_t *ss_ipfrag_create(uint32_t max_datagrams)
 {
@@ -100,6 +103,8 @@ bool ss_ipfrag_add(ss_ipfrag_t *f, ss_packet_t *pkt, int64_t t_ns)
     }
     if (!d) {
         d = free_slot ? free_slot : oldest; /* full: the oldest incomplete datagram gives way */
+        if (!free_slot)
+            f->evicted++;
         memset(d, 0, sizeof(*d));
         d->used = true;
         d->family = pkt->src.family;

@@ -20,4 +20,7 @@ void ss_ipfrag_destroy(ss_ipfrag_t *f);
  */
 bool ss_ipfrag_add(ss_ipfrag_t *f, ss_packet_t *pkt, int64_t t_ns);
 
+/* Incomplete datagrams dropped so far because max_datagrams were being tracked. */
+uint64_t ss_ipfrag_evicted(const ss_ipfrag_t *f);
+
 #endif

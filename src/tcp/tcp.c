@@ -95,8 +95,10 @@ static void negotiate_wscale(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt)
 static void push_unacked(ss_tcp_conn_t *c, ss_tcp_half_t *h, uint64_t frame, uint32_t seq, uint32_t end,
                          int64_t t_ns)
 {
-    if (h->n_unacked >= c->max_unacked)
+    if (h->n_unacked >= c->max_unacked) {
+        h->unacked_capped = true;
         return;
+    }
     if (h->n_unacked == h->cap_unacked) {
         uint32_t ncap = h->cap_unacked ? h->cap_unacked * 2 : 8;
         if (ncap > c->max_unacked)

@@ -235,6 +235,41 @@ check("--help", rc == 0 and "Usage:" in out and "--json" in out, out[:100])
 rc, out, err = run("--version")
 check("--version", rc == 0 and out.startswith("segscope "), out)
 
+# Runtime limits that drop state say so once: --max-unacked per conversation direction,
+# --max-fragments once per run.
+rc, out, err = run("-r", os.path.join(CAPTURES, "loss.pcap"), "--max-unacked", "4", "--json")
+un = [json.loads(l) for l in out.splitlines() if '"notice"' in l and "unacknowledged-segment limit" in l]
+check("--max-unacked 4: one notice per direction that reached it", rc == 0 and len(un) == 1 and
+      "conversation 0 client to server" in json.dumps(un[0]), f"rc={rc} {un}")
+rc, out, err = run("-r", os.path.join(CAPTURES, "loss.pcap"), "--json")
+check("default --max-unacked: no notice on a 512 KiB transfer", rc == 0 and "unacknowledged-segment" not in out,
+      f"rc={rc}")
+
+
+def ip4_frag(ident, mf, off8, payload):
+    total = 20 + len(payload)
+    hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 0, total, ident, (0x2000 if mf else 0) | off8, 64, 17, 0,
+                      bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    return hdr + payload
+
+
+with tempfile.TemporaryDirectory() as fr_dir:
+    cap = os.path.join(fr_dir, "frags.pcap")
+    udp = lambda n: struct.pack(">HHHH", 1000 + n, 53, 8 + 16, 0) + bytes(16)  # 24 bytes: 3 units of 8
+    frames = [ip4_frag(1, True, 0, udp(1)[:16]), ip4_frag(2, True, 0, udp(2)[:16]),
+              ip4_frag(1, False, 2, udp(1)[16:]), ip4_frag(2, False, 2, udp(2)[16:])]
+    with open(cap, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 101))  # LINKTYPE_RAW
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000, i, len(fr), len(fr)) + fr)
+    rc, out, err = run("-r", cap, "--max-fragments", "1")
+    fl = [l for l in out.splitlines() if "fragment limit reached" in l]
+    check("--max-fragments 1: the eviction is announced once", rc == 0 and len(fl) == 1 and "frame 2" in fl[0],
+          f"rc={rc} {fl} {err}")
+    rc, out, err = run("-r", cap)
+    check("default --max-fragments: both datagrams reassembled, no notice",
+          rc == 0 and "fragment limit" not in out and out.count("UDP") >= 2, out[-400:])
+
 # A report written to something that is not a regular file (a FIFO here; /dev/null alike) is
 # written to in place: never replaced by a renamed temporary file, never removed.
 import stat
