@@ -18,6 +18,7 @@ typedef struct ss_limits {
     uint64_t max_ooo_bytes;     /* per direction: out-of-order bytes buffered */
     uint64_t reasm_budget;      /* all directions together: out-of-order bytes buffered */
     uint64_t max_message;       /* largest message a framing may declare */
+    uint32_t max_html_elements; /* packets and messages the HTML report keeps and draws */
 } ss_limits_t;
 
 #define SS_LIMITS_DEFAULT_MAX_FLOWS 1000000u
@@ -28,6 +29,7 @@ typedef struct ss_limits {
 #define SS_LIMITS_DEFAULT_MAX_OOO_BYTES (4u * 1024 * 1024)
 #define SS_LIMITS_DEFAULT_REASM_BUDGET (256ull * 1024 * 1024)
 #define SS_LIMITS_DEFAULT_MAX_MESSAGE (64ull * 1024 * 1024)
+#define SS_LIMITS_DEFAULT_MAX_HTML_ELEMENTS 20000u
 
 static inline void ss_limits_init(ss_limits_t *l)
 {
@@ -39,6 +41,7 @@ static inline void ss_limits_init(ss_limits_t *l)
     l->max_ooo_bytes = SS_LIMITS_DEFAULT_MAX_OOO_BYTES;
     l->reasm_budget = SS_LIMITS_DEFAULT_REASM_BUDGET;
     l->max_message = SS_LIMITS_DEFAULT_MAX_MESSAGE;
+    l->max_html_elements = SS_LIMITS_DEFAULT_MAX_HTML_ELEMENTS;
 }
 
 #endif

@@ -107,6 +107,8 @@ static void usage(FILE *o)
             "  --max-ooo-bytes N   per direction: out-of-order bytes held (default %llu)\n"
             "  --reasm-budget N    all conversations together: out-of-order bytes held\n"
             "                      (default %llu)\n"
+            "  --max-html-elements N  packets and messages drawn in the --html report\n"
+            "                      (default %u; the page says where it stopped)\n"
             "\n"
             "  -h, --help          this help\n"
             "  -V, --version       version\n"
@@ -116,7 +118,8 @@ static void usage(FILE *o)
             "unreadable file, or no permission to capture.\n"),
             SS_LIMITS_DEFAULT_MAX_FLOWS, (unsigned long long)SS_LIMITS_DEFAULT_MAX_MESSAGE,
             SS_LIMITS_DEFAULT_MAX_UNACKED, SS_LIMITS_DEFAULT_MAX_FRAGMENTS, SS_LIMITS_DEFAULT_MAX_OOO_SEGS,
-            (unsigned long long)SS_LIMITS_DEFAULT_MAX_OOO_BYTES, (unsigned long long)SS_LIMITS_DEFAULT_REASM_BUDGET);
+            (unsigned long long)SS_LIMITS_DEFAULT_MAX_OOO_BYTES, (unsigned long long)SS_LIMITS_DEFAULT_REASM_BUDGET,
+            SS_LIMITS_DEFAULT_MAX_HTML_ELEMENTS);
 }
 
 static bool parse_u64(const char *s, uint64_t *out)
@@ -418,6 +421,7 @@ enum {
     OPT_MAX_OOO_SEGS,
     OPT_MAX_OOO_BYTES,
     OPT_REASM_BUDGET,
+    OPT_MAX_HTML_ELEMENTS,
     OPT_EXPLAIN,
     OPT_SUMMARY,
     OPT_TIMELINE,
@@ -447,6 +451,7 @@ int main(int argc, char **argv)
         {"max-ooo-segs", required_argument, NULL, OPT_MAX_OOO_SEGS},
         {"max-ooo-bytes", required_argument, NULL, OPT_MAX_OOO_BYTES},
         {"reasm-budget", required_argument, NULL, OPT_REASM_BUDGET},
+        {"max-html-elements", required_argument, NULL, OPT_MAX_HTML_ELEMENTS},
         {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"summary", no_argument, NULL, OPT_SUMMARY},
         {"timeline", no_argument, NULL, OPT_TIMELINE},
@@ -568,6 +573,13 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.limits.max_unacked = (uint32_t)u;
+            break;
+        case OPT_MAX_HTML_ELEMENTS:
+            if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
+                fprintf(stderr, "segscope: --max-html-elements needs a positive number\n");
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_html_elements = (uint32_t)u;
             break;
         case OPT_MAX_FRAGMENTS:
             if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
@@ -816,7 +828,12 @@ int main(int argc, char **argv)
             oom |= !(sinks[nsinks++] = ss_sink_summary_create(stdout, color == 1));
     }
     if (html.f)
-        oom |= !(sinks[nsinks++] = ss_sink_html_create(html.f, NULL));
+        oom |= !(sinks[nsinks++] = ss_sink_html_create(
+                     html.f, &(ss_html_opts_t){.max_elements = cfg.limits.max_html_elements,
+                                              .max_conv_elements = cfg.limits.max_html_elements <
+                                                                           SS_HTML_DEFAULT_MAX_CONV_ELEMENTS
+                                                                       ? cfg.limits.max_html_elements
+                                                                       : SS_HTML_DEFAULT_MAX_CONV_ELEMENTS}));
     if (csv.f)
         oom |= !(sinks[nsinks++] = ss_sink_csv_create(csv.f));
     if (png.f)

@@ -270,6 +270,18 @@ with tempfile.TemporaryDirectory() as fr_dir:
     check("default --max-fragments: both datagrams reassembled, no notice",
           rc == 0 and "fragment limit" not in out and out.count("UDP") >= 2, out[-400:])
 
+# --max-html-elements caps what the HTML report draws, and the page says so.
+with tempfile.TemporaryDirectory() as h_dir:
+    small, full = os.path.join(h_dir, "small.html"), os.path.join(h_dir, "full.html")
+    rc1, _, err1 = run("-r", os.path.join(CAPTURES, "loss.pcap"), "-q", "--html", small, "--max-html-elements", "50")
+    rc2, _, err2 = run("-r", os.path.join(CAPTURES, "loss.pcap"), "-q", "--html", full)
+    s_txt, f_txt = open(small).read(), open(full).read()
+    check("--max-html-elements 50: the page says it drew 50 and is smaller",
+          rc1 == 0 and rc2 == 0 and "Only the first 50 of its 790 packets are drawn" in s_txt and
+          "Only the first" not in f_txt and len(s_txt) < len(f_txt) // 2, f"{rc1} {rc2} {err1} {len(s_txt)} {len(f_txt)}")
+rc, out, err = run("-r", hello, "--max-html-elements", "0")
+check("--max-html-elements 0 refused", rc == 2 and "--max-html-elements" in err, err)
+
 # A report written to something that is not a regular file (a FIFO here; /dev/null alike) is
 # written to in place: never replaced by a renamed temporary file, never removed.
 import stat
