@@ -6,6 +6,30 @@
 
 #include "internal.h"
 
+static const int marker_order[SS_TA_MARKER_SLOTS] = {
+    SS_TA_BIT_ZERO_WINDOW_PROBE_ACK, SS_TA_BIT_ZERO_WINDOW, SS_TA_BIT_ZERO_WINDOW_PROBE,
+    SS_TA_BIT_DUPLICATE_ACK, SS_TA_BIT_KEEP_ALIVE_ACK, SS_TA_BIT_KEEP_ALIVE, SS_TA_BIT_WINDOW_FULL,
+    SS_TA_BIT_WINDOW_UPDATE, SS_TA_BIT_ACK_LOST_SEGMENT, SS_TA_BIT_LOST_SEGMENT,
+    SS_TA_BIT_RETRANSMISSION, /* stands for the whole retransmission family */
+    SS_TA_BIT_REUSED_PORTS,
+};
+
+int ss_ta_marker_bit(size_t slot, uint32_t flags)
+{
+    if (slot >= SS_TA_MARKER_SLOTS)
+        return -1;
+    int bit = marker_order[slot];
+    if (bit == SS_TA_BIT_RETRANSMISSION) {
+        if (flags & SS_TA(FAST_RETRANSMISSION))
+            return SS_TA_BIT_FAST_RETRANSMISSION;
+        if (flags & SS_TA(SPURIOUS_RETRANSMISSION))
+            return SS_TA_BIT_SPURIOUS_RETRANSMISSION;
+        if (flags & SS_TA(OUT_OF_ORDER))
+            return SS_TA_BIT_OUT_OF_ORDER;
+    }
+    return flags & (1u << bit) ? bit : -1;
+}
+
 const char *const ss_tcp_flag_names[9] = {"FIN", "SYN", "RST", "PSH", "ACK",
                                            "URG", "ECE", "CWR", "AE"};
 

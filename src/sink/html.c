@@ -249,30 +249,8 @@ static int ta_sev(int bit)
     }
 }
 
-/* The order Wireshark shows its markers in (the text timeline's order). */
-static const int marker_order[] = {
-    SS_TA_BIT_ZERO_WINDOW_PROBE_ACK, SS_TA_BIT_ZERO_WINDOW, SS_TA_BIT_ZERO_WINDOW_PROBE,
-    SS_TA_BIT_DUPLICATE_ACK, SS_TA_BIT_KEEP_ALIVE_ACK, SS_TA_BIT_KEEP_ALIVE, SS_TA_BIT_WINDOW_FULL,
-    SS_TA_BIT_WINDOW_UPDATE, SS_TA_BIT_ACK_LOST_SEGMENT, SS_TA_BIT_LOST_SEGMENT,
-    SS_TA_BIT_RETRANSMISSION, /* stands for the whole retransmission family */
-    SS_TA_BIT_REUSED_PORTS,
-};
 
 #define TA_REXMIT (SS_TA(RETRANSMISSION) | SS_TA(FAST_RETRANSMISSION) | SS_TA(SPURIOUS_RETRANSMISSION))
-
-/* The one retransmission-family verdict of a packet (bit number), or -1. */
-static int rexmit_kind(uint32_t f)
-{
-    if (f & SS_TA(FAST_RETRANSMISSION))
-        return SS_TA_BIT_FAST_RETRANSMISSION;
-    if (f & SS_TA(SPURIOUS_RETRANSMISSION))
-        return SS_TA_BIT_SPURIOUS_RETRANSMISSION;
-    if (f & SS_TA(OUT_OF_ORDER))
-        return SS_TA_BIT_OUT_OF_ORDER;
-    if (f & SS_TA(RETRANSMISSION))
-        return SS_TA_BIT_RETRANSMISSION;
-    return -1;
-}
 
 typedef struct marker {
     char text[80];
@@ -286,11 +264,9 @@ static int pkt_markers(const hpkt_t *p, marker_t *mk)
 {
     int n = 0;
     if (p->kind == K_TCP) {
-        for (size_t i = 0; i < sizeof(marker_order) / sizeof(marker_order[0]) && n < MAX_MARKERS; i++) {
-            int bit = marker_order[i];
-            if (bit == SS_TA_BIT_RETRANSMISSION)
-                bit = rexmit_kind(p->ta);
-            if (bit < 0 || !(p->ta & (1u << bit)))
+        for (size_t i = 0; i < SS_TA_MARKER_SLOTS && n < MAX_MARKERS; i++) {
+            int bit = ss_ta_marker_bit(i, p->ta);
+            if (bit < 0)
                 continue;
             if (bit == SS_TA_BIT_DUPLICATE_ACK)
                 snprintf(mk[n].text, sizeof(mk[n].text), _("Dup ACK #%" PRIu32 " of frame %" PRIu64), p->dup_num,

@@ -11,6 +11,16 @@
 /* Names of the TCP flag bits, in header order from FIN up. */
 extern const char *const ss_tcp_flag_names[9];
 
+/*
+ * The analysis markers in the order Wireshark shows them (it prepends each
+ * to the Info column, so the last one added is shown first): slot `i` of
+ * SS_TA_MARKER_SLOTS gives the bit of `flags` shown there, or -1 when the
+ * packet has none. One slot stands for the whole retransmission family
+ * (fast, spurious, out-of-order, plain), whose one verdict it gives.
+ */
+#define SS_TA_MARKER_SLOTS 12
+int ss_ta_marker_bit(size_t slot, uint32_t flags);
+
 /* "addr:port", IPv6 addresses in brackets. */
 const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t n);
 

@@ -24,18 +24,6 @@ typedef struct text_sink {
 
 static const char *col(const text_sink_t *t, const char *c) { return t->opts.color ? c : ""; }
 
-/*
- * Wireshark prepends each marker to the Info column, so the last one it
- * adds is shown first; this is the resulting left-to-right order.
- */
-static const int marker_order[] = {
-    SS_TA_BIT_ZERO_WINDOW_PROBE_ACK, SS_TA_BIT_ZERO_WINDOW, SS_TA_BIT_ZERO_WINDOW_PROBE,
-    SS_TA_BIT_DUPLICATE_ACK, SS_TA_BIT_KEEP_ALIVE_ACK, SS_TA_BIT_KEEP_ALIVE, SS_TA_BIT_WINDOW_FULL,
-    SS_TA_BIT_WINDOW_UPDATE, SS_TA_BIT_ACK_LOST_SEGMENT, SS_TA_BIT_LOST_SEGMENT,
-    SS_TA_BIT_RETRANSMISSION, /* stands for the whole retransmission family */
-    SS_TA_BIT_REUSED_PORTS,
-};
-
 /* Wireshark's expert severity of each marker: warnings red, notes yellow, chat blue. */
 static const char *marker_color(const text_sink_t *t, int bit)
 {
@@ -51,20 +39,6 @@ static const char *marker_color(const text_sink_t *t, int bit)
     default:
         return col(t, C_YELLOW);
     }
-}
-
-/* The one retransmission-family verdict of a packet (bit number), or -1. */
-static int rexmit_kind(uint32_t f)
-{
-    if (f & SS_TA(FAST_RETRANSMISSION))
-        return SS_TA_BIT_FAST_RETRANSMISSION;
-    if (f & SS_TA(SPURIOUS_RETRANSMISSION))
-        return SS_TA_BIT_SPURIOUS_RETRANSMISSION;
-    if (f & SS_TA(OUT_OF_ORDER))
-        return SS_TA_BIT_OUT_OF_ORDER;
-    if (f & SS_TA(RETRANSMISSION))
-        return SS_TA_BIT_RETRANSMISSION;
-    return -1;
 }
 
 /* "[COALESCED 3 msgs #4–#6]", "[SPLIT msg #7: 2/3]": how this segment's new bytes relate to messages. */
@@ -112,11 +86,9 @@ static void print_msg_markers(text_sink_t *t, const ss_seg_msgs_t *g)
 
 static void print_markers(text_sink_t *t, const ss_tcp_result_t *r)
 {
-    for (size_t i = 0; i < sizeof(marker_order) / sizeof(marker_order[0]); i++) {
-        int bit = marker_order[i];
-        if (bit == SS_TA_BIT_RETRANSMISSION)
-            bit = rexmit_kind(r->flags);
-        if (bit < 0 || !(r->flags & (1u << bit)))
+    for (size_t i = 0; i < SS_TA_MARKER_SLOTS; i++) {
+        int bit = ss_ta_marker_bit(i, r->flags);
+        if (bit < 0)
             continue;
         if (bit == SS_TA_BIT_DUPLICATE_ACK)
             fprintf(t->out, "%s[%s %" PRIu64 "#%" PRIu32 "]%s ", marker_color(t, bit), ss_tcp_analysis_marker(bit),
