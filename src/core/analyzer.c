@@ -87,6 +87,24 @@ struct ss_analyzer {
     int sink_err;   /* first error a sink returned from a release callback */
 };
 
+/* A zeroed slot at the end of the message queue; NULL (counted as dropped) when it cannot grow. */
+static queued_msg_t *mq_push(ss_analyzer_t *a)
+{
+    if (a->mq_n == a->mq_cap) {
+        size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
+        queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
+        if (!nq) {
+            a->mq_dropped++;
+            return NULL;
+        }
+        a->mq = nq;
+        a->mq_cap = ncap;
+    }
+    queued_msg_t *q = &a->mq[a->mq_n++];
+    memset(q, 0, sizeof(*q));
+    return q;
+}
+
 void ss_config_init(ss_config_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -386,17 +404,9 @@ static void on_message(void *ctx, const ss_message_t *m)
             rs->nbounds[d->dir]++;
         }
     }
-    if (a->mq_n == a->mq_cap) {
-        size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
-        queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
-        if (!nq) {
-            a->mq_dropped++;
-            return;
-        }
-        a->mq = nq;
-        a->mq_cap = ncap;
-    }
-    queued_msg_t *q = &a->mq[a->mq_n++];
+    queued_msg_t *q = mq_push(a);
+    if (!q)
+        return;
     q->conv = &d->c->info;
     q->dir = d->dir;
     q->msg = *m;
@@ -741,18 +751,9 @@ static void udp_datagram(ss_analyzer_t *a, conn_t *c, int dir, const ss_packet_t
     if (pkt->payload_len > sm->largest)
         sm->largest = pkt->payload_len;
     rs->udp_count[dir]++;
-    if (a->mq_n == a->mq_cap) {
-        size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
-        queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
-        if (!nq) {
-            a->mq_dropped++;
-            return;
-        }
-        a->mq = nq;
-        a->mq_cap = ncap;
-    }
-    queued_msg_t *q = &a->mq[a->mq_n++];
-    memset(q, 0, sizeof(*q));
+    queued_msg_t *q = mq_push(a);
+    if (!q)
+        return;
     q->conv = &c->info;
     q->dir = dir;
     q->msg.index = g->first;
