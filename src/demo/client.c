@@ -14,24 +14,20 @@
 
 void ss_demo_cl_log(ss_demo_client_t *cl, const char *fmt, ...)
 {
-    char line[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    ss_demo_vlog(&cl->log, cl->sock.fd >= 0 ? cl->sock.remote : NULL, fmt, ap);
     va_end(ap);
-    ss_demo_log(&cl->log, cl->sock.fd >= 0 ? cl->sock.remote : NULL, "%s", line);
 }
 
 void ss_demo_cl_log_io(ss_demo_client_t *cl, const char *fmt, ...)
 {
     if (cl->log.quiet)
         return;
-    char line[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    ss_demo_vlog(&cl->log, cl->sock.fd >= 0 ? cl->sock.remote : NULL, fmt, ap);
     va_end(ap);
-    ss_demo_log(&cl->log, cl->sock.fd >= 0 ? cl->sock.remote : NULL, "%s", line);
 }
 
 int ss_demo_cl_wait(ss_demo_client_t *cl, int fd, short events, uint64_t timeout_ms)

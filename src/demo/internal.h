@@ -148,6 +148,9 @@ void ss_demo_log_init(ss_demo_log_t *l, const char *who, bool quiet);
 /* One line "[   0.123] who peer: text" (seconds since the start); peer may be NULL. */
 void ss_demo_log(const ss_demo_log_t *l, const char *peer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* ss_demo_log with a va_list, for the server's and client's own wrappers. */
+void ss_demo_vlog(const ss_demo_log_t *l, const char *peer, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* As ss_demo_log, but dropped with --quiet: for a line per send()/recv(). */
 void ss_demo_log_io(const ss_demo_log_t *l, const char *peer, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

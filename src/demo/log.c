@@ -35,8 +35,7 @@ void ss_demo_log_init(ss_demo_log_t *l, const char *who, bool quiet)
     l->t0_ms = ss_demo_now_ms();
 }
 
-__attribute__((format(printf, 3, 0)))
-static void vlog(const ss_demo_log_t *l, const char *peer, const char *fmt, va_list ap)
+void ss_demo_vlog(const ss_demo_log_t *l, const char *peer, const char *fmt, va_list ap)
 {
     /*
      * The line is built first and written with one call, so that the lines
@@ -58,7 +57,7 @@ void ss_demo_log(const ss_demo_log_t *l, const char *peer, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vlog(l, peer, fmt, ap);
+    ss_demo_vlog(l, peer, fmt, ap);
     va_end(ap);
 }
 
@@ -68,6 +67,6 @@ void ss_demo_log_io(const ss_demo_log_t *l, const char *peer, const char *fmt, .
         return;
     va_list ap;
     va_start(ap, fmt);
-    vlog(l, peer, fmt, ap);
+    ss_demo_vlog(l, peer, fmt, ap);
     va_end(ap);
 }

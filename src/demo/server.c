@@ -20,24 +20,20 @@
 
 void ss_demo_slog(ss_demo_server_t *s, ss_demo_sconn_t *c, const char *fmt, ...)
 {
-    char line[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    ss_demo_vlog(&s->log, c ? c->sock.remote : NULL, fmt, ap);
     va_end(ap);
-    ss_demo_log(&s->log, c ? c->sock.remote : NULL, "%s", line);
 }
 
 void ss_demo_slog_io(ss_demo_server_t *s, ss_demo_sconn_t *c, const char *fmt, ...)
 {
     if (s->log.quiet)
         return;
-    char line[768];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    ss_demo_vlog(&s->log, c ? c->sock.remote : NULL, fmt, ap);
     va_end(ap);
-    ss_demo_log(&s->log, c ? c->sock.remote : NULL, "%s", line);
 }
 
 int ss_demo_sconn_fail(ss_demo_sconn_t *c, const char *fmt, ...)
