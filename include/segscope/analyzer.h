@@ -30,13 +30,13 @@ typedef struct ss_config {
     size_t ninferred;
 } ss_config_t;
 
-/* What --framing auto concluded for one TCP conversation (both directions, by SS_DIR_*). */
+/*
+ * What --framing auto concluded for one TCP conversation (both directions,
+ * by SS_DIR_*); the words come from ss_auto_explain when needed.
+ */
 typedef struct ss_inferred {
-    uint64_t index;         /* tcp_stream */
-    ss_framing_t framing[2];
-    uint8_t confidence[2];  /* ss_confidence_t */
-    char why[2][128];       /* in English (JSON) */
-    char why_local[2][256]; /* the same in the user's language (the notes) */
+    uint64_t index; /* tcp_stream */
+    ss_auto_verdict_t dir[2];
 } ss_inferred_t;
 
 /*

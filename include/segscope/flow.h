@@ -42,7 +42,9 @@ struct ss_flow {
     /* internal links: hash chain and least-recently-seen list */
     ss_flow_t *hnext;
     ss_flow_t *lru_prev, *lru_next;
+    ss_flow_t *cl_prev, *cl_next; /* the list of ended flows, least recently seen first */
     uint32_t hash;
+    bool closed;                  /* on that list (ss_flow_set_closed) */
     /* per-protocol state, `ext_size` bytes given at table creation, zeroed */
     max_align_t ext[];
 };
@@ -59,6 +61,7 @@ typedef void (*ss_flow_release_fn)(void *ctx, ss_flow_t *flow, int reason);
 #define SS_FLOW_RELEASE_CAP 1      /* max_flows reached: least recently seen evicted */
 #define SS_FLOW_RELEASE_IDLE 2     /* idle longer than the timeout */
 #define SS_FLOW_RELEASE_REPLACED 3 /* a new conversation took its key (port reuse) */
+#define SS_FLOW_RELEASE_CLOSED 4   /* ended, and more than max_closed ended flows were kept */
 
 /* Creates a table; returns NULL on allocation failure. */
 ss_flow_table_t *ss_flow_table_create(const ss_limits_t *limits, size_t ext_size,
@@ -75,16 +78,27 @@ ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key);
 
 /*
  * Creates a new flow for `key` (replacing and releasing a current one with
- * the same key), numbered with the next index of its protocol. Evicts the
- * least recently seen flow first when the table is full, and any flows idle
- * past the timeout. Returns NULL only on allocation failure.
+ * the same key), numbered with the next index of its protocol. Releases the
+ * least recently seen ended flows beyond max_closed, any flows idle past the
+ * timeout, and then, when the table is still full, the least recently seen
+ * flow. Returns NULL only on allocation failure.
  */
 ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec,
                           uint32_t nsec, uint64_t frame);
 
+/*
+ * Marks a flow as ended (a TCP conversation after its FINs or a RST): it
+ * stays in the table for late packets, but once more than max_closed ended
+ * flows are kept, the least recently seen of them is released to make room
+ * for a new flow. Marking again is harmless.
+ */
+void ss_flow_set_closed(ss_flow_table_t *t, ss_flow_t *f);
+
 /* Number of flows currently in the table, and ever created. */
 size_t ss_flow_table_count(const ss_flow_table_t *t);
 uint64_t ss_flow_table_evicted(const ss_flow_table_t *t);
+/* Ended flows released to stay within max_closed. */
+uint64_t ss_flow_table_closed_released(const ss_flow_table_t *t);
 
 /* Calls fn for every flow still in the table, oldest first. */
 void ss_flow_table_foreach(ss_flow_table_t *t, void (*fn)(void *ctx, ss_flow_t *f), void *ctx);

@@ -114,6 +114,11 @@ void ss_framer_finish(ss_framer_t *f);
  * (a file-transfer header, a length-prefix chain landing exactly on the
  * end, newline-terminated text), with a confidence from how many messages
  * it explained. Nothing fitting means "none".
+ *
+ * The candidates are allocated at the first chunk of the stream and each is freed
+ * as soon as it stops fitting (a line framing at the first control byte),
+ * so a direction without data costs only this struct and a bulk transfer
+ * keeps one or two framers.
  */
 #define SS_AUTO_NCAND 7
 
@@ -123,11 +128,13 @@ typedef struct ss_auto_slot {
 } ss_auto_slot_t;
 
 typedef struct ss_auto {
-    ss_framer_t cand[SS_AUTO_NCAND];
+    ss_framer_t *cand[SS_AUTO_NCAND]; /* NULL before the first chunk and once dropped */
     uint64_t complete[SS_AUTO_NCAND];
     ss_auto_slot_t ctx[SS_AUTO_NCAND];
-    uint64_t bytes, binary; /* bytes seen, and control bytes that text would not contain */
-    uint64_t gaps;
+    uint64_t max_message;
+    uint64_t bytes, gaps;   /* bytes seen, and gaps */
+    bool started;           /* the candidates were created (at the first chunk) */
+    bool binary;            /* a control byte that text would not contain was seen */
 } ss_auto_t;
 
 typedef enum { SS_CONF_NONE = 0, SS_CONF_LOW, SS_CONF_MEDIUM, SS_CONF_HIGH } ss_confidence_t;
@@ -135,12 +142,29 @@ typedef enum { SS_CONF_NONE = 0, SS_CONF_LOW, SS_CONF_MEDIUM, SS_CONF_HIGH } ss_
 /* "none", "low", "medium", "high" */
 const char *ss_confidence_name(ss_confidence_t c);
 
+/* Why a verdict is what it is; ss_auto_explain turns it into words. */
+typedef enum {
+    SS_AUTO_WHY_NO_DATA = 0,
+    SS_AUTO_WHY_FITS,        /* `framing` explains all `bytes` as `messages` messages */
+    SS_AUTO_WHY_NONE_TEXT,   /* text, but nothing fits */
+    SS_AUTO_WHY_NONE_BINARY  /* binary, and nothing fits */
+} ss_auto_why_t;
+
+/* The verdict on one direction: small, so a first pass can keep one per conversation. */
+typedef struct ss_auto_verdict {
+    ss_framing_t framing; /* kind NONE when nothing fits */
+    uint8_t confidence;   /* ss_confidence_t */
+    uint8_t why;          /* ss_auto_why_t */
+    uint64_t bytes, messages;
+} ss_auto_verdict_t;
+
 void ss_auto_init(ss_auto_t *a, uint64_t max_message);
 void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *chunk);
-/*
- * The verdict: the framing (kind NONE when nothing fits), its confidence,
- * and why: in English in `why` (JSON), in the user's language in `why_local`.
- */
+/* The verdict on what was fed so far. */
+void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v);
+/* A verdict in words: in English in `why` (JSON), in the user's language in `why_local`. */
+void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char *why_local, size_t locallen);
+/* Both at once: the framing in `out`, the confidence returned. */
 ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen, char *why_local,
                                size_t locallen);
 void ss_auto_fini(ss_auto_t *a);

@@ -12,6 +12,7 @@
 typedef struct ss_limits {
     uint32_t max_flows;         /* concurrent conversations kept (oldest idle evicted) */
     uint32_t idle_timeout_s;    /* a conversation idle this long (capture time) is closed; 0 = never */
+    uint32_t max_closed;        /* ended conversations kept for late packets (the longest-ended reported first) */
     uint32_t max_unacked;       /* per direction: segments remembered for RTT/retransmission analysis */
     uint32_t max_fragments;     /* incomplete fragmented IP datagrams tracked at once */
     uint32_t max_ooo_segs;      /* per direction: out-of-order segments buffered for reassembly */
@@ -23,6 +24,7 @@ typedef struct ss_limits {
 
 #define SS_LIMITS_DEFAULT_MAX_FLOWS 1000000u
 #define SS_LIMITS_DEFAULT_IDLE_TIMEOUT_S 0u
+#define SS_LIMITS_DEFAULT_MAX_CLOSED 2000u
 #define SS_LIMITS_DEFAULT_MAX_UNACKED 10000u
 #define SS_LIMITS_DEFAULT_MAX_FRAGMENTS 4096u
 #define SS_LIMITS_DEFAULT_MAX_OOO_SEGS 1024u
@@ -35,6 +37,7 @@ static inline void ss_limits_init(ss_limits_t *l)
 {
     l->max_flows = SS_LIMITS_DEFAULT_MAX_FLOWS;
     l->idle_timeout_s = SS_LIMITS_DEFAULT_IDLE_TIMEOUT_S;
+    l->max_closed = SS_LIMITS_DEFAULT_MAX_CLOSED;
     l->max_unacked = SS_LIMITS_DEFAULT_MAX_UNACKED;
     l->max_fragments = SS_LIMITS_DEFAULT_MAX_FRAGMENTS;
     l->max_ooo_segs = SS_LIMITS_DEFAULT_MAX_OOO_SEGS;

@@ -98,6 +98,9 @@ static void usage(FILE *o)
             "Limits (memory stays within these, whatever the capture holds):\n"
             "  --max-flows N       conversations kept at once (default %u)\n"
             "  --idle-timeout SEC  close conversations idle this long (default 0 = never)\n"
+            "  --max-closed N      ended conversations kept for late packets; beyond this\n"
+            "                      the one that ended longest ago is reported and\n"
+            "                      forgotten (default %u)\n"
             "  --max-message N     largest message length a framing may declare (default %llu)\n"
             "  --max-unacked N     per direction: sent segments remembered for RTT and\n"
             "                      retransmission analysis (default %u)\n"
@@ -116,7 +119,7 @@ static void usage(FILE *o)
             "Exit status: 0 success (also when the file ends in the middle of a packet:\n"
             "a warning says so); 1 the file could not be read to its end; 2 usage error,\n"
             "unreadable file, or no permission to capture.\n"),
-            SS_LIMITS_DEFAULT_MAX_FLOWS, (unsigned long long)SS_LIMITS_DEFAULT_MAX_MESSAGE,
+            SS_LIMITS_DEFAULT_MAX_FLOWS, SS_LIMITS_DEFAULT_MAX_CLOSED, (unsigned long long)SS_LIMITS_DEFAULT_MAX_MESSAGE,
             SS_LIMITS_DEFAULT_MAX_UNACKED, SS_LIMITS_DEFAULT_MAX_FRAGMENTS, SS_LIMITS_DEFAULT_MAX_OOO_SEGS,
             (unsigned long long)SS_LIMITS_DEFAULT_MAX_OOO_BYTES, (unsigned long long)SS_LIMITS_DEFAULT_REASM_BUDGET,
             SS_LIMITS_DEFAULT_MAX_HTML_ELEMENTS);
@@ -416,6 +419,7 @@ enum {
     OPT_VERIFY,
     OPT_MAX_FLOWS,
     OPT_IDLE,
+    OPT_MAX_CLOSED,
     OPT_MAX_UNACKED,
     OPT_MAX_FRAGMENTS,
     OPT_MAX_OOO_SEGS,
@@ -446,6 +450,7 @@ int main(int argc, char **argv)
         {"verify-checksums", no_argument, NULL, OPT_VERIFY},
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},
         {"idle-timeout", required_argument, NULL, OPT_IDLE},
+        {"max-closed", required_argument, NULL, OPT_MAX_CLOSED},
         {"max-unacked", required_argument, NULL, OPT_MAX_UNACKED},
         {"max-fragments", required_argument, NULL, OPT_MAX_FRAGMENTS},
         {"max-ooo-segs", required_argument, NULL, OPT_MAX_OOO_SEGS},
@@ -566,6 +571,13 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             cfg.limits.idle_timeout_s = (uint32_t)u;
+            break;
+        case OPT_MAX_CLOSED:
+            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
+                fprintf(stderr, "%s", _("segscope: --max-closed needs a number of conversations\n"));
+                return EXIT_USAGE;
+            }
+            cfg.limits.max_closed = (uint32_t)u;
             break;
         case OPT_MAX_UNACKED:
             if (!parse_u64(optarg, &u) || u > UINT32_MAX) {

@@ -73,6 +73,7 @@ struct ss_analyzer {
     bool finishing; /* at the end, conversations are reported in index order first */
     uint64_t cur_frame;
     uint64_t cap_evictions;
+    uint64_t closed_releases;
     bool frag_noticed; /* the --max-fragments notice was given */
     uint64_t cont_idx;        /* while framing a chunk: the message it continues */
     uint32_t cont_done_part;  /* ... and its part count if it ended there */
@@ -209,6 +210,12 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
                   "seen conversations are closed early from here on; a later packet of one starts a new "
                   "conversation"),
                a->cur_frame, a->cfg.limits.max_flows);
+    if (reason == SS_FLOW_RELEASE_CLOSED && a->closed_releases++ == 0)
+        notice(a,
+               N_("more than %" PRIu32 " ended conversations at frame %" PRIu64 " (--max-closed): from here on "
+                  "the one that ended longest ago is reported and forgotten to make room; a late packet of one "
+                  "starts a new conversation"),
+               a->cfg.limits.max_closed, a->cur_frame);
     ss_event_t ev = {.type = SS_EV_CONVERSATION};
     ev.u.conv = &flow_conn(f)->info;
     int rc = emit(a, &ev);
@@ -531,10 +538,12 @@ static void record_inferred(ss_analyzer_t *a, conn_t *c)
     ss_inferred_t *e = &a->inf[a->ninf++];
     memset(e, 0, sizeof(*e));
     e->index = c->info.index;
-    for (int d = 0; d < 2; d++)
+    for (int d = 0; d < 2; d++) {
         if (rs->autod[d])
-            e->confidence[d] = (uint8_t)ss_auto_decide(rs->autod[d], &e->framing[d], e->why[d], sizeof(e->why[d]),
-                                                       e->why_local[d], sizeof(e->why_local[d]));
+            ss_auto_verdict(rs->autod[d], &e->dir[d]);
+        else
+            e->dir[d].framing.kind = SS_FRAMING_NONE;
+    }
 }
 
 static int by_index(const void *x, const void *y)
@@ -573,29 +582,33 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
         }
         const ss_inferred_t *inf = find_inferred(a, c);
         if (inf && c->info.proto == 6) {
+            const ss_auto_verdict_t *v = &inf->dir[d];
+            char why_local[256];
             ss_framer_fini(&rs->framer[d]);
-            ss_framer_init(&rs->framer[d], &inf->framing[d], l->max_message, on_message, &rs->ctx[d]);
-            char nm[32];
-            ss_framing_name(&inf->framing[d], nm, sizeof(nm));
-            snprintf(rs->sum[d].framing, sizeof(rs->sum[d].framing), "%s", nm);
+            ss_framer_init(&rs->framer[d], &v->framing, l->max_message, on_message, &rs->ctx[d]);
+            ss_framing_name(&v->framing, rs->sum[d].framing, sizeof(rs->sum[d].framing));
             rs->sum[d].inferred = true;
-            rs->sum[d].confidence = inf->confidence[d];
-            memcpy(rs->sum[d].inferred_why, inf->why[d], sizeof(rs->sum[d].inferred_why));
+            rs->sum[d].confidence = v->confidence;
+            ss_auto_explain(v, rs->sum[d].inferred_why, sizeof(rs->sum[d].inferred_why), why_local,
+                            sizeof(why_local));
             if (d == 1) {
-                char msg[640], local[800], n0[32], n1[32];
-                ss_framing_name(&inf->framing[0], n0, sizeof(n0));
-                ss_framing_name(&inf->framing[1], n1, sizeof(n1));
+                char msg[640], local[800], n0[32], n1[32], w0[128], w1[128], l0[256], l1[256];
+                const ss_auto_verdict_t *v0 = &inf->dir[0], *v1 = &inf->dir[1];
+                ss_framing_name(&v0->framing, n0, sizeof(n0));
+                ss_framing_name(&v1->framing, n1, sizeof(n1));
+                ss_auto_explain(v0, w0, sizeof(w0), l0, sizeof(l0));
+                ss_auto_explain(v1, w1, sizeof(w1), l1, sizeof(l1));
                 /* The same sentence twice: the confidence words are translated in the second. */
                 snprintf(msg, sizeof(msg),
                          "conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
                          "server\u2192client %s (%s confidence: %s)",
-                         c->info.index, n0, ss_confidence_name(inf->confidence[0]), inf->why[0], n1,
-                         ss_confidence_name(inf->confidence[1]), inf->why[1]);
+                         c->info.index, n0, ss_confidence_name(v0->confidence), w0, n1,
+                         ss_confidence_name(v1->confidence), w1);
                 snprintf(local, sizeof(local),
                          _("conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
                            "server\u2192client %s (%s confidence: %s)"),
-                         c->info.index, n0, _(ss_confidence_name(inf->confidence[0])), inf->why_local[0], n1,
-                         _(ss_confidence_name(inf->confidence[1])), inf->why_local[1]);
+                         c->info.index, n0, _(ss_confidence_name(v0->confidence)), l0, n1,
+                         _(ss_confidence_name(v1->confidence)), l1);
                 ss_event_t ev = {.type = SS_EV_NOTICE, .notice_local = local};
                 ev.u.notice = msg;
                 int r = emit(a, &ev);
@@ -987,6 +1000,9 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
                 if (a->seg.count || a->seg.buffered || a->seg.overlap)
                     pe.msgs = &a->seg;
             }
+            /* Ended (both FINs, or a RST): kept for late packets until --max-closed makes room. */
+            if ((c->sum.fin[0] && c->sum.fin[1]) || c->sum.rst[0] || c->sum.rst[1])
+                ss_flow_set_closed(a->flows, f);
         }
     }
     if (pkt.quoted.valid) {

@@ -11,6 +11,9 @@ struct ss_flow_table {
     size_t ext_size;
     ss_limits_t limits;
     ss_flow_t *lru_head, *lru_tail; /* head = least recently seen */
+    ss_flow_t *cl_head, *cl_tail;   /* ended flows, head = least recently seen */
+    size_t nclosed;
+    uint64_t closed_released;
     uint64_t next_index[2];         /* TCP, UDP */
     uint64_t evicted;
     ss_flow_release_fn release;
@@ -116,6 +119,39 @@ static void lru_push_tail(ss_flow_table_t *t, ss_flow_t *f)
     t->lru_tail = f;
 }
 
+static void cl_unlink(ss_flow_table_t *t, ss_flow_t *f)
+{
+    if (f->cl_prev)
+        f->cl_prev->cl_next = f->cl_next;
+    else
+        t->cl_head = f->cl_next;
+    if (f->cl_next)
+        f->cl_next->cl_prev = f->cl_prev;
+    else
+        t->cl_tail = f->cl_prev;
+    f->cl_prev = f->cl_next = NULL;
+}
+
+static void cl_push_tail(ss_flow_table_t *t, ss_flow_t *f)
+{
+    f->cl_prev = t->cl_tail;
+    f->cl_next = NULL;
+    if (t->cl_tail)
+        t->cl_tail->cl_next = f;
+    else
+        t->cl_head = f;
+    t->cl_tail = f;
+}
+
+void ss_flow_set_closed(ss_flow_table_t *t, ss_flow_t *f)
+{
+    if (f->closed)
+        return;
+    f->closed = true;
+    cl_push_tail(t, f);
+    t->nclosed++;
+}
+
 static void remove_flow(ss_flow_table_t *t, ss_flow_t *f, int reason)
 {
     ss_flow_t **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
@@ -124,7 +160,13 @@ static void remove_flow(ss_flow_table_t *t, ss_flow_t *f, int reason)
     if (*pp)
         *pp = f->hnext;
     lru_unlink(t, f);
+    if (f->closed) {
+        cl_unlink(t, f);
+        t->nclosed--;
+    }
     t->count--;
+    if (reason == SS_FLOW_RELEASE_CLOSED)
+        t->closed_released++;
     if (reason == SS_FLOW_RELEASE_CAP || reason == SS_FLOW_RELEASE_IDLE)
         t->evicted++;
     if (t->release)
@@ -182,6 +224,10 @@ ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
                 lru_unlink(t, f);
                 lru_push_tail(t, f);
             }
+            if (f->closed && t->cl_tail != f) {
+                cl_unlink(t, f);
+                cl_push_tail(t, f);
+            }
             return f;
         }
     }
@@ -219,6 +265,8 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
             break;
         }
     }
+    while (t->nclosed > t->limits.max_closed && t->cl_head)
+        remove_flow(t, t->cl_head, SS_FLOW_RELEASE_CLOSED);
     expire_idle(t, sec, nsec);
     while (t->count >= t->limits.max_flows && t->lru_head)
         remove_flow(t, t->lru_head, SS_FLOW_RELEASE_CAP);
@@ -244,6 +292,7 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
 
 size_t ss_flow_table_count(const ss_flow_table_t *t) { return t->count; }
 uint64_t ss_flow_table_evicted(const ss_flow_table_t *t) { return t->evicted; }
+uint64_t ss_flow_table_closed_released(const ss_flow_table_t *t) { return t->closed_released; }
 
 void ss_flow_table_foreach(ss_flow_table_t *t, void (*fn)(void *ctx, ss_flow_t *f), void *ctx)
 {

@@ -515,111 +515,168 @@ static void auto_count(void *ctx, const ss_message_t *m)
 void ss_auto_init(ss_auto_t *a, uint64_t max_message)
 {
     memset(a, 0, sizeof(*a));
+    a->max_message = max_message;
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        a->ctx[i].a = a;
+        a->ctx[i].i = i;
+    }
+}
+
+static bool cand_is_line(int i) { return i >= SS_AUTO_NCAND - 2; }
+
+static void auto_drop(ss_auto_t *a, int i)
+{
+    ss_framer_fini(a->cand[i]);
+    free(a->cand[i]);
+    a->cand[i] = NULL;
+}
+
+/* The first chunk: every candidate starts (one that cannot be allocated does not fit). */
+static void auto_start(ss_auto_t *a)
+{
+    a->started = true;
     for (int i = 0; i < SS_AUTO_NCAND; i++) {
         ss_framing_t f;
         char err[64];
         (void)ss_framing_parse(auto_cands[i], &f, err, sizeof(err));
-        a->ctx[i].a = a;
-        a->ctx[i].i = i;
-        ss_framer_init(&a->cand[i], &f, max_message, auto_count, &a->ctx[i]);
+        a->cand[i] = malloc(sizeof(ss_framer_t));
+        if (a->cand[i])
+            ss_framer_init(a->cand[i], &f, a->max_message, auto_count, &a->ctx[i]);
     }
 }
+
+/* True when a byte is one that text would not contain. */
+static bool is_binary_byte(uint8_t b) { return (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F; }
 
 void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
 {
     ss_chunk_msgs_t cm;
+    if (!a->started)
+        auto_start(a); /* at the first chunk, gap or data: a gap first counts against some candidates */
     if (c->gap) {
         a->gaps++;
     } else {
         a->bytes += c->len;
-        for (uint32_t i = 0; i < c->len; i++) {
-            uint8_t b = c->data[i];
-            if ((b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F)
-                a->binary++;
-        }
+        if (!a->binary)
+            for (uint32_t i = 0; i < c->len; i++)
+                if (is_binary_byte(c->data[i])) {
+                    /* A delimiter in binary data is a coincidence: the line candidates are out. */
+                    a->binary = true;
+                    for (int k = 0; k < SS_AUTO_NCAND; k++)
+                        if (cand_is_line(k) && a->cand[k])
+                            auto_drop(a, k);
+                    break;
+                }
     }
-    for (int i = 0; i < SS_AUTO_NCAND; i++)
-        if (!a->cand[i].broken)
-            ss_framer_feed(&a->cand[i], c, &cm);
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        if (!a->cand[i])
+            continue;
+        ss_framer_feed(a->cand[i], c, &cm);
+        if (a->cand[i]->broken)
+            auto_drop(a, i); /* it can no longer explain the whole stream */
+    }
 }
 
-ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen, char *why_local,
-                               size_t locallen)
+void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v)
 {
-    memset(out, 0, sizeof(*out));
-    out->kind = SS_FRAMING_NONE;
+    memset(v, 0, sizeof(*v));
+    v->framing.kind = SS_FRAMING_NONE;
+    v->bytes = a->bytes;
     if (a->bytes == 0) {
+        v->why = SS_AUTO_WHY_NO_DATA;
+        return;
+    }
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        const ss_framer_t *f = a->cand[i];
+        /* It must explain the whole stream: no break (it would be gone), no message left open at the end. */
+        if (!f || f->broken || f->in_msg || a->complete[i] == 0)
+            continue;
+        if (cand_is_line(i) && a->binary)
+            continue;
+        uint64_t n = a->complete[i];
+        v->framing = f->spec;
+        v->confidence = n >= 8 ? SS_CONF_HIGH : n >= 3 ? SS_CONF_MEDIUM : SS_CONF_LOW;
+        v->why = SS_AUTO_WHY_FITS;
+        v->messages = n;
+        return;
+    }
+    v->why = a->binary ? SS_AUTO_WHY_NONE_BINARY : SS_AUTO_WHY_NONE_TEXT;
+}
+
+void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char *why_local, size_t locallen)
+{
+    char name[32];
+    uint64_t n = v->messages;
+    switch ((ss_auto_why_t)v->why) {
+    case SS_AUTO_WHY_NO_DATA:
         snprintf(why, whylen, "no data");
         snprintf(why_local, locallen, "%s", _("no data"));
-        return SS_CONF_NONE;
-    }
-    bool text = a->binary == 0;
-    for (int i = 0; i < SS_AUTO_NCAND; i++) {
-        ss_framer_t *f = &a->cand[i];
-        /* It must explain the whole stream: no break, and no message left open at the end. */
-        if (f->broken || f->in_msg || a->complete[i] == 0)
-            continue;
-        bool line = f->spec.kind == SS_FRAMING_LINE;
-        if (line && !text)
-            continue; /* a delimiter in binary data is a coincidence */
-        *out = f->spec;
-        uint64_t n = a->complete[i];
-        ss_confidence_t conf = n >= 8 ? SS_CONF_HIGH : n >= 3 ? SS_CONF_MEDIUM : SS_CONF_LOW;
-        char name[32];
-        ss_framing_name(out, name, sizeof(name));
-        /* The same sentence in English (JSON) and in the user's language (the notes). */
-        if (line) {
-            snprintf(why, whylen,
-                     n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter"
-                            : "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter",
-                     name, a->bytes, n);
-            snprintf(why_local, locallen,
-                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter",
-                        "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter", n),
-                     name, a->bytes, n);
-        } else if (f->spec.kind == SS_FRAMING_FILEXFER) {
-            snprintf(why, whylen,
-                     n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
-                              " message (header length, JSON header, file body)"
-                            : "%s explains all %" PRIu64 " bytes as %" PRIu64
-                              " messages (header length, JSON header, file body)",
-                     name, a->bytes, n);
-            snprintf(why_local, locallen,
-                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message (header length, JSON header, file body)",
-                        "%s explains all %" PRIu64 " bytes as %" PRIu64
-                        " messages (header length, JSON header, file body)", n),
-                     name, a->bytes, n);
-        } else {
-            snprintf(why, whylen,
-                     n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
-                              " message, each length landing exactly on the next"
-                            : "%s explains all %" PRIu64 " bytes as %" PRIu64
-                              " messages, each length landing exactly on the next",
-                     name, a->bytes, n);
-            snprintf(why_local, locallen,
-                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64
-                        " message, each length landing exactly on the next",
-                        "%s explains all %" PRIu64 " bytes as %" PRIu64
-                        " messages, each length landing exactly on the next", n),
-                     name, a->bytes, n);
-        }
-        return conf;
-    }
-    if (text) {
+        return;
+    case SS_AUTO_WHY_NONE_TEXT:
         snprintf(why, whylen, "no framing fits the whole stream (text without a common delimiter at the end): "
                               "treated as unframed");
         snprintf(why_local, locallen, "%s",
                  _("no framing fits the whole stream (text without a common delimiter at the end): "
                    "treated as unframed"));
-    } else {
+        return;
+    case SS_AUTO_WHY_NONE_BINARY:
         snprintf(why, whylen, "no framing fits the whole stream (binary data): treated as unframed");
         snprintf(why_local, locallen, "%s", _("no framing fits the whole stream (binary data): treated as unframed"));
+        return;
+    case SS_AUTO_WHY_FITS: break;
     }
-    return SS_CONF_NONE;
+    ss_framing_name(&v->framing, name, sizeof(name));
+    /* The same sentence in English (JSON) and in the user's language (the notes). */
+    if (v->framing.kind == SS_FRAMING_LINE) {
+        snprintf(why, whylen,
+                 n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter"
+                        : "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter",
+                 name, v->bytes, n);
+        snprintf(why_local, locallen,
+                 P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter",
+                    "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter", n),
+                 name, v->bytes, n);
+    } else if (v->framing.kind == SS_FRAMING_FILEXFER) {
+        snprintf(why, whylen,
+                 n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
+                          " message (header length, JSON header, file body)"
+                        : "%s explains all %" PRIu64 " bytes as %" PRIu64
+                          " messages (header length, JSON header, file body)",
+                 name, v->bytes, n);
+        snprintf(why_local, locallen,
+                 P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message (header length, JSON header, file body)",
+                    "%s explains all %" PRIu64 " bytes as %" PRIu64
+                    " messages (header length, JSON header, file body)", n),
+                 name, v->bytes, n);
+    } else {
+        snprintf(why, whylen,
+                 n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
+                          " message, each length landing exactly on the next"
+                        : "%s explains all %" PRIu64 " bytes as %" PRIu64
+                          " messages, each length landing exactly on the next",
+                 name, v->bytes, n);
+        snprintf(why_local, locallen,
+                 P_("%s explains all %" PRIu64 " bytes as %" PRIu64
+                    " message, each length landing exactly on the next",
+                    "%s explains all %" PRIu64 " bytes as %" PRIu64
+                    " messages, each length landing exactly on the next", n),
+                 name, v->bytes, n);
+    }
+}
+
+ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen, char *why_local,
+                               size_t locallen)
+{
+    ss_auto_verdict_t v;
+    ss_auto_verdict(a, &v);
+    ss_auto_explain(&v, why, whylen, why_local, locallen);
+    *out = v.framing;
+    return (ss_confidence_t)v.confidence;
 }
 
 void ss_auto_fini(ss_auto_t *a)
 {
     for (int i = 0; i < SS_AUTO_NCAND; i++)
-        ss_framer_fini(&a->cand[i]);
+        if (a->cand[i])
+            auto_drop(a, i);
 }

@@ -145,8 +145,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cfg.limits.max_message = 64;
         ho = (ss_html_opts_t){.max_elements = 20, .max_conv_elements = 5, .max_rows = 2};
     }
-    if (conf & 0x20)
+    if (conf & 0x20) {
         cfg.limits.idle_timeout_s = 1;
+        cfg.limits.max_closed = 0; /* ended conversations are reported and freed at the next new one */
+    }
 
     /* --framing auto: the first pass, without sinks, infers the framing of each conversation. */
     ss_inferred_t *inferred = NULL;

@@ -454,6 +454,85 @@ static void test_analyzer_idle_timeout_closes_conversation(void **state)
                  (unsigned long long)alone, convs);
 }
 
+/* One FIN-closed conversation from client port `sport` (8 packets). */
+static void closed_conversation(ss_pb_trace_t *t, uint16_t sport)
+{
+    static const struct {
+        bool c2s;
+        uint16_t flags;
+        uint32_t seq, ack;
+        const char *data;
+    } seg[] = {{true, SYN, 1000, 0, NULL},          {false, SYNACK, 5000, 1001, NULL},
+               {true, ACK, 1001, 5001, NULL},        {true, PSHACK, 1001, 5001, "hello"},
+               {false, PSHACK, 5001, 1006, "hi!"},   {true, FINACK, 1006, 5004, NULL},
+               {false, FINACK, 5004, 1007, NULL},    {true, ACK, 1007, 5005, NULL}};
+    for (size_t i = 0; i < sizeof(seg) / sizeof(seg[0]); i++) {
+        ss_pb_pkt_t p = seg[i].c2s ? ss_pb_tcp4("10.0.0.1", sport, "10.0.0.2", 80)
+                                   : ss_pb_tcp4("10.0.0.2", 80, "10.0.0.1", sport);
+        p.tcp.flags = seg[i].flags;
+        p.tcp.seq = seg[i].seq;
+        p.tcp.ack = seg[i].ack;
+        if (seg[i].data) {
+            p.tcp.payload = (const uint8_t *)seg[i].data;
+            p.tcp.payload_len = strlen(seg[i].data);
+        }
+        ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+        assert_non_null(ss_pb_trace_add(t, &l, &p));
+        ss_pb_trace_advance(t, 1000);
+    }
+}
+
+/* Index of the first record of `type` for conversation `index` (packets: its first packet), or -1. */
+static int first_rec(const test_sink_t *s, ss_event_type_t type, uint64_t index)
+{
+    for (int i = 0; i < s->n; i++)
+        if (s->r[i].type == type && s->r[i].index == index && (type != SS_EV_PACKET || s->r[i].has_conv))
+            return i;
+    return -1;
+}
+
+/*
+ * --max-closed 1: when a third conversation starts, two have ended, so the
+ * one that ended first is reported then (before that packet), not at the
+ * end; a late packet of it afterwards starts a new conversation.
+ */
+static void test_analyzer_max_closed_reports_ended_conversation_early(void **state)
+{
+    (void)state;
+    ss_config_t cfg;
+    ss_config_init(&cfg);
+    cfg.limits.max_closed = 1;
+    cfg.reassemble = true;
+    cfg.framing.kind = SS_FRAMING_AUTO; /* the first pass's state goes with the conversation too */
+    ss_pb_trace_t t;
+    ss_pb_trace_init(&t, SS_LINK_ETHERNET, 1000, 0);
+    closed_conversation(&t, 40001); /* frames 1-8, conversation 0 */
+    closed_conversation(&t, 40002); /* frames 9-16, conversation 1 */
+    closed_conversation(&t, 40003); /* frames 17-24, conversation 2 */
+    /* A late duplicate of conversation 0's last ACK: frame 25. */
+    ss_pb_pkt_t p = ss_pb_tcp4("10.0.0.1", 40001, "10.0.0.2", 80);
+    p.tcp.flags = ACK;
+    p.tcp.seq = 1007;
+    p.tcp.ack = 5005;
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    assert_non_null(ss_pb_trace_add(&t, &l, &p));
+    test_sink_t s;
+    run(&s, &cfg, &t);
+    ss_pb_trace_fini(&t);
+
+    int rec0 = first_rec(&s, SS_EV_CONVERSATION, 0), pkt2 = first_rec(&s, SS_EV_PACKET, 2);
+    assert_true(rec0 >= 0 && pkt2 >= 0);
+    if (rec0 > pkt2)
+        fail_msg("conversation 0's record came at event %d, after conversation 2's first packet (%d)", rec0, pkt2);
+    /* Conversation 1 is still kept when conversation 2 starts; it is reported later. */
+    assert_true(first_rec(&s, SS_EV_CONVERSATION, 1) > pkt2);
+    /* The late ACK of the forgotten conversation 0 starts conversation 3. */
+    assert_int_equal(pkt_rec(&s, 25)->index, 3);
+    assert_int_equal(count_type(&s, SS_EV_CONVERSATION), 4);
+    const rec_t *r0 = &s.r[rec0];
+    assert_int_equal(r0->conv.frames[SS_DIR_C2S] + r0->conv.frames[SS_DIR_S2C], 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +544,7 @@ int main(void)
         cmocka_unit_test(test_analyzer_rel_time_counts_from_first_packet),
         cmocka_unit_test(test_analyzer_checksums_only_when_configured),
         cmocka_unit_test(test_analyzer_idle_timeout_closes_conversation),
+        cmocka_unit_test(test_analyzer_max_closed_reports_ended_conversation_early),
     };
     return cmocka_run_group_tests_name("analyzer", tests, NULL, NULL);
 }

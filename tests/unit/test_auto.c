@@ -195,6 +195,44 @@ static void test_auto_gap_breaks_length_chain(void **state)
     free(a);
 }
 
+/* Candidates exist only once data came, and those that stop fitting are freed at once. */
+static void test_auto_candidates_lazy_and_dropped(void **state)
+{
+    (void)state;
+    ss_auto_t *a = malloc(sizeof(*a));
+    assert_non_null(a);
+    ss_auto_init(a, 1 << 20);
+    for (int i = 0; i < SS_AUTO_NCAND; i++)
+        assert_null(a->cand[i]); /* a direction without data holds no framer */
+    static const uint8_t text[] = "GET / HTTP/1.0\r\n";
+    ss_stream_chunk_t c1 = {0, text, (uint32_t)(sizeof(text) - 1), 1, false};
+    ss_auto_feed(a, &c1);
+    int lines = 0, alive = 0;
+    for (int i = 0; i < SS_AUTO_NCAND; i++)
+        if (a->cand[i]) {
+            alive++;
+            lines += a->cand[i]->spec.kind == SS_FRAMING_LINE;
+        }
+    assert_int_equal(lines, 2);
+    /* "GET " as a 32-bit length is far past the 1 MiB maximum: both len32 candidates are gone. */
+    assert_true(alive <= SS_AUTO_NCAND - 2);
+    /* A control byte: text framings no longer fit, so they are freed. */
+    static const uint8_t bin[] = {0x00, 0x01, 0x02, '\n'};
+    ss_stream_chunk_t c2 = {c1.len, bin, sizeof(bin), 2, false};
+    ss_auto_feed(a, &c2);
+    for (int i = 0; i < SS_AUTO_NCAND; i++)
+        assert_true(!a->cand[i] || a->cand[i]->spec.kind != SS_FRAMING_LINE);
+    ss_auto_verdict_t v;
+    ss_auto_verdict(a, &v);
+    assert_int_equal(v.why, SS_AUTO_WHY_NONE_BINARY);
+    assert_int_equal(v.bytes, c1.len + c2.len);
+    char why[256], local[256];
+    ss_auto_explain(&v, why, sizeof(why), local, sizeof(local));
+    assert_string_equal(why, "no framing fits the whole stream (binary data): treated as unframed");
+    ss_auto_fini(a);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_auto_len16_low),         cmocka_unit_test(test_auto_lines_and_crlf),
         cmocka_unit_test(test_auto_filexfer),          cmocka_unit_test(test_auto_nothing_fits_is_none),
         cmocka_unit_test(test_auto_gap_breaks_length_chain),
+        cmocka_unit_test(test_auto_candidates_lazy_and_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,6 +296,76 @@ static void test_flow_idle_timeout_evicts_on_capture_time(void **state)
     ss_flow_table_destroy(t);
 }
 
+/* Ended flows beyond max_closed go, least recently seen first; open ones are never touched for it. */
+static void test_flow_max_closed_releases_longest_ended(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    memset(&log, 0, sizeof(log));
+    ss_limits_t lim;
+    ss_limits_init(&lim);
+    lim.max_closed = 2;
+    ss_flow_table_t *t = ss_flow_table_create(&lim, 64, on_release, &log);
+    assert_non_null(t);
+    ss_flow_key_t k[6];
+    ss_flow_t *f[6];
+    for (int i = 0; i < 4; i++) {
+        k[i] = mk_key(6, (uint16_t)(10 + i));
+        f[i] = ss_flow_create(t, &k[i], i, 0, (uint64_t)i + 1);
+        assert_non_null(f[i]);
+    }
+    /* 0 stays open; 1, 2 and 3 end in that order, then 1 is seen again (a late ACK). */
+    ss_flow_set_closed(t, f[1]);
+    ss_flow_set_closed(t, f[2]);
+    ss_flow_set_closed(t, f[3]);
+    ss_flow_set_closed(t, f[3]); /* again: harmless */
+    assert_ptr_equal(ss_flow_lookup(t, &k[1], 10, 0), f[1]);
+    assert_int_equal(log.n, 0); /* nothing is released before a new flow needs room */
+    k[4] = mk_key(6, 20);
+    assert_non_null(ss_flow_create(t, &k[4], 11, 0, 5));
+    /* Three ended, two kept: 2 was seen longest ago among them. */
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.port[0], 12);
+    assert_int_equal(log.reason[0], SS_FLOW_RELEASE_CLOSED);
+    assert_int_equal(ss_flow_table_closed_released(t), 1);
+    assert_int_equal(ss_flow_table_evicted(t), 0); /* not an eviction */
+    assert_null(ss_flow_lookup(t, &k[2], 12, 0));
+    assert_ptr_equal(ss_flow_lookup(t, &k[0], 12, 0), f[0]);
+    /* A replaced ended flow leaves the ended list with it. */
+    ss_flow_t *r = ss_flow_create(t, &k[3], 13, 0, 6);
+    assert_non_null(r);
+    assert_int_equal(log.n, 2);
+    assert_int_equal(log.reason[1], SS_FLOW_RELEASE_REPLACED);
+    k[5] = mk_key(6, 21);
+    assert_non_null(ss_flow_create(t, &k[5], 14, 0, 7));
+    assert_int_equal(log.n, 2); /* only 1 is ended now */
+    assert_int_equal(ss_flow_table_count(t), 5);
+    ss_flow_table_destroy(t);
+    assert_int_equal(log.n, 7);
+}
+
+/* max_closed 0: an ended flow is released as soon as a new flow is created. */
+static void test_flow_max_closed_zero_releases_at_next_create(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    memset(&log, 0, sizeof(log));
+    ss_limits_t lim;
+    ss_limits_init(&lim);
+    lim.max_closed = 0;
+    ss_flow_table_t *t = ss_flow_table_create(&lim, 64, on_release, &log);
+    assert_non_null(t);
+    ss_flow_key_t a = mk_key(17, 1), b = mk_key(17, 2);
+    ss_flow_t *fa = ss_flow_create(t, &a, 1, 0, 1);
+    ss_flow_set_closed(t, fa);
+    assert_ptr_equal(ss_flow_lookup(t, &a, 2, 0), fa);
+    assert_non_null(ss_flow_create(t, &b, 3, 0, 2));
+    assert_int_equal(log.n, 1);
+    assert_int_equal(log.reason[0], SS_FLOW_RELEASE_CLOSED);
+    assert_int_equal(ss_flow_table_count(t), 1);
+    ss_flow_table_destroy(t);
+}
+
 static void test_flow_idle_timeout_zero_never_evicts(void **state)
 {
     (void)state;
@@ -379,6 +449,8 @@ int main(void)
         cmocka_unit_test(test_flow_cap_evicts_least_recently_seen),
         cmocka_unit_test(test_flow_idle_timeout_evicts_on_capture_time),
         cmocka_unit_test(test_flow_idle_timeout_zero_never_evicts),
+        cmocka_unit_test(test_flow_max_closed_releases_longest_ended),
+        cmocka_unit_test(test_flow_max_closed_zero_releases_at_next_create),
         cmocka_unit_test(test_flow_foreach_visits_every_flow_oldest_first),
         cmocka_unit_test(test_flow_many_flows_all_found),
     };
