@@ -22,18 +22,30 @@ typedef struct dctx {
     int dir; /* SS_DIR_* */
 } dctx_t;
 
-/* Reassembly and framing of a TCP conversation (allocated only with --framing). */
+/*
+ * The bytes of one direction: allocated only when the direction has
+ * something to reassemble (data, or an acknowledgement past its start), so
+ * conversations without data (a SYN flood, port scans) cost none of it.
+ */
+typedef struct reasm_dir {
+    ss_stream_t stream;
+    ss_framer_t framer;
+    ss_auto_t *autod; /* --framing auto, first pass: the candidate framings */
+} reasm_dir_t;
+
+/* Reassembly and framing of a conversation (allocated only with --framing). */
 typedef struct reasm {
     /* UDP: datagram counting per direction */
     uint64_t udp_count[2];
     bool udp_numbered[2];
     uint32_t udp_next[2];
-    ss_stream_t stream[2]; /* by SS_DIR_* */
-    ss_framer_t framer[2];
+    reasm_dir_t *io[2];    /* by SS_DIR_*; NULL until needed */
+    ss_framing_t spec[2];  /* the framing each direction's framer will use */
+    bool use_calls[2];     /* ... or the sender's traced send() calls */
+    bool infer;            /* --framing auto, first pass: infer, do not frame */
     ss_conv_msgs_t sum[2];
     dctx_t ctx[2];
     const ss_app_dir_t *app[2]; /* the application trace of each direction, if matched */
-    ss_auto_t *autod[2];        /* --framing auto, first pass: candidate framings */
     uint64_t (*bounds[2])[2];   /* with traced recv() calls: every message's [offset, length] */
     size_t nbounds[2], capbounds[2];
     bool base_known[2];
@@ -424,7 +436,8 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     dctx_t *d = ctx;
     ss_analyzer_t *a = d->a;
     reasm_t *rs = d->c->rs;
-    ss_framer_t *fr = &rs->framer[d->dir];
+    reasm_dir_t *io = rs->io[d->dir]; /* a chunk comes from its stream, so it exists */
+    ss_framer_t *fr = &io->framer;
     if (a->cfg.emit_data) {
         ss_data_event_t de = {&d->c->info, d->dir, ch};
         ss_event_t ev = {.type = SS_EV_DATA};
@@ -433,8 +446,8 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
         if (r < 0 && a->sink_err == 0)
             a->sink_err = r;
     }
-    if (rs->autod[d->dir]) { /* --framing auto, first pass: only the candidates read it */
-        ss_auto_feed(rs->autod[d->dir], ch);
+    if (io->autod) { /* --framing auto, first pass: only the candidates read it */
+        ss_auto_feed(io->autod, ch);
         return;
     }
     bool mine = !ch->gap && ch->frame == a->cur_frame && d->dir == a->seg_dir;
@@ -496,16 +509,17 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     g->open_end = fr->in_msg && fr->cur.index == g->last;
 }
 
-static void reasm_free_partial(reasm_t *rs)
+static void reasm_dir_free(reasm_dir_t *io)
 {
-    for (int d = 0; d < 2; d++) {
-        if (rs->autod[d]) {
-            ss_auto_fini(rs->autod[d]);
-            free(rs->autod[d]);
-        }
-        ss_framer_fini(&rs->framer[d]);
+    if (!io)
+        return;
+    ss_stream_fini(&io->stream);
+    ss_framer_fini(&io->framer);
+    if (io->autod) {
+        ss_auto_fini(io->autod);
+        free(io->autod);
     }
-    free(rs);
+    free(io);
 }
 
 static const ss_inferred_t *find_inferred(const ss_analyzer_t *a, const conn_t *c)
@@ -525,7 +539,7 @@ static const ss_inferred_t *find_inferred(const ss_analyzer_t *a, const conn_t *
 static void record_inferred(ss_analyzer_t *a, conn_t *c)
 {
     reasm_t *rs = c->rs;
-    if (!rs->autod[0] && !rs->autod[1])
+    if (!rs->infer)
         return;
     if (a->ninf == a->capinf) {
         size_t nc = a->capinf ? a->capinf * 2 : 16;
@@ -539,10 +553,12 @@ static void record_inferred(ss_analyzer_t *a, conn_t *c)
     memset(e, 0, sizeof(*e));
     e->index = c->info.index;
     for (int d = 0; d < 2; d++) {
-        if (rs->autod[d])
-            ss_auto_verdict(rs->autod[d], &e->dir[d]);
-        else
+        if (rs->io[d] && rs->io[d]->autod) {
+            ss_auto_verdict(rs->io[d]->autod, &e->dir[d]);
+        } else { /* nothing to infer from */
             e->dir[d].framing.kind = SS_FRAMING_NONE;
+            e->dir[d].why = SS_AUTO_WHY_NO_DATA;
+        }
     }
 }
 
@@ -566,26 +582,17 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
     if (!rs)
         return NULL;
     const ss_framing_t *fs = framing_for(a, c);
-    const ss_limits_t *l = &a->cfg.limits;
     for (int d = 0; d < 2; d++) {
         rs->ctx[d] = (dctx_t){a, c, d};
-        ss_stream_init(&rs->stream[d], l->max_ooo_segs, l->max_ooo_bytes, &a->budget, on_chunk, &rs->ctx[d]);
-        ss_framer_init(&rs->framer[d], fs, l->max_message, on_message, &rs->ctx[d]);
+        rs->spec[d] = *fs;
         ss_framing_name(fs, rs->sum[d].framing, sizeof(rs->sum[d].framing));
-        if (fs->kind == SS_FRAMING_AUTO && c->info.proto == 6 && !a->cfg.inference_done) {
-            rs->autod[d] = malloc(sizeof(ss_auto_t));
-            if (!rs->autod[d]) {
-                reasm_free_partial(rs);
-                return NULL;
-            }
-            ss_auto_init(rs->autod[d], l->max_message);
-        }
+        if (fs->kind == SS_FRAMING_AUTO && c->info.proto == 6 && !a->cfg.inference_done)
+            rs->infer = true;
         const ss_inferred_t *inf = find_inferred(a, c);
         if (inf && c->info.proto == 6) {
             const ss_auto_verdict_t *v = &inf->dir[d];
             char why_local[256];
-            ss_framer_fini(&rs->framer[d]);
-            ss_framer_init(&rs->framer[d], &v->framing, l->max_message, on_message, &rs->ctx[d]);
+            rs->spec[d] = v->framing;
             ss_framing_name(&v->framing, rs->sum[d].framing, sizeof(rs->sum[d].framing));
             rs->sum[d].inferred = true;
             rs->sum[d].confidence = v->confidence;
@@ -626,7 +633,7 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
                 rs->sum[d].send_calls = rs->app[d]->nsends;
                 if (fs->kind == SS_FRAMING_NONE && rs->app[d]->nsends) {
                     /* No framing named: what the sender wrote in each send() is a message. */
-                    ss_framer_set_calls(&rs->framer[d], rs->app[d]->sends, rs->app[d]->nsends);
+                    rs->use_calls[d] = true;
                     snprintf(rs->sum[d].framing, sizeof(rs->sum[d].framing), "%s", N_("send() calls"));
                 }
             }
@@ -635,10 +642,35 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
     return rs;
 }
 
+/* Direction `d`'s stream and framer, created at their first use; NULL when out of memory. */
+static reasm_dir_t *reasm_io(ss_analyzer_t *a, reasm_t *rs, int d)
+{
+    if (rs->io[d])
+        return rs->io[d];
+    const ss_limits_t *l = &a->cfg.limits;
+    reasm_dir_t *io = calloc(1, sizeof(*io));
+    if (!io)
+        return NULL;
+    if (rs->infer) {
+        io->autod = malloc(sizeof(*io->autod));
+        if (!io->autod) {
+            free(io);
+            return NULL;
+        }
+        ss_auto_init(io->autod, l->max_message);
+    }
+    ss_stream_init(&io->stream, l->max_ooo_segs, l->max_ooo_bytes, &a->budget, on_chunk, &rs->ctx[d]);
+    ss_framer_init(&io->framer, &rs->spec[d], l->max_message, on_message, &rs->ctx[d]);
+    if (rs->use_calls[d])
+        ss_framer_set_calls(&io->framer, rs->app[d]->sends, rs->app[d]->nsends);
+    rs->io[d] = io;
+    return io;
+}
+
 /* Stream offset of sequence number `seq` in direction `dir`. */
 static uint64_t reasm_off(reasm_t *rs, int dir, uint32_t seq)
 {
-    return ss_stream_offset(seq, rs->first_seq[dir], rs->stream[dir].next);
+    return ss_stream_offset(seq, rs->first_seq[dir], rs->io[dir] ? rs->io[dir]->stream.next : 0);
 }
 
 /*
@@ -672,8 +704,8 @@ static void cap_notice(ss_analyzer_t *a, conn_t *c, int dir, bool budget)
 }
 
 /* Feeds one analysed TCP packet (client direction `dir`) to reassembly and framing. */
-static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const ss_packet_t *pkt,
-                         const ss_tcp_result_t *r)
+static int reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const ss_packet_t *pkt,
+                        const ss_tcp_result_t *r)
 {
     reasm_t *rs = c->rs;
     const ss_tcp_hdr_t *th = &pkt->tcp;
@@ -694,7 +726,10 @@ static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const
         const uint8_t *data = pkt->payload_off ? pkt->frame->data + pkt->payload_off : NULL;
         ss_stream_result_t sr;
         uint64_t refused = a->budget.refused;
-        ss_stream_segment(&rs->stream[dir], off, data, data ? pkt->payload_caplen : 0, pkt->payload_len,
+        reasm_dir_t *io = reasm_io(a, rs, dir);
+        if (!io)
+            return SS_ERR_NOMEM;
+        ss_stream_segment(&io->stream, off, data, data ? pkt->payload_caplen : 0, pkt->payload_len,
                           pkt->frame->number, &sr);
         if (sr.dropped && !rs->cap_noticed[dir])
             cap_notice(a, c, dir, a->budget.refused != refused);
@@ -710,12 +745,25 @@ static void reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const
             if (ack_off > fin_off)
                 ack_off = fin_off;
         }
-        ss_stream_acked(&rs->stream[!dir], ack_off);
+        if (ack_off > 0 || rs->io[!dir]) { /* an ACK of nothing leaves an untouched stream as it is */
+            reasm_dir_t *io = reasm_io(a, rs, !dir);
+            if (!io)
+                return SS_ERR_NOMEM;
+            ss_stream_acked(&io->stream, ack_off);
+        }
     }
-    if ((th->flags & SS_TCP_FIN) && rs->base_known[dir])
-        ss_stream_acked(&rs->stream[dir], reasm_off(rs, dir, th->seq + pkt->payload_len));
-    if (th->flags & SS_TCP_RST)
-        ss_stream_flush(&rs->stream[dir]);
+    if ((th->flags & SS_TCP_FIN) && rs->base_known[dir]) {
+        uint64_t fin_at = reasm_off(rs, dir, th->seq + pkt->payload_len);
+        if (fin_at > 0 || rs->io[dir]) {
+            reasm_dir_t *io = reasm_io(a, rs, dir);
+            if (!io)
+                return SS_ERR_NOMEM;
+            ss_stream_acked(&io->stream, fin_at);
+        }
+    }
+    if ((th->flags & SS_TCP_RST) && rs->io[dir])
+        ss_stream_flush(&rs->io[dir]->stream);
+    return 0;
 }
 
 /*
@@ -856,13 +904,16 @@ static void reasm_close(ss_analyzer_t *a, conn_t *c)
         return;
     a->seg_dir = -1;
     for (int d = 0; d < 2; d++) {
-        ss_stream_flush(&rs->stream[d]);
-        ss_framer_finish(&rs->framer[d]);
+        reasm_dir_t *io = rs->io[d];
+        if (!io)
+            continue; /* nothing was reassembled: the counters stay zero */
+        ss_stream_flush(&io->stream);
+        ss_framer_finish(&io->framer);
         ss_conv_msgs_t *sm = &rs->sum[d];
-        sm->gap_bytes = rs->stream[d].gap_bytes;
-        sm->overlap_bytes = rs->stream[d].overlap_bytes;
-        sm->overlap_differs = rs->stream[d].overlap_differs;
-        sm->dropped_bytes = rs->stream[d].dropped_cap;
+        sm->gap_bytes = io->stream.gap_bytes;
+        sm->overlap_bytes = io->stream.overlap_bytes;
+        sm->overlap_differs = io->stream.overlap_differs;
+        sm->dropped_bytes = io->stream.dropped_cap;
     }
     record_inferred(a, c);
     int mr = flush_messages(a);
@@ -877,13 +928,8 @@ static void reasm_free(conn_t *c)
     if (!c->rs)
         return;
     for (int d = 0; d < 2; d++) {
-        ss_stream_fini(&c->rs->stream[d]);
-        ss_framer_fini(&c->rs->framer[d]);
+        reasm_dir_free(c->rs->io[d]);
         free(c->rs->bounds[d]);
-        if (c->rs->autod[d]) {
-            ss_auto_fini(c->rs->autod[d]);
-            free(c->rs->autod[d]);
-        }
     }
     free(c->rs);
     c->rs = NULL;
@@ -996,7 +1042,8 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             pe.tcp = &tres;
             pe.conv_tcp = &c->sum;
             if (c->rs && tres.analyzed) {
-                reasm_packet(a, c, dir, keydir, &pkt, &tres);
+                if (reasm_packet(a, c, dir, keydir, &pkt, &tres) < 0)
+                    return SS_ERR_NOMEM;
                 if (a->seg.count || a->seg.buffered || a->seg.overlap)
                     pe.msgs = &a->seg;
             }
