@@ -85,8 +85,11 @@ typedef struct ss_framer {
     uint64_t next_index;
     bool broken;          /* the stream stopped fitting the framing: unframed from broken_at */
     uint64_t broken_at;
-    char broken_why[96];       /* in English (JSON, CSV) */
-    char broken_why_local[192]; /* the same in the user's language (notes, summary) */
+    /* Why, allocated when it broke (framers are per direction and most never break): */
+    const char *broken_why;       /* in English (JSON, CSV); "" before */
+    const char *broken_why_local; /* the same in the user's language (notes, summary) */
+    char *why_buf;                /* what the two point into */
+    bool quiet;                   /* an inference candidate: nobody reads why, so it is not written */
     uint64_t resync_at;   /* after a gap, framing resumes here (LINE) or never (LEN) */
     const ss_app_call_t *calls; /* CALLS: the sender's send() calls, in offset order */
     size_t ncalls, call_idx;

@@ -1,6 +1,7 @@
 /* analyzer.c - the pipeline: decode, find the conversation, analyse, report to sinks. */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,8 @@ typedef struct dctx {
  */
 typedef struct reasm_dir {
     ss_stream_t stream;
-    ss_framer_t framer;
-    ss_auto_t *autod; /* --framing auto, first pass: the candidate framings */
+    ss_auto_t *autod;    /* --framing auto, first pass: the candidate framings ... */
+    ss_framer_t *framer; /* ... or else the framer */
 } reasm_dir_t;
 
 /* Reassembly and framing of a conversation (allocated only with --framing). */
@@ -437,7 +438,6 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     ss_analyzer_t *a = d->a;
     reasm_t *rs = d->c->rs;
     reasm_dir_t *io = rs->io[d->dir]; /* a chunk comes from its stream, so it exists */
-    ss_framer_t *fr = &io->framer;
     if (a->cfg.emit_data) {
         ss_data_event_t de = {&d->c->info, d->dir, ch};
         ss_event_t ev = {.type = SS_EV_DATA};
@@ -450,6 +450,7 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
         ss_auto_feed(io->autod, ch);
         return;
     }
+    ss_framer_t *fr = io->framer;
     bool mine = !ch->gap && ch->frame == a->cur_frame && d->dir == a->seg_dir;
     a->cont_idx = mine && fr->in_msg ? fr->cur.index : UINT64_MAX;
     a->cont_done_part = 0;
@@ -461,10 +462,8 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
         ss_conv_msgs_t *sm = &rs->sum[d->dir];
         sm->broken = true;
         sm->broken_at = fr->broken_at;
-        memcpy(sm->broken_why, fr->broken_why, sizeof(sm->broken_why));
-        sm->broken_why[sizeof(sm->broken_why) - 1] = '\0';
-        memcpy(sm->broken_why_local, fr->broken_why_local, sizeof(sm->broken_why_local));
-        sm->broken_why_local[sizeof(sm->broken_why_local) - 1] = '\0';
+        snprintf(sm->broken_why, sizeof(sm->broken_why), "%s", fr->broken_why);
+        snprintf(sm->broken_why_local, sizeof(sm->broken_why_local), "%s", fr->broken_why_local);
         /* As notice() does, but the reason too has an English and a translated text. */
         char en[400], local[600];
         if (d->dir == SS_DIR_C2S) {
@@ -514,10 +513,12 @@ static void reasm_dir_free(reasm_dir_t *io)
     if (!io)
         return;
     ss_stream_fini(&io->stream);
-    ss_framer_fini(&io->framer);
-    if (io->autod) {
+    if (io->autod) { /* then it has no framer */
         ss_auto_fini(io->autod);
         free(io->autod);
+    } else if (io->framer) {
+        ss_framer_fini(io->framer);
+        free(io->framer);
     }
     free(io);
 }
@@ -658,11 +659,17 @@ static reasm_dir_t *reasm_io(ss_analyzer_t *a, reasm_t *rs, int d)
             return NULL;
         }
         ss_auto_init(io->autod, l->max_message);
+    } else {
+        io->framer = malloc(sizeof(*io->framer));
+        if (!io->framer) {
+            free(io);
+            return NULL;
+        }
+        ss_framer_init(io->framer, &rs->spec[d], l->max_message, on_message, &rs->ctx[d]);
+        if (rs->use_calls[d])
+            ss_framer_set_calls(io->framer, rs->app[d]->sends, rs->app[d]->nsends);
     }
     ss_stream_init(&io->stream, l->max_ooo_segs, l->max_ooo_bytes, &a->budget, on_chunk, &rs->ctx[d]);
-    ss_framer_init(&io->framer, &rs->spec[d], l->max_message, on_message, &rs->ctx[d]);
-    if (rs->use_calls[d])
-        ss_framer_set_calls(&io->framer, rs->app[d]->sends, rs->app[d]->nsends);
     rs->io[d] = io;
     return io;
 }
@@ -908,7 +915,8 @@ static void reasm_close(ss_analyzer_t *a, conn_t *c)
         if (!io)
             continue; /* nothing was reassembled: the counters stay zero */
         ss_stream_flush(&io->stream);
-        ss_framer_finish(&io->framer);
+        if (io->framer)
+            ss_framer_finish(io->framer);
         ss_conv_msgs_t *sm = &rs->sum[d];
         sm->gap_bytes = io->stream.gap_bytes;
         sm->overlap_bytes = io->stream.overlap_bytes;

@@ -150,6 +150,7 @@ void ss_framer_init(ss_framer_t *f, const ss_framing_t *spec, uint64_t max_messa
     f->max_message = max_message ? max_message : 1;
     f->on_message = fn;
     f->ctx = ctx;
+    f->broken_why = f->broken_why_local = "";
 }
 
 void ss_framer_set_calls(ss_framer_t *f, const ss_app_call_t *calls, size_t n)
@@ -164,6 +165,9 @@ void ss_framer_fini(ss_framer_t *f)
 {
     free(f->json);
     f->json = NULL;
+    free(f->why_buf);
+    f->why_buf = NULL;
+    f->broken_why = f->broken_why_local = "";
 }
 
 /*
@@ -177,13 +181,21 @@ __attribute__((format(printf, 3, 4))) static void mark_broken(ss_framer_t *f, ui
         return;
     f->broken = true;
     f->broken_at = at;
+    if (f->quiet)
+        return;
+    enum { EN = 96, LOCAL = 192 };
+    f->why_buf = malloc(EN + LOCAL);
+    if (!f->why_buf)
+        return; /* the reason stays "": the break itself is still reported */
     va_list ap, ap2;
     va_start(ap, fmt);
     va_copy(ap2, ap);
-    vsnprintf(f->broken_why, sizeof(f->broken_why), fmt, ap);
-    vsnprintf(f->broken_why_local, sizeof(f->broken_why_local), _(fmt), ap2);
+    vsnprintf(f->why_buf, EN, fmt, ap);
+    vsnprintf(f->why_buf + EN, LOCAL, _(fmt), ap2);
     va_end(ap2);
     va_end(ap);
+    f->broken_why = f->why_buf;
+    f->broken_why_local = f->why_buf + EN;
 }
 
 static void start_msg(ss_framer_t *f, uint64_t off, ss_chunk_msgs_t *out)
@@ -540,8 +552,10 @@ static void auto_start(ss_auto_t *a)
         char err[64];
         (void)ss_framing_parse(auto_cands[i], &f, err, sizeof(err));
         a->cand[i] = malloc(sizeof(ss_framer_t));
-        if (a->cand[i])
+        if (a->cand[i]) {
             ss_framer_init(a->cand[i], &f, a->max_message, auto_count, &a->ctx[i]);
+            a->cand[i]->quiet = true;
+        }
     }
 }
 

@@ -7,14 +7,50 @@
 #include "segscope/err.h"
 #include "segscope/i18n.h"
 
+/* What the Messages table shows of one direction (a row keeps this, not the whole ss_conv_msgs_t). */
+typedef struct row_msgs {
+    char framing[32];
+    bool inferred, traced, broken;
+    uint8_t confidence;
+    uint32_t overlap_differs;
+    uint64_t messages, incomplete, coalesced_segments, split_messages, largest, gap_bytes;
+    uint64_t send_calls, recv_calls, glued_recvs, udp_missing, udp_late, broken_at;
+    char *broken_why_local; /* allocated only when broken */
+} row_msgs_t;
+
 typedef struct row {
     ss_conv_info_t info;
     ss_conv_tcp_t tcp;
     char history[48];
     bool is_tcp;
     bool has_msgs;
-    ss_conv_msgs_t msgs[2];
+    row_msgs_t msgs[2];
 } row_t;
+
+static void keep_msgs(row_msgs_t *k, const ss_conv_msgs_t *g)
+{
+    memset(k, 0, sizeof(*k));
+    snprintf(k->framing, sizeof(k->framing), "%s", g->framing);
+    k->inferred = g->inferred;
+    k->traced = g->traced;
+    k->broken = g->broken;
+    k->confidence = g->confidence;
+    k->overlap_differs = g->overlap_differs;
+    k->messages = g->messages;
+    k->incomplete = g->incomplete;
+    k->coalesced_segments = g->coalesced_segments;
+    k->split_messages = g->split_messages;
+    k->largest = g->largest;
+    k->gap_bytes = g->gap_bytes;
+    k->send_calls = g->send_calls;
+    k->recv_calls = g->recv_calls;
+    k->glued_recvs = g->glued_recvs;
+    k->udp_missing = g->udp_missing;
+    k->udp_late = g->udp_late;
+    k->broken_at = g->broken_at;
+    if (g->broken)
+        k->broken_why_local = strdup(g->broken_why_local); /* NULL when out of memory: shown as "" */
+}
 
 typedef struct summary_sink {
     ss_sink_t base;
@@ -65,8 +101,8 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
     }
     if (ev->u.conv->msgs) {
         r->has_msgs = true;
-        r->msgs[0] = ev->u.conv->msgs[0];
-        r->msgs[1] = ev->u.conv->msgs[1];
+        keep_msgs(&r->msgs[0], &ev->u.conv->msgs[0]);
+        keep_msgs(&r->msgs[1], &ev->u.conv->msgs[1]);
     }
     r->info.tcp = NULL;
     r->info.msgs = NULL;
@@ -250,7 +286,7 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
 {
     const row_t *r = table_row(t, k / 2);
     int d = (int)(k % 2);
-    const ss_conv_msgs_t *g = &r->msgs[d];
+    const row_msgs_t *g = &r->msgs[d];
     snprintf(cell[0], CELL, "%" PRIu64, r->info.index);
     snprintf(cell[1], CELL, "%s", d == 0 ? _("c\u2192s") : _("s\u2192c"));
     if (g->inferred)
@@ -269,7 +305,8 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     else
         snprintf(cell[9], CELL, "-");
     if (g->broken)
-        snprintf(cell[10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at, g->broken_why_local);
+        snprintf(cell[10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
+                 g->broken_why_local ? g->broken_why_local : "");
     else if (g->overlap_differs)
         snprintf(cell[10], CELL, _("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
     else if (g->udp_missing || g->udp_late)
@@ -359,6 +396,9 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
 static void summary_destroy(ss_sink_t *s)
 {
     summary_sink_t *m = (summary_sink_t *)s;
+    for (size_t i = 0; i < m->n; i++)
+        for (int d = 0; d < 2; d++)
+            free(m->rows[i].msgs[d].broken_why_local);
     free(m->rows);
     free(m);
 }
