@@ -7,7 +7,9 @@ Each capture is built in Python (raw IPv4 frames, so they stay small) in a tempo
 segscope reads it with its output sent to /dev/null, and the peak resident set size of that one
 process is read from wait4()'s rusage. The checks:
 
-  * a SYN flood from 300,000 distinct ports with --max-flows 10000;
+  * a SYN flood from 300,000 distinct ports with --max-flows 10000 (and with --framing auto);
+  * a port scan of 200,000 refused SYNs beside 100,000 short closed exchanges, with the default
+    limits: every conversation ends, and the default --max-closed alone must bound them;
   * 200,000 out-of-order segments that are never filled: one conversation with the default
     caps, and 2,000 conversations with a small --reasm-budget;
   * a len32 stream whose first message declares 4 GiB, and a file-transfer header whose length
@@ -90,6 +92,26 @@ def build_syn_flood(path, n=300_000):
     for i in range(n):
         src = ip4([10, 1 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
         w.add(tcp_frame(src, SERVER, 1024 + (i % 60000), 80, i * 7919, 0, SYN))
+    return w.close()
+
+
+def build_scan(path, n=200_000):
+    """A port scan answered: n SYNs each refused by a RST, and n short exchanges closed by FINs, interleaved.
+    Every conversation ends, so with default limits only --max-closed keeps them from piling up."""
+    w = Writer(path)
+    rst = 0x04
+    for i in range(n):
+        src = ip4([10, 3 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF])
+        sport = 1024 + (i % 60000)
+        w.add(tcp_frame(src, SERVER, sport, 1 + i % 1000, i * 7919, 0, SYN))
+        w.add(tcp_frame(SERVER, src, 1 + i % 1000, sport, 0, i * 7919 + 1, rst | ACK))
+        if i % 2 == 0:
+            c, s_ = 1000 + i, 5000 + i
+            handshake(w, sport, 9001, c, s_, client=src)
+            w.add(tcp_frame(src, SERVER, sport, 9001, c + 1, s_ + 1, ACK | PSH, b'hello\n'))
+            w.add(tcp_frame(src, SERVER, sport, 9001, c + 7, s_ + 1, FIN | ACK))
+            w.add(tcp_frame(SERVER, src, 9001, sport, s_ + 1, c + 8, FIN | ACK))
+            w.add(tcp_frame(src, SERVER, sport, 9001, c + 8, s_ + 2, ACK))
     return w.close()
 
 
@@ -196,6 +218,7 @@ def main():
         t0 = time.monotonic()
         built = {
             'syn-flood': build_syn_flood(path('syn-flood')),
+            'scan': build_scan(path('scan')),
             'ooo-one': build_ooo(path('ooo-one'), 1, 200_000),
             'ooo-many': build_ooo(path('ooo-many'), 2000, 100, size=1000),
             'len32-4gib': build_len32_huge(path('len32-4gib')),
@@ -215,6 +238,11 @@ def main():
              ['--max-flows', '10000', '--html', os.devnull, '--csv', os.devnull]),
             ('syn-flood --max-flows 10000 --framing line', 'syn-flood', ['--max-flows', '10000', '--framing', 'line',
                                                                          '--summary', '--timeline']),
+            ('syn-flood --max-flows 10000 --framing auto', 'syn-flood', ['--max-flows', '10000', '--framing', 'auto',
+                                                                         '--summary']),
+            # 300,000 conversations that all end: no --max-flows, the default --max-closed bounds them.
+            ('scan, default limits', 'scan', []),
+            ('scan, default limits --json --framing auto', 'scan', ['--json', '--framing', 'auto']),
             ('ooo, 1 conversation, default caps', 'ooo-one', ['--framing', 'line']),
             ('ooo, 2000 conversations, --reasm-budget 16M', 'ooo-many',
              ['--framing', 'line', '--reasm-budget', str(16 << 20)]),
