@@ -81,6 +81,12 @@ int ss_analyzer_finish(ss_analyzer_t *a, ss_run_end_t *end);
  */
 size_t ss_analyzer_inferred(const ss_analyzer_t *a, const ss_inferred_t **out);
 
+/*
+ * The same, handed over: the caller owns the table (free it) and the
+ * analyzer keeps none, so a first pass need not hold two copies.
+ */
+size_t ss_analyzer_take_inferred(ss_analyzer_t *a, ss_inferred_t **out);
+
 /* Frees the analyzer (not the sinks). NULL is allowed. */
 void ss_analyzer_destroy(ss_analyzer_t *a);
 

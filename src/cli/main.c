@@ -297,15 +297,7 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
     ss_run_end_t end;
     memset(&end, 0, sizeof(end));
     ss_analyzer_finish(an, &end);
-    const ss_inferred_t *inf;
-    size_t n = ss_analyzer_inferred(an, &inf);
-    if (n) {
-        *out = malloc(n * sizeof(**out));
-        if (*out) {
-            memcpy(*out, inf, n * sizeof(**out));
-            *nout = n;
-        }
-    }
+    *nout = ss_analyzer_take_inferred(an, out);
     ss_analyzer_destroy(an);
     ss_source_close(src);
     return 0;

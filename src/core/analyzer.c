@@ -577,6 +577,16 @@ size_t ss_analyzer_inferred(const ss_analyzer_t *a, const ss_inferred_t **out)
     return a->ninf;
 }
 
+size_t ss_analyzer_take_inferred(ss_analyzer_t *a, ss_inferred_t **out)
+{
+    const ss_inferred_t *tab;
+    size_t n = ss_analyzer_inferred(a, &tab);
+    *out = a->inf;
+    a->inf = NULL;
+    a->ninf = a->capinf = 0;
+    return n;
+}
+
 static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
 {
     reasm_t *rs = calloc(1, sizeof(*rs));
