@@ -39,12 +39,16 @@ struct ss_flow {
     int64_t first_sec, last_sec; /* capture time of the first and latest packet */
     uint32_t first_nsec, last_nsec;
     uint64_t first_frame;
-    /* internal links: hash chain and least-recently-seen list */
+    /*
+     * internal links: the hash chain, and the table's two lists, each least
+     * recently seen first: [0] every flow, [1] the ended ones
+     */
     ss_flow_t *hnext;
-    ss_flow_t *lru_prev, *lru_next;
-    ss_flow_t *cl_prev, *cl_next; /* the list of ended flows, least recently seen first */
+    struct {
+        ss_flow_t *prev, *next;
+    } link[2];
     uint32_t hash;
-    bool closed;                  /* on that list (ss_flow_set_closed) */
+    bool closed; /* on the list of ended flows (ss_flow_set_closed) */
     /* per-protocol state, `ext_size` bytes given at table creation, zeroed */
     max_align_t ext[];
 };

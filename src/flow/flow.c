@@ -4,15 +4,20 @@
 
 #include "segscope/flow.h"
 
+/* The table's lists: every flow, and the ended ones; a flow's links in each are f->link[LIST_*]. */
+enum { LIST_ALL = 0, LIST_ENDED = 1 };
+
+typedef struct flow_list {
+    ss_flow_t *head, *tail;
+    size_t n;
+} flow_list_t;
+
 struct ss_flow_table {
     ss_flow_t **buckets;
     size_t nbuckets; /* power of two */
-    size_t count;
     size_t ext_size;
     ss_limits_t limits;
-    ss_flow_t *lru_head, *lru_tail; /* head = least recently seen */
-    ss_flow_t *cl_head, *cl_tail;   /* ended flows, head = least recently seen */
-    size_t nclosed;
+    flow_list_t list[2];            /* by LIST_*; head = least recently seen */
     uint64_t closed_released;
     uint64_t next_index[2];         /* TCP, UDP */
     uint64_t evicted;
@@ -95,52 +100,42 @@ ss_flow_table_t *ss_flow_table_create(const ss_limits_t *limits, size_t ext_size
     return t;
 }
 
-static void lru_unlink(ss_flow_table_t *t, ss_flow_t *f)
+static void list_unlink(ss_flow_table_t *t, int l, ss_flow_t *f)
 {
-    if (f->lru_prev)
-        f->lru_prev->lru_next = f->lru_next;
+    flow_list_t *L = &t->list[l];
+    ss_flow_t *prev = f->link[l].prev, *next = f->link[l].next;
+    if (prev)
+        prev->link[l].next = next;
     else
-        t->lru_head = f->lru_next;
-    if (f->lru_next)
-        f->lru_next->lru_prev = f->lru_prev;
+        L->head = next;
+    if (next)
+        next->link[l].prev = prev;
     else
-        t->lru_tail = f->lru_prev;
-    f->lru_prev = f->lru_next = NULL;
+        L->tail = prev;
+    f->link[l].prev = f->link[l].next = NULL;
+    L->n--;
 }
 
-static void lru_push_tail(ss_flow_table_t *t, ss_flow_t *f)
+static void list_push_tail(ss_flow_table_t *t, int l, ss_flow_t *f)
 {
-    f->lru_prev = t->lru_tail;
-    f->lru_next = NULL;
-    if (t->lru_tail)
-        t->lru_tail->lru_next = f;
+    flow_list_t *L = &t->list[l];
+    f->link[l].prev = L->tail;
+    f->link[l].next = NULL;
+    if (L->tail)
+        L->tail->link[l].next = f;
     else
-        t->lru_head = f;
-    t->lru_tail = f;
+        L->head = f;
+    L->tail = f;
+    L->n++;
 }
 
-static void cl_unlink(ss_flow_table_t *t, ss_flow_t *f)
+/* f was just seen: it moves to the tail of list l. */
+static void list_touch(ss_flow_table_t *t, int l, ss_flow_t *f)
 {
-    if (f->cl_prev)
-        f->cl_prev->cl_next = f->cl_next;
-    else
-        t->cl_head = f->cl_next;
-    if (f->cl_next)
-        f->cl_next->cl_prev = f->cl_prev;
-    else
-        t->cl_tail = f->cl_prev;
-    f->cl_prev = f->cl_next = NULL;
-}
-
-static void cl_push_tail(ss_flow_table_t *t, ss_flow_t *f)
-{
-    f->cl_prev = t->cl_tail;
-    f->cl_next = NULL;
-    if (t->cl_tail)
-        t->cl_tail->cl_next = f;
-    else
-        t->cl_head = f;
-    t->cl_tail = f;
+    if (t->list[l].tail != f) {
+        list_unlink(t, l, f);
+        list_push_tail(t, l, f);
+    }
 }
 
 void ss_flow_set_closed(ss_flow_table_t *t, ss_flow_t *f)
@@ -148,8 +143,7 @@ void ss_flow_set_closed(ss_flow_table_t *t, ss_flow_t *f)
     if (f->closed)
         return;
     f->closed = true;
-    cl_push_tail(t, f);
-    t->nclosed++;
+    list_push_tail(t, LIST_ENDED, f);
 }
 
 static void remove_flow(ss_flow_table_t *t, ss_flow_t *f, int reason)
@@ -159,12 +153,9 @@ static void remove_flow(ss_flow_table_t *t, ss_flow_t *f, int reason)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = f->hnext;
-    lru_unlink(t, f);
-    if (f->closed) {
-        cl_unlink(t, f);
-        t->nclosed--;
-    }
-    t->count--;
+    list_unlink(t, LIST_ALL, f);
+    if (f->closed)
+        list_unlink(t, LIST_ENDED, f);
     if (reason == SS_FLOW_RELEASE_CLOSED)
         t->closed_released++;
     if (reason == SS_FLOW_RELEASE_CAP || reason == SS_FLOW_RELEASE_IDLE)
@@ -178,8 +169,8 @@ void ss_flow_table_destroy(ss_flow_table_t *t)
 {
     if (!t)
         return;
-    while (t->lru_head)
-        remove_flow(t, t->lru_head, SS_FLOW_RELEASE_END);
+    while (t->list[LIST_ALL].head)
+        remove_flow(t, t->list[LIST_ALL].head, SS_FLOW_RELEASE_END);
     free(t->buckets);
     free(t);
 }
@@ -195,8 +186,9 @@ static bool is_idle(const ss_flow_table_t *t, int64_t ls, uint32_t lns, int64_t 
 
 static void expire_idle(ss_flow_table_t *t, int64_t sec, uint32_t nsec)
 {
-    while (t->lru_head && is_idle(t, t->lru_head->last_sec, t->lru_head->last_nsec, sec, nsec))
-        remove_flow(t, t->lru_head, SS_FLOW_RELEASE_IDLE);
+    ss_flow_t *f;
+    while ((f = t->list[LIST_ALL].head) && is_idle(t, f->last_sec, f->last_nsec, sec, nsec))
+        remove_flow(t, f, SS_FLOW_RELEASE_IDLE);
 }
 
 ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
@@ -220,14 +212,9 @@ ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
             }
             f->last_sec = sec;
             f->last_nsec = nsec;
-            if (t->lru_tail != f) {
-                lru_unlink(t, f);
-                lru_push_tail(t, f);
-            }
-            if (f->closed && t->cl_tail != f) {
-                cl_unlink(t, f);
-                cl_push_tail(t, f);
-            }
+            list_touch(t, LIST_ALL, f);
+            if (f->closed)
+                list_touch(t, LIST_ENDED, f);
             return f;
         }
     }
@@ -265,11 +252,11 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
             break;
         }
     }
-    while (t->nclosed > t->limits.max_closed && t->cl_head)
-        remove_flow(t, t->cl_head, SS_FLOW_RELEASE_CLOSED);
+    while (t->list[LIST_ENDED].n > t->limits.max_closed)
+        remove_flow(t, t->list[LIST_ENDED].head, SS_FLOW_RELEASE_CLOSED);
     expire_idle(t, sec, nsec);
-    while (t->count >= t->limits.max_flows && t->lru_head)
-        remove_flow(t, t->lru_head, SS_FLOW_RELEASE_CAP);
+    while (t->list[LIST_ALL].n >= t->limits.max_flows)
+        remove_flow(t, t->list[LIST_ALL].head, SS_FLOW_RELEASE_CAP);
     ss_flow_t *f = calloc(1, sizeof(*f) + t->ext_size);
     if (!f)
         return NULL;
@@ -280,22 +267,21 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
     f->first_sec = f->last_sec = sec;
     f->first_nsec = f->last_nsec = nsec;
     f->first_frame = frame;
-    if (t->count + 1 > t->nbuckets - t->nbuckets / 4)
+    if (t->list[LIST_ALL].n + 1 > t->nbuckets - t->nbuckets / 4)
         grow(t);
     size_t b = h & (t->nbuckets - 1);
     f->hnext = t->buckets[b];
     t->buckets[b] = f;
-    lru_push_tail(t, f);
-    t->count++;
+    list_push_tail(t, LIST_ALL, f);
     return f;
 }
 
-size_t ss_flow_table_count(const ss_flow_table_t *t) { return t->count; }
+size_t ss_flow_table_count(const ss_flow_table_t *t) { return t->list[LIST_ALL].n; }
 uint64_t ss_flow_table_evicted(const ss_flow_table_t *t) { return t->evicted; }
 uint64_t ss_flow_table_closed_released(const ss_flow_table_t *t) { return t->closed_released; }
 
 void ss_flow_table_foreach(ss_flow_table_t *t, void (*fn)(void *ctx, ss_flow_t *f), void *ctx)
 {
-    for (ss_flow_t *f = t->lru_head; f; f = f->lru_next)
+    for (ss_flow_t *f = t->list[LIST_ALL].head; f; f = f->link[LIST_ALL].next)
         fn(ctx, f);
 }
