@@ -86,7 +86,6 @@ struct ss_analyzer {
     bool finishing; /* at the end, conversations are reported in index order first */
     uint64_t cur_frame;
     uint64_t cap_evictions;
-    uint64_t closed_releases;
     bool frag_noticed; /* the --max-fragments notice was given */
     uint64_t cont_idx;        /* while framing a chunk: the message it continues */
     uint32_t cont_done_part;  /* ... and its part count if it ended there */
@@ -223,7 +222,7 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
                   "seen conversations are closed early from here on; a later packet of one starts a new "
                   "conversation"),
                a->cur_frame, a->cfg.limits.max_flows);
-    if (reason == SS_FLOW_RELEASE_CLOSED && a->closed_releases++ == 0)
+    if (reason == SS_FLOW_RELEASE_CLOSED && ss_flow_table_closed_released(a->flows) == 1)
         notice(a,
                N_("more than %" PRIu32 " ended conversations at frame %" PRIu64 " (--max-closed): from here on "
                   "the one that ended longest ago is reported and forgotten to make room; a late packet of one "
@@ -691,6 +690,22 @@ static uint64_t reasm_off(reasm_t *rs, int dir, uint32_t seq)
 }
 
 /*
+ * Everything of direction `d` below stream offset `off` has been sent (it
+ * was acknowledged, or a FIN follows it). An offset of 0 leaves a direction
+ * that has no stream yet without one.
+ */
+static int reasm_acked(ss_analyzer_t *a, reasm_t *rs, int d, uint64_t off)
+{
+    if (off == 0 && !rs->io[d])
+        return 0;
+    reasm_dir_t *io = reasm_io(a, rs, d);
+    if (!io)
+        return SS_ERR_NOMEM;
+    ss_stream_acked(&io->stream, off);
+    return 0;
+}
+
+/*
  * A segment of direction `dir` was not kept because a cap was reached: says
  * so once per direction (the bytes become a gap when acknowledged or at the
  * end). `budget` tells the run-wide budget from the per-direction caps.
@@ -762,22 +777,12 @@ static int reasm_packet(ss_analyzer_t *a, conn_t *c, int dir, int keydir, const 
             if (ack_off > fin_off)
                 ack_off = fin_off;
         }
-        if (ack_off > 0 || rs->io[!dir]) { /* an ACK of nothing leaves an untouched stream as it is */
-            reasm_dir_t *io = reasm_io(a, rs, !dir);
-            if (!io)
-                return SS_ERR_NOMEM;
-            ss_stream_acked(&io->stream, ack_off);
-        }
+        if (reasm_acked(a, rs, !dir, ack_off) < 0)
+            return SS_ERR_NOMEM;
     }
-    if ((th->flags & SS_TCP_FIN) && rs->base_known[dir]) {
-        uint64_t fin_at = reasm_off(rs, dir, th->seq + pkt->payload_len);
-        if (fin_at > 0 || rs->io[dir]) {
-            reasm_dir_t *io = reasm_io(a, rs, dir);
-            if (!io)
-                return SS_ERR_NOMEM;
-            ss_stream_acked(&io->stream, fin_at);
-        }
-    }
+    if ((th->flags & SS_TCP_FIN) && rs->base_known[dir] &&
+        reasm_acked(a, rs, dir, reasm_off(rs, dir, th->seq + pkt->payload_len)) < 0)
+        return SS_ERR_NOMEM;
     if ((th->flags & SS_TCP_RST) && rs->io[dir])
         ss_stream_flush(&rs->io[dir]->stream);
     return 0;
