@@ -7,6 +7,9 @@
 #include "segscope/analyzer.h"
 #include "segscope/sink.h"
 
+#define FUZZ_NAME "fuzz_analyzer"
+#include "fuzz_common.h"
+
 /*
  * Input:
  *   byte 0  configuration: bits 0-2 the --framing (none, len32, line,
@@ -45,24 +48,6 @@ static const char *const framings[] = {
 };
 
 #define NSINKS 6
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader_t;
-
-static uint32_t take(reader_t *r, unsigned bytes)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < bytes; i++) {
-        v <<= 8;
-        if (r->n) {
-            v |= *r->p++;
-            r->n--;
-        }
-    }
-    return v;
-}
 
 static FILE *devnull(void)
 {

@@ -9,6 +9,9 @@
 
 #include "segscope/apptrace.h"
 
+#define FUZZ_NAME "fuzz_apptrace"
+#include "fuzz_common.h"
+
 /*
  * Input: the trace file itself (JSON Lines). It is written to an anonymous
  * memory file and loaded by path, as --app-trace loads it, once with the
@@ -21,13 +24,6 @@
  * are in offset order, and the counts add up within the limit.
  */
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "fuzz_apptrace: broken promise: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                      \
-        }                                                                                 \
-    } while (0)
 
 static void check_dir(const ss_app_dir_t *d)
 {

@@ -6,6 +6,9 @@
 
 #include "segscope/decode.h"
 
+#define FUZZ_NAME "fuzz_decode"
+#include "fuzz_common.h"
+
 /*
  * Input: byte 0 picks the link type (low nibble, from the supported set and
  * one unsupported type) and how many bytes the frame had on the wire beyond
@@ -23,13 +26,6 @@ static const int link_types[] = {
     147, /* LINKTYPE_USER0: not decoded, must be listed as such */
 };
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "fuzz_decode: broken promise: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                  \
-        }                                                                             \
-    } while (0)
 
 static void check_packet(const ss_packet_t *p, const ss_frame_t *f)
 {

@@ -7,6 +7,9 @@
 #include "segscope/framing.h"
 #include "segscope/stream.h"
 
+#define FUZZ_NAME "fuzz_framing"
+#include "fuzz_common.h"
+
 /*
  * Input: byte 0 picks the framing, byte 1 the largest message it may
  * declare; then chunks until the input runs out, each introduced by a
@@ -22,13 +25,6 @@
  * range is consistent.
  */
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "fuzz_framing: broken promise: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                   \
-        }                                                                              \
-    } while (0)
 
 static const char *const specs[] = {
     "line",     "line:crlf",  "line:0x00", "len:1",  "len16",          "len32",
@@ -50,24 +46,6 @@ static void on_message(void *ctx, const ss_message_t *m)
     CHECK(s->count == 0 || m->off >= s->last_off);
     s->count++;
     s->last_off = m->off;
-}
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader_t;
-
-static uint32_t take(reader_t *r, unsigned bytes)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < bytes; i++) {
-        v <<= 8;
-        if (r->n) {
-            v |= *r->p++;
-            r->n--;
-        }
-    }
-    return v;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

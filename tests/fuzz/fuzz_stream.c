@@ -6,6 +6,9 @@
 
 #include "segscope/stream.h"
 
+#define FUZZ_NAME "fuzz_stream"
+#include "fuzz_common.h"
+
 /*
  * Input: two bytes of caps (per-direction out-of-order segments and bytes,
  * and the budget both directions share), then operations until the input
@@ -29,13 +32,6 @@
  * exactly the bytes buffered, and after ss_stream_fini it is back to 0.
  */
 
-#define CHECK(cond)                                                                   \
-    do {                                                                              \
-        if (!(cond)) {                                                                \
-            fprintf(stderr, "fuzz_stream: broken promise: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                  \
-        }                                                                             \
-    } while (0)
 
 typedef struct consumer {
     uint64_t expect; /* stream offset the next chunk must start at */
@@ -51,24 +47,6 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *c)
     if (!c->gap)
         k->sum += c->data[0] + c->data[c->len - 1];
     k->expect = c->off + c->len;
-}
-
-typedef struct reader {
-    const uint8_t *p;
-    size_t n;
-} reader_t;
-
-static uint32_t take(reader_t *r, unsigned bytes)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < bytes; i++) {
-        v <<= 8;
-        if (r->n) {
-            v |= *r->p++;
-            r->n--;
-        }
-    }
-    return v;
 }
 
 static void check_caps(const ss_stream_t *s, const ss_stream_budget_t *b)
