@@ -523,6 +523,19 @@ static int capture_why(html_sink_t *h, const ss_pkt_event_t *pe, char **out)
     return 0;
 }
 
+/*
+ * Whether one more packet or message of `c` is kept: within the report's
+ * budget (when it is spent, `c` is marked as cut) and `c`'s own share.
+ */
+static bool room_for_one_more(html_sink_t *h, hconv_t *c)
+{
+    if (!budget_left(h)) {
+        c->cut_total = true;
+        return false;
+    }
+    return c->npkts + c->nmsgs < conv_cap(h);
+}
+
 static int keep_packet(html_sink_t *h, const ss_pkt_event_t *pe)
 {
     int err = 0;
@@ -530,11 +543,7 @@ static int keep_packet(html_sink_t *h, const ss_pkt_event_t *pe)
     if (!c)
         return err;
     c->seen_pkts++;
-    if (!budget_left(h)) {
-        c->cut_total = true;
-        return 0;
-    }
-    if (c->npkts + c->nmsgs >= conv_cap(h))
+    if (!room_for_one_more(h, c))
         return 0;
     if (c->npkts == c->cappkts) {
         uint32_t ncap = c->cappkts ? c->cappkts * 2 : 32;
@@ -607,11 +616,7 @@ static int keep_message(html_sink_t *h, const ss_msg_event_t *me)
     if (!c)
         return 0;
     c->seen_msgs++;
-    if (!budget_left(h)) {
-        c->cut_total = true;
-        return 0;
-    }
-    if (c->npkts + c->nmsgs >= conv_cap(h))
+    if (!room_for_one_more(h, c))
         return 0;
     if (c->nmsgs == c->capmsgs) {
         uint32_t ncap = c->capmsgs ? c->capmsgs * 2 : 32;
