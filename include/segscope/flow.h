@@ -33,22 +33,22 @@ void ss_flow_key_make(ss_flow_key_t *key, int *dir_out, uint8_t proto, const ss_
                       uint16_t sport, const ss_addr_t *dst, uint16_t dport);
 
 typedef struct ss_flow ss_flow_t;
+/*
+ * The fields a lookup reads and writes (hash, last seen, key) come first and
+ * fill 60 bytes, so finding a conversation touches one or two cache lines of
+ * its record; the table's index and list links live in arrays of their own.
+ */
 struct ss_flow {
+    uint32_t hash;   /* internal: the key's hash */
+    uint32_t id;     /* internal: the flow's slot in the table's arrays */
+    int64_t last_sec; /* capture time of the latest packet */
+    uint32_t last_nsec;
+    bool closed;     /* on the list of ended flows (ss_flow_set_closed) */
     ss_flow_key_t key;
     uint64_t index;       /* conversation number within its protocol, from 0 */
-    int64_t first_sec, last_sec; /* capture time of the first and latest packet */
-    uint32_t first_nsec, last_nsec;
+    int64_t first_sec;    /* capture time of the first packet */
+    uint32_t first_nsec;
     uint64_t first_frame;
-    /*
-     * internal links: the hash chain, and the table's two lists, each least
-     * recently seen first: [0] every flow, [1] the ended ones
-     */
-    ss_flow_t *hnext;
-    struct {
-        ss_flow_t *prev, *next;
-    } link[2];
-    uint32_t hash;
-    bool closed; /* on the list of ended flows (ss_flow_set_closed) */
     /* per-protocol state, `ext_size` bytes given at table creation, zeroed */
     max_align_t ext[];
 };

@@ -4,22 +4,45 @@
 
 #include "segscope/flow.h"
 
-/* The table's lists: every flow, and the ended ones; a flow's links in each are f->link[LIST_*]. */
-enum { LIST_ALL = 0, LIST_ENDED = 1 };
+/*
+ * The table: an open-addressing index of (hash, id) pairs, and per flow id
+ * the flow and its links in the table's two lists. A lookup reads the index
+ * (no flow whose hash differs is touched) and the one flow it finds; moving
+ * a flow to the tail of a list writes to its neighbours' links, which are in
+ * small dense arrays rather than in the neighbouring flows' records.
+ */
+enum { LIST_ALL = 0, LIST_ENDED = 1 }; /* every flow, the ended ones */
+
+#define NIL UINT32_MAX
+
+typedef struct slot {
+    uint32_t hash;
+    uint32_t id1; /* flow id + 1; 0 = empty */
+} slot_t;
+
+typedef struct links {
+    uint32_t prev, next;
+} links_t;
 
 typedef struct flow_list {
-    ss_flow_t *head, *tail;
+    uint32_t head, tail; /* head = least recently seen */
     size_t n;
 } flow_list_t;
 
 struct ss_flow_table {
-    ss_flow_t **buckets;
-    size_t nbuckets; /* power of two */
+    slot_t *slots;
+    size_t nslots; /* power of two, at least twice the flows */
+    ss_flow_t **flow; /* by id */
+    links_t *link[2]; /* by list, then id */
+    uint32_t *free_ids;
+    size_t nfree;
+    uint32_t nids; /* ids handed out so far (the arrays' length in use) */
+    uint32_t capids;
     size_t ext_size;
     ss_limits_t limits;
-    flow_list_t list[2];            /* by LIST_*; head = least recently seen */
+    flow_list_t list[2];
     uint64_t closed_released;
-    uint64_t next_index[2];         /* TCP, UDP */
+    uint64_t next_index[2]; /* TCP, UDP */
     uint64_t evicted;
     ss_flow_release_fn release;
     void *ctx;
@@ -85,9 +108,9 @@ ss_flow_table_t *ss_flow_table_create(const ss_limits_t *limits, size_t ext_size
     ss_flow_table_t *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
-    t->nbuckets = 1024;
-    t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-    if (!t->buckets) {
+    t->nslots = 1024;
+    t->slots = calloc(t->nslots, sizeof(*t->slots));
+    if (!t->slots) {
         free(t);
         return NULL;
     }
@@ -97,44 +120,48 @@ ss_flow_table_t *ss_flow_table_create(const ss_limits_t *limits, size_t ext_size
     t->ext_size = ext_size;
     t->release = release;
     t->ctx = ctx;
+    for (int l = 0; l < 2; l++)
+        t->list[l].head = t->list[l].tail = NIL;
     return t;
 }
 
-static void list_unlink(ss_flow_table_t *t, int l, ss_flow_t *f)
+static void list_unlink(ss_flow_table_t *t, int l, uint32_t id)
 {
     flow_list_t *L = &t->list[l];
-    ss_flow_t *prev = f->link[l].prev, *next = f->link[l].next;
-    if (prev)
-        prev->link[l].next = next;
+    links_t *k = t->link[l];
+    uint32_t prev = k[id].prev, next = k[id].next;
+    if (prev != NIL)
+        k[prev].next = next;
     else
         L->head = next;
-    if (next)
-        next->link[l].prev = prev;
+    if (next != NIL)
+        k[next].prev = prev;
     else
         L->tail = prev;
-    f->link[l].prev = f->link[l].next = NULL;
+    k[id].prev = k[id].next = NIL;
     L->n--;
 }
 
-static void list_push_tail(ss_flow_table_t *t, int l, ss_flow_t *f)
+static void list_push_tail(ss_flow_table_t *t, int l, uint32_t id)
 {
     flow_list_t *L = &t->list[l];
-    f->link[l].prev = L->tail;
-    f->link[l].next = NULL;
-    if (L->tail)
-        L->tail->link[l].next = f;
+    links_t *k = t->link[l];
+    k[id].prev = L->tail;
+    k[id].next = NIL;
+    if (L->tail != NIL)
+        k[L->tail].next = id;
     else
-        L->head = f;
-    L->tail = f;
+        L->head = id;
+    L->tail = id;
     L->n++;
 }
 
-/* f was just seen: it moves to the tail of list l. */
-static void list_touch(ss_flow_table_t *t, int l, ss_flow_t *f)
+/* Flow `id` was just seen: it moves to the tail of list l. */
+static void list_touch(ss_flow_table_t *t, int l, uint32_t id)
 {
-    if (t->list[l].tail != f) {
-        list_unlink(t, l, f);
-        list_push_tail(t, l, f);
+    if (t->list[l].tail != id) {
+        list_unlink(t, l, id);
+        list_push_tail(t, l, id);
     }
 }
 
@@ -143,23 +170,48 @@ void ss_flow_set_closed(ss_flow_table_t *t, ss_flow_t *f)
     if (f->closed)
         return;
     f->closed = true;
-    list_push_tail(t, LIST_ENDED, f);
+    list_push_tail(t, LIST_ENDED, f->id);
+}
+
+/* Takes slot i out of the index, moving later entries of its probe run back (no tombstones). */
+static void slot_delete(ss_flow_table_t *t, size_t i)
+{
+    size_t mask = t->nslots - 1;
+    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+        if (t->slots[j].id1 == 0)
+            break;
+        size_t home = t->slots[j].hash & mask;
+        /* Entry j may move to i when its home is not in the (cyclic) range (i, j]. */
+        bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+        if (!stays) {
+            t->slots[i] = t->slots[j];
+            i = j;
+        }
+    }
+    t->slots[i].id1 = 0;
+    t->slots[i].hash = 0;
 }
 
 static void remove_flow(ss_flow_table_t *t, ss_flow_t *f, int reason)
 {
-    ss_flow_t **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
-    while (*pp && *pp != f)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = f->hnext;
-    list_unlink(t, LIST_ALL, f);
+    size_t mask = t->nslots - 1;
+    for (size_t i = f->hash & mask;; i = (i + 1) & mask) {
+        if (t->slots[i].id1 == f->id + 1) {
+            slot_delete(t, i);
+            break;
+        }
+        if (t->slots[i].id1 == 0)
+            break; /* not indexed: cannot happen */
+    }
+    list_unlink(t, LIST_ALL, f->id);
     if (f->closed)
-        list_unlink(t, LIST_ENDED, f);
+        list_unlink(t, LIST_ENDED, f->id);
     if (reason == SS_FLOW_RELEASE_CLOSED)
         t->closed_released++;
     if (reason == SS_FLOW_RELEASE_CAP || reason == SS_FLOW_RELEASE_IDLE)
         t->evicted++;
+    t->flow[f->id] = NULL;
+    t->free_ids[t->nfree++] = f->id;
     if (t->release)
         t->release(t->ctx, f, reason);
     free(f);
@@ -169,9 +221,13 @@ void ss_flow_table_destroy(ss_flow_table_t *t)
 {
     if (!t)
         return;
-    while (t->list[LIST_ALL].head)
-        remove_flow(t, t->list[LIST_ALL].head, SS_FLOW_RELEASE_END);
-    free(t->buckets);
+    while (t->list[LIST_ALL].head != NIL)
+        remove_flow(t, t->flow[t->list[LIST_ALL].head], SS_FLOW_RELEASE_END);
+    free(t->slots);
+    free(t->flow);
+    free(t->link[0]);
+    free(t->link[1]);
+    free(t->free_ids);
     free(t);
 }
 
@@ -186,93 +242,131 @@ static bool is_idle(const ss_flow_table_t *t, int64_t ls, uint32_t lns, int64_t 
 
 static void expire_idle(ss_flow_table_t *t, int64_t sec, uint32_t nsec)
 {
-    ss_flow_t *f;
-    while ((f = t->list[LIST_ALL].head) && is_idle(t, f->last_sec, f->last_nsec, sec, nsec))
-        remove_flow(t, f, SS_FLOW_RELEASE_IDLE);
+    uint32_t id;
+    while ((id = t->list[LIST_ALL].head) != NIL &&
+           is_idle(t, t->flow[id]->last_sec, t->flow[id]->last_nsec, sec, nsec))
+        remove_flow(t, t->flow[id], SS_FLOW_RELEASE_IDLE);
 }
 
 ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
 {
     uint32_t h = key_hash(key);
-    for (ss_flow_t *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext)
-        if (f->hash == h && key_eq(&f->key, key))
+    size_t mask = t->nslots - 1;
+    for (size_t i = h & mask; t->slots[i].id1; i = (i + 1) & mask) {
+        if (t->slots[i].hash != h)
+            continue;
+        ss_flow_t *f = t->flow[t->slots[i].id1 - 1];
+        if (key_eq(&f->key, key))
             return f;
+    }
     return NULL;
 }
 
 ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec)
 {
-    uint32_t h = key_hash(key);
-    for (ss_flow_t *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext) {
-        if (f->hash == h && key_eq(&f->key, key)) {
-            if (is_idle(t, f->last_sec, f->last_nsec, sec, nsec)) {
-                /* Idle past the timeout: that conversation is over; a new one starts. */
-                remove_flow(t, f, SS_FLOW_RELEASE_IDLE);
-                return NULL;
-            }
-            f->last_sec = sec;
-            f->last_nsec = nsec;
-            list_touch(t, LIST_ALL, f);
-            if (f->closed)
-                list_touch(t, LIST_ENDED, f);
-            return f;
-        }
+    ss_flow_t *f = ss_flow_find(t, key);
+    if (!f)
+        return NULL;
+    if (is_idle(t, f->last_sec, f->last_nsec, sec, nsec)) {
+        /* Idle past the timeout: that conversation is over; a new one starts. */
+        remove_flow(t, f, SS_FLOW_RELEASE_IDLE);
+        return NULL;
     }
-    return NULL;
+    f->last_sec = sec;
+    f->last_nsec = nsec;
+    list_touch(t, LIST_ALL, f->id);
+    if (f->closed)
+        list_touch(t, LIST_ENDED, f->id);
+    return f;
 }
 
-static void grow(ss_flow_table_t *t)
+/* Doubles the index; false (keeping the old one, which still works) when out of memory. */
+static bool grow_slots(ss_flow_table_t *t)
 {
-    size_t n = t->nbuckets * 2;
-    ss_flow_t **nb = calloc(n, sizeof(*nb));
-    if (!nb)
-        return; /* keep the smaller table: lookups stay correct, only slower */
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        ss_flow_t *f = t->buckets[i];
-        while (f) {
-            ss_flow_t *next = f->hnext;
-            size_t b = f->hash & (n - 1);
-            f->hnext = nb[b];
-            nb[b] = f;
-            f = next;
-        }
+    size_t n = t->nslots * 2, mask = n - 1;
+    slot_t *ns = calloc(n, sizeof(*ns));
+    if (!ns)
+        return false;
+    for (size_t i = 0; i < t->nslots; i++) {
+        if (!t->slots[i].id1)
+            continue;
+        size_t j = t->slots[i].hash & mask;
+        while (ns[j].id1)
+            j = (j + 1) & mask;
+        ns[j] = t->slots[i];
     }
-    free(t->buckets);
-    t->buckets = nb;
-    t->nbuckets = n;
+    free(t->slots);
+    t->slots = ns;
+    t->nslots = n;
+    return true;
+}
+
+/* A free flow id, growing the per-id arrays when every id is in use; NIL when out of memory. */
+static uint32_t take_id(ss_flow_table_t *t)
+{
+    if (t->nfree)
+        return t->free_ids[--t->nfree];
+    if (t->nids == t->capids) {
+        if (t->capids >= NIL / 2)
+            return NIL;
+        uint32_t nc = t->capids ? t->capids * 2 : 256;
+        ss_flow_t **nf = realloc(t->flow, (size_t)nc * sizeof(*nf));
+        if (!nf)
+            return NIL;
+        t->flow = nf;
+        for (int l = 0; l < 2; l++) {
+            links_t *nl = realloc(t->link[l], (size_t)nc * sizeof(*nl));
+            if (!nl)
+                return NIL;
+            t->link[l] = nl;
+        }
+        uint32_t *fi = realloc(t->free_ids, (size_t)nc * sizeof(*fi));
+        if (!fi)
+            return NIL;
+        t->free_ids = fi;
+        t->capids = nc;
+    }
+    return t->nids++;
 }
 
 ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec,
                           uint32_t nsec, uint64_t frame)
 {
-    uint32_t h = key_hash(key);
-    for (ss_flow_t *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext) {
-        if (f->hash == h && key_eq(&f->key, key)) {
-            remove_flow(t, f, SS_FLOW_RELEASE_REPLACED);
-            break;
-        }
-    }
+    ss_flow_t *old = ss_flow_find(t, key);
+    if (old)
+        remove_flow(t, old, SS_FLOW_RELEASE_REPLACED);
     while (t->list[LIST_ENDED].n > t->limits.max_closed)
-        remove_flow(t, t->list[LIST_ENDED].head, SS_FLOW_RELEASE_CLOSED);
+        remove_flow(t, t->flow[t->list[LIST_ENDED].head], SS_FLOW_RELEASE_CLOSED);
     expire_idle(t, sec, nsec);
     while (t->list[LIST_ALL].n >= t->limits.max_flows)
-        remove_flow(t, t->list[LIST_ALL].head, SS_FLOW_RELEASE_CAP);
-    ss_flow_t *f = calloc(1, sizeof(*f) + t->ext_size);
+        remove_flow(t, t->flow[t->list[LIST_ALL].head], SS_FLOW_RELEASE_CAP);
+    if ((t->list[LIST_ALL].n + 1) * 2 > t->nslots && !grow_slots(t) && t->list[LIST_ALL].n + 1 >= t->nslots)
+        return NULL; /* the index must keep one empty slot */
+    size_t size = sizeof(ss_flow_t) + t->ext_size;
+    ss_flow_t *f = malloc(size);
     if (!f)
         return NULL;
+    uint32_t id = take_id(t);
+    if (id == NIL) {
+        free(f);
+        return NULL;
+    }
+    memset(f, 0, size);
     f->key = *key;
-    f->hash = h;
+    f->hash = key_hash(key);
+    f->id = id;
     int pi = key->proto == 6 ? 0 : 1;
     f->index = t->next_index[pi]++;
     f->first_sec = f->last_sec = sec;
     f->first_nsec = f->last_nsec = nsec;
     f->first_frame = frame;
-    if (t->list[LIST_ALL].n + 1 > t->nbuckets - t->nbuckets / 4)
-        grow(t);
-    size_t b = h & (t->nbuckets - 1);
-    f->hnext = t->buckets[b];
-    t->buckets[b] = f;
-    list_push_tail(t, LIST_ALL, f);
+    size_t mask = t->nslots - 1, i = f->hash & mask;
+    while (t->slots[i].id1)
+        i = (i + 1) & mask;
+    t->slots[i].hash = f->hash;
+    t->slots[i].id1 = id + 1;
+    t->flow[id] = f;
+    list_push_tail(t, LIST_ALL, id);
     return f;
 }
 
@@ -282,6 +376,6 @@ uint64_t ss_flow_table_closed_released(const ss_flow_table_t *t) { return t->clo
 
 void ss_flow_table_foreach(ss_flow_table_t *t, void (*fn)(void *ctx, ss_flow_t *f), void *ctx)
 {
-    for (ss_flow_t *f = t->list[LIST_ALL].head; f; f = f->link[LIST_ALL].next)
-        fn(ctx, f);
+    for (uint32_t id = t->list[LIST_ALL].head; id != NIL; id = t->link[LIST_ALL][id].next)
+        fn(ctx, t->flow[id]);
 }

@@ -436,6 +436,67 @@ static void test_flow_many_flows_all_found(void **state)
     assert_int_equal(log.n, 3000);
 }
 
+/*
+ * Removals in the middle of probe runs: with a small cap, a stream of new
+ * and returning keys evicts flows all the time (the index closes each gap
+ * by moving later entries back, and ids are reused). A plain model of the
+ * least-recently-seen list says which keys must be in the table; every one
+ * of them, and none other, must be found, with its own index.
+ */
+static void test_flow_removals_keep_index_and_lru_exact(void **state)
+{
+    (void)state;
+    enum { CAP = 200, KEYS = 700, STEPS = 20000 };
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(CAP, 0, &log);
+    int64_t seen[KEYS + 1];  /* model: the step a key was last seen at, -1 when not in the table */
+    uint64_t index[KEYS + 1];
+    for (int k = 0; k <= KEYS; k++)
+        seen[k] = -1;
+    uint64_t next_index = 0, rng = 12345;
+    for (int64_t step = 0; step < STEPS; step++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int key = 1 + (int)((rng >> 33) % KEYS);
+        ss_flow_key_t k = mk_key(6, (uint16_t)key);
+        ss_flow_t *f = ss_flow_lookup(t, &k, step, 0);
+        if (seen[key] >= 0) {
+            assert_non_null(f);
+            assert_int_equal(f->index, index[key]);
+        } else {
+            assert_null(f);
+            int in_table = 0, oldest = -1;
+            for (int j = 1; j <= KEYS; j++)
+                if (seen[j] >= 0) {
+                    in_table++;
+                    if (oldest < 0 || seen[j] < seen[oldest])
+                        oldest = j;
+                }
+            if (in_table >= CAP)
+                seen[oldest] = -1; /* the least recently seen is evicted */
+            f = ss_flow_create(t, &k, step, 0, (uint64_t)step);
+            assert_non_null(f);
+            assert_int_equal(f->index, next_index);
+            index[key] = next_index++;
+        }
+        seen[key] = step;
+    }
+    size_t n = 0;
+    for (int j = 1; j <= KEYS; j++) {
+        ss_flow_key_t k = mk_key(6, (uint16_t)j);
+        ss_flow_t *f = ss_flow_find(t, &k);
+        if (seen[j] >= 0) {
+            n++;
+            assert_non_null(f);
+            assert_int_equal(f->index, index[j]);
+        } else {
+            assert_null(f);
+        }
+    }
+    assert_int_equal(ss_flow_table_count(t), n);
+    assert_int_equal(ss_flow_table_evicted(t), next_index - n);
+    ss_flow_table_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -453,6 +514,7 @@ int main(void)
         cmocka_unit_test(test_flow_max_closed_zero_releases_at_next_create),
         cmocka_unit_test(test_flow_foreach_visits_every_flow_oldest_first),
         cmocka_unit_test(test_flow_many_flows_all_found),
+        cmocka_unit_test(test_flow_removals_keep_index_and_lru_exact),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
