@@ -26,6 +26,7 @@ typedef struct ss_config {
     bool emit_data;        /* report reassembled bytes as SS_EV_DATA events (for --follow) */
     ss_apptrace_t *app_trace; /* borrowed: send()/recv() calls to line up with the capture */
     bool inference_done;   /* second pass of --framing auto: use `inferred`, infer nothing */
+    bool keep_inferred;    /* first pass of --framing auto: keep every verdict for ss_analyzer_inferred */
     const struct ss_inferred *inferred; /* borrowed: framings a first pass inferred, by tcp_stream */
     size_t ninferred;
 } ss_config_t;
@@ -58,6 +59,20 @@ typedef struct ss_analyzer ss_analyzer_t;
  */
 ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sinks, size_t nsinks);
 
+/*
+ * --framing auto infers each direction's framing from its whole stream. In
+ * one pass that is known when the conversation ends: its record then carries
+ * the framing and the message totals, but its packets and messages were
+ * reported unframed. True when some sink reads packets, messages, stream
+ * bytes or recv() calls (or an application trace is lined up), so that the
+ * capture should first be read by a run with keep_inferred and then by this
+ * one after ss_analyzer_set_inferred.
+ */
+bool ss_analyzer_needs_first_pass(const ss_analyzer_t *a);
+
+/* Before the first frame: frame with a first pass's verdicts (borrowed, sorted by tcp_stream). */
+void ss_analyzer_set_inferred(ss_analyzer_t *a, const ss_inferred_t *inferred, size_t n);
+
 /* Starts a run: calls every sink's begin. Returns 0 or a sink's error. */
 int ss_analyzer_begin(ss_analyzer_t *a, const ss_run_info_t *info);
 
@@ -74,8 +89,8 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame);
 int ss_analyzer_finish(ss_analyzer_t *a, ss_run_end_t *end);
 
 /*
- * After ss_analyzer_finish of a run with --framing auto: the framing
- * inferred for each TCP conversation, sorted by tcp_stream (valid until
+ * After ss_analyzer_finish of a run with --framing auto and keep_inferred:
+ * the framing inferred for each TCP conversation, sorted by tcp_stream (valid until
  * ss_analyzer_destroy). Feed it to a second run's config to analyse the
  * capture with those framings.
  */

@@ -130,9 +130,17 @@ typedef struct ss_auto_slot {
     int i;
 } ss_auto_slot_t;
 
+/* What one candidate framing made of the stream so far (the totals a framer's owner keeps). */
+typedef struct ss_auto_stats {
+    uint64_t messages, incomplete; /* messages ended, and those of them cut by a gap */
+    uint64_t coalesced_segments;   /* chunks with bytes of 2+ messages */
+    uint64_t split_messages;       /* messages first carried by 2+ segments */
+    uint64_t largest;              /* bytes of the largest message */
+} ss_auto_stats_t;
+
 typedef struct ss_auto {
     ss_framer_t *cand[SS_AUTO_NCAND]; /* NULL before the first chunk and once dropped */
-    uint64_t complete[SS_AUTO_NCAND];
+    ss_auto_stats_t st[SS_AUTO_NCAND];
     ss_auto_slot_t ctx[SS_AUTO_NCAND];
     uint64_t max_message;
     uint64_t bytes, gaps;   /* bytes seen, and gaps */
@@ -163,8 +171,12 @@ typedef struct ss_auto_verdict {
 
 void ss_auto_init(ss_auto_t *a, uint64_t max_message);
 void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *chunk);
-/* The verdict on what was fed so far. */
-void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v);
+/*
+ * The verdict on what was fed so far; with `st`, also the totals of the
+ * winning framing, the same a framer of that framing would have counted over
+ * the same stream (all zero when nothing fits).
+ */
+void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v, ss_auto_stats_t *st);
 /* A verdict in words: in English in `why` (JSON), in the user's language in `why_local`. */
 void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char *why_local, size_t locallen);
 /* Both at once: the framing in `out`, the confidence returned. */

@@ -20,7 +20,16 @@ typedef struct ss_sink_ops {
     int (*event)(ss_sink_t *s, const ss_event_t *ev);
     int (*end)(ss_sink_t *s, const ss_run_end_t *end);
     void (*destroy)(ss_sink_t *s);
+    /*
+     * The event types it reads, as SS_SINK_WANTS(type) bits; 0 means all.
+     * The analyzer sends a sink only those, and does in one pass what only
+     * per-packet or per-message readers need a second pass for (--framing auto).
+     */
+    uint32_t wants;
 } ss_sink_ops_t;
+
+#define SS_SINK_WANTS(type) (1u << (type))
+#define SS_SINK_WANTS_ALL 0u
 
 /* Implementations embed this as their first member. */
 struct ss_sink {

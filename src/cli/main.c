@@ -78,7 +78,9 @@ static void usage(FILE *o)
             "  --hex               with --follow: every byte as a hex dump\n"
             "  --framing SPEC      reassemble TCP streams and cut them into messages: none,\n"
             "                      line, line:crlf, line:0xNN, len:W[:be|le][:incl][:off=K],\n"
-            "                      len32, len32le, len16, filexfer[:be|le]; per port with\n"
+            "                      len32, len32le, len16, filexfer[:be|le], or auto: inferred\n"
+            "                      per direction (with --summary alone in one pass, live\n"
+            "                      too; otherwise a saved file is read twice); per port with\n"
             "                      PORT=SPEC, comma-separated (e.g. 9000=len32,9001=line);\n"
             "                      segments holding several messages are marked COALESCED,\n"
             "                      messages spread over several segments SPLIT\n"
@@ -265,11 +267,20 @@ static bool outfile_close(outfile_t *of, bool keep)
     return !keep;
 }
 
+static const char two_pass_needs_file[] =
+    N_("segscope: --framing auto with the timeline, JSON or report files reads the capture twice, so it "
+       "needs a saved file; for live capture or standard input use --summary alone, or name the "
+       "framing (line, len32, filexfer, ...)\n");
+
 /*
- * --framing auto reads a saved capture twice: the first pass tries every
- * candidate framing on each direction of each TCP conversation and keeps
- * the verdicts; the second pass, the real one, frames with them. Returns 0,
- * or EXIT_USAGE after printing why.
+ * --framing auto infers each direction's framing from its whole stream.
+ * With --summary alone that is done in the one pass (the tables need only
+ * each conversation's totals, known at its end). Outputs that report packets
+ * or messages need the framing from a conversation's first byte, so a saved
+ * capture is read twice: the first pass tries every candidate framing on
+ * each direction of each TCP conversation and keeps the verdicts; the second
+ * pass, the real one, frames with them. Returns 0, or EXIT_USAGE after
+ * printing why.
  */
 static int infer_framings(const char *rfile, const char *filter, ss_config_t *cfg, ss_inferred_t **out, size_t *nout)
 {
@@ -281,9 +292,10 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
         ss_source_close(src);
         return 0; /* the real pass reports the problem */
     }
-    /* The first pass only infers: the application trace is lined up in the second. */
+    /* The first pass only infers and keeps the verdicts: the application trace is lined up in the second. */
     ss_config_t c1 = *cfg;
     c1.app_trace = NULL;
+    c1.keep_inferred = true;
     ss_analyzer_t *an = ss_analyzer_create(&c1, NULL, 0);
     if (!an) {
         ss_source_close(src);
@@ -690,28 +702,23 @@ int main(int argc, char **argv)
         }
     }
 
+    /*
+     * --framing auto with outputs that report packets or messages (everything
+     * but --summary alone) reads a saved capture twice: see infer_framings.
+     * The analyzer decides (ss_analyzer_needs_first_pass); this only refuses
+     * early, before a live capture starts, what could not be read twice.
+     */
     bool has_auto = cfg.framing.kind == SS_FRAMING_AUTO;
     for (int i = 0; i < cfg.nport_framing; i++)
         has_auto |= cfg.port_framing[i].framing.kind == SS_FRAMING_AUTO;
+    bool per_packet_out = follow || json || !summary || timeline || html.path || csv.path || png.path || app_trace;
+    if (has_auto && per_packet_out && (!rfile || strcmp(rfile, "-") == 0)) {
+        fprintf(stderr, "%s", _(two_pass_needs_file));
+        free(filter);
+        return EXIT_USAGE;
+    }
     ss_inferred_t *inferred = NULL;
     size_t ninferred = 0;
-    if (has_auto) {
-        if (!rfile || strcmp(rfile, "-") == 0) {
-            fprintf(stderr, "%s",
-                    _("segscope: --framing auto reads the capture twice, so it needs a saved file; "
-                      "name the framing for live capture or standard input (line, len32, filexfer, ...)\n"));
-            free(filter);
-            return EXIT_USAGE;
-        }
-        int irc = infer_framings(rfile, filter, &cfg, &inferred, &ninferred);
-        if (irc) {
-            free(filter);
-            return irc;
-        }
-        cfg.inference_done = true;
-        cfg.inferred = inferred;
-        cfg.ninferred = ninferred;
-    }
 
     char err[SS_SOURCE_ERRBUF] = "";
     ss_source_t *src = NULL;
@@ -803,7 +810,6 @@ int main(int argc, char **argv)
                                                  "the file header is probably damaged)")
                                              : "");
 
-    free(filter);
     bool live = ss_source_is_live(src);
     static char obuf[1 << 16];
     if (!live)
@@ -851,9 +857,34 @@ int main(int argc, char **argv)
         outfile_close(&csv, false);
         outfile_close(&png, false);
         ss_source_close(src);
+        ss_apptrace_destroy(app_trace);
+        free(filter);
         return EXIT_USAGE;
     }
 
+    if (ss_analyzer_needs_first_pass(an)) {
+        int irc;
+        if (live || !rfile || strcmp(rfile, "-") == 0) {
+            fprintf(stderr, "%s", _(two_pass_needs_file));
+            irc = EXIT_USAGE;
+        } else {
+            irc = infer_framings(rfile, filter, &cfg, &inferred, &ninferred);
+        }
+        if (irc) {
+            ss_analyzer_destroy(an);
+            for (size_t i = 0; i < nsinks; i++)
+                ss_sink_destroy(sinks[i]);
+            outfile_close(&html, false);
+            outfile_close(&csv, false);
+            outfile_close(&png, false);
+            ss_source_close(src);
+            ss_apptrace_destroy(app_trace);
+            free(filter);
+            return irc;
+        }
+        ss_analyzer_set_inferred(an, inferred, ninferred);
+    }
+    free(filter);
 
     ss_run_info_t info = {.source_name = name, .live = live, .linktype = lt};
     int status = 0;

@@ -95,6 +95,7 @@ struct ss_analyzer {
     int seg_dir;
     queued_msg_t *mq;
     size_t mq_n, mq_cap;
+    uint32_t wants;        /* the event types some sink reads (SS_SINK_WANTS bits) */
     ss_inferred_t *inf;    /* --framing auto: the verdicts of this run */
     size_t ninf, capinf;
     int sink_err;   /* first error a sink returned from a release callback */
@@ -165,7 +166,12 @@ int ss_config_set_framing(ss_config_t *cfg, const char *arg, char *err, size_t e
 static int emit(ss_analyzer_t *a, const ss_event_t *ev)
 {
     int rc = 0;
+    if (!(a->wants & SS_SINK_WANTS(ev->type)))
+        return 0;
     for (size_t i = 0; i < a->nsinks; i++) {
+        uint32_t w = a->sinks[i]->ops->wants;
+        if (w && !(w & SS_SINK_WANTS(ev->type)))
+            continue;
         int r = a->sinks[i]->ops->event(a->sinks[i], ev);
         if (r < 0 && rc == 0)
             rc = r;
@@ -246,6 +252,8 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
     a->sinks = sinks;
     a->nsinks = nsinks;
     a->budget.max = a->cfg.limits.reasm_budget;
+    for (size_t i = 0; i < nsinks; i++)
+        a->wants |= sinks[i]->ops->wants ? sinks[i]->ops->wants : UINT32_MAX;
     a->flows = ss_flow_table_create(&a->cfg.limits, sizeof(conn_t), on_release, a);
     a->frags = ss_ipfrag_create(a->cfg.limits.max_fragments);
     if (!a->flows || !a->frags) {
@@ -255,6 +263,24 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
         return NULL;
     }
     return a;
+}
+
+bool ss_analyzer_needs_first_pass(const ss_analyzer_t *a)
+{
+    bool autof = a->cfg.framing.kind == SS_FRAMING_AUTO;
+    for (int i = 0; i < a->cfg.nport_framing; i++)
+        autof |= a->cfg.port_framing[i].framing.kind == SS_FRAMING_AUTO;
+    const uint32_t per_packet = SS_SINK_WANTS(SS_EV_PACKET) | SS_SINK_WANTS(SS_EV_MESSAGE) |
+                                SS_SINK_WANTS(SS_EV_DATA) | SS_SINK_WANTS(SS_EV_RECV);
+    return autof && !a->cfg.inference_done &&
+           ((a->wants & per_packet) || a->cfg.app_trace || a->cfg.emit_data);
+}
+
+void ss_analyzer_set_inferred(ss_analyzer_t *a, const ss_inferred_t *inferred, size_t n)
+{
+    a->cfg.inferred = inferred;
+    a->cfg.ninferred = n;
+    a->cfg.inference_done = true;
 }
 
 int ss_analyzer_begin(ss_analyzer_t *a, const ss_run_info_t *info)
@@ -535,11 +561,75 @@ static const ss_inferred_t *find_inferred(const ss_analyzer_t *a, const conn_t *
     return lo < a->cfg.ninferred && a->cfg.inferred[lo].index == c->info.index ? &a->cfg.inferred[lo] : NULL;
 }
 
-/* --framing auto, first pass: the verdict for each direction of a closing conversation. */
-static void record_inferred(ss_analyzer_t *a, conn_t *c)
+/* Direction d's framing is the verdict `v`: the summary's framing, confidence and why. */
+static void apply_verdict(reasm_t *rs, int d, const ss_auto_verdict_t *v, char *why_local, size_t locallen)
+{
+    rs->spec[d] = v->framing;
+    ss_framing_name(&v->framing, rs->sum[d].framing, sizeof(rs->sum[d].framing));
+    rs->sum[d].inferred = true;
+    rs->sum[d].confidence = v->confidence;
+    ss_auto_explain(v, rs->sum[d].inferred_why, sizeof(rs->sum[d].inferred_why), why_local, locallen);
+}
+
+/* The note that says which framing was inferred for each direction of conversation c, and why. */
+static void inferred_notice(ss_analyzer_t *a, const conn_t *c, const ss_auto_verdict_t v[2])
+{
+    char msg[640], local[800], n0[32], n1[32], w0[128], w1[128], l0[256], l1[256];
+    ss_framing_name(&v[0].framing, n0, sizeof(n0));
+    ss_framing_name(&v[1].framing, n1, sizeof(n1));
+    ss_auto_explain(&v[0], w0, sizeof(w0), l0, sizeof(l0));
+    ss_auto_explain(&v[1], w1, sizeof(w1), l1, sizeof(l1));
+    /* The same sentence twice: the confidence words are translated in the second. */
+    snprintf(msg, sizeof(msg),
+             "conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
+             "server\u2192client %s (%s confidence: %s)",
+             c->info.index, n0, ss_confidence_name(v[0].confidence), w0, n1, ss_confidence_name(v[1].confidence),
+             w1);
+    snprintf(local, sizeof(local),
+             _("conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
+               "server\u2192client %s (%s confidence: %s)"),
+             c->info.index, n0, _(ss_confidence_name(v[0].confidence)), l0, n1,
+             _(ss_confidence_name(v[1].confidence)), l1);
+    ss_event_t ev = {.type = SS_EV_NOTICE, .notice_local = local};
+    ev.u.notice = msg;
+    int r = emit(a, &ev);
+    if (r < 0 && a->sink_err == 0)
+        a->sink_err = r;
+}
+
+/*
+ * --framing auto in one pass, at the end of a conversation: each direction's
+ * verdict, with the totals of the framing that won as its message counts
+ * (what a second pass framing with it would count); kept in the verdict
+ * table too when this run is a first pass.
+ */
+static void infer_close(ss_analyzer_t *a, conn_t *c)
 {
     reasm_t *rs = c->rs;
     if (!rs->infer)
+        return;
+    ss_auto_verdict_t v[2];
+    for (int d = 0; d < 2; d++) {
+        ss_auto_stats_t st;
+        char why_local[256];
+        if (rs->io[d] && rs->io[d]->autod) {
+            ss_auto_verdict(rs->io[d]->autod, &v[d], &st);
+        } else { /* nothing to infer from */
+            memset(&v[d], 0, sizeof(v[d]));
+            memset(&st, 0, sizeof(st));
+            v[d].framing.kind = SS_FRAMING_NONE;
+            v[d].why = SS_AUTO_WHY_NO_DATA;
+        }
+        apply_verdict(rs, d, &v[d], why_local, sizeof(why_local));
+        ss_conv_msgs_t *sm = &rs->sum[d];
+        sm->messages = st.messages;
+        sm->incomplete = st.incomplete;
+        sm->coalesced_segments = st.coalesced_segments;
+        sm->split_messages = st.split_messages;
+        sm->largest = st.largest;
+    }
+    inferred_notice(a, c, v);
+    if (!a->cfg.keep_inferred)
         return;
     if (a->ninf == a->capinf) {
         size_t nc = a->capinf ? a->capinf * 2 : 16;
@@ -552,14 +642,8 @@ static void record_inferred(ss_analyzer_t *a, conn_t *c)
     ss_inferred_t *e = &a->inf[a->ninf++];
     memset(e, 0, sizeof(*e));
     e->index = c->info.index;
-    for (int d = 0; d < 2; d++) {
-        if (rs->io[d] && rs->io[d]->autod) {
-            ss_auto_verdict(rs->io[d]->autod, &e->dir[d]);
-        } else { /* nothing to infer from */
-            e->dir[d].framing.kind = SS_FRAMING_NONE;
-            e->dir[d].why = SS_AUTO_WHY_NO_DATA;
-        }
-    }
+    e->dir[0] = v[0];
+    e->dir[1] = v[1];
 }
 
 static int by_index(const void *x, const void *y)
@@ -600,38 +684,10 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
             rs->infer = true;
         const ss_inferred_t *inf = find_inferred(a, c);
         if (inf && c->info.proto == 6) {
-            const ss_auto_verdict_t *v = &inf->dir[d];
             char why_local[256];
-            rs->spec[d] = v->framing;
-            ss_framing_name(&v->framing, rs->sum[d].framing, sizeof(rs->sum[d].framing));
-            rs->sum[d].inferred = true;
-            rs->sum[d].confidence = v->confidence;
-            ss_auto_explain(v, rs->sum[d].inferred_why, sizeof(rs->sum[d].inferred_why), why_local,
-                            sizeof(why_local));
-            if (d == 1) {
-                char msg[640], local[800], n0[32], n1[32], w0[128], w1[128], l0[256], l1[256];
-                const ss_auto_verdict_t *v0 = &inf->dir[0], *v1 = &inf->dir[1];
-                ss_framing_name(&v0->framing, n0, sizeof(n0));
-                ss_framing_name(&v1->framing, n1, sizeof(n1));
-                ss_auto_explain(v0, w0, sizeof(w0), l0, sizeof(l0));
-                ss_auto_explain(v1, w1, sizeof(w1), l1, sizeof(l1));
-                /* The same sentence twice: the confidence words are translated in the second. */
-                snprintf(msg, sizeof(msg),
-                         "conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
-                         "server\u2192client %s (%s confidence: %s)",
-                         c->info.index, n0, ss_confidence_name(v0->confidence), w0, n1,
-                         ss_confidence_name(v1->confidence), w1);
-                snprintf(local, sizeof(local),
-                         _("conversation %" PRIu64 ": framing inferred client\u2192server %s (%s confidence: %s); "
-                           "server\u2192client %s (%s confidence: %s)"),
-                         c->info.index, n0, _(ss_confidence_name(v0->confidence)), l0, n1,
-                         _(ss_confidence_name(v1->confidence)), l1);
-                ss_event_t ev = {.type = SS_EV_NOTICE, .notice_local = local};
-                ev.u.notice = msg;
-                int r = emit(a, &ev);
-                if (r < 0 && a->sink_err == 0)
-                    a->sink_err = r;
-            }
+            apply_verdict(rs, d, &inf->dir[d], why_local, sizeof(why_local));
+            if (d == 1)
+                inferred_notice(a, c, inf->dir);
         }
         if (a->cfg.app_trace && c->info.proto == 6) {
             /* The sender of direction d is the client for c2s, the server for s2c. */
@@ -938,7 +994,7 @@ static void reasm_close(ss_analyzer_t *a, conn_t *c)
         sm->overlap_differs = io->stream.overlap_differs;
         sm->dropped_bytes = io->stream.dropped_cap;
     }
-    record_inferred(a, c);
+    infer_close(a, c);
     int mr = flush_messages(a);
     if (mr < 0 && a->sink_err == 0)
         a->sink_err = mr;

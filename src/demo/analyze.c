@@ -91,7 +91,8 @@ static int observe_end(ss_sink_t *s, const ss_run_end_t *end)
 
 static void observe_destroy(ss_sink_t *s) { (void)s; /* embedded in the caller's frame */ }
 
-static const ss_sink_ops_t observe_ops = {observe_begin, observe_event, observe_end, observe_destroy};
+static const ss_sink_ops_t observe_ops = {observe_begin, observe_event, observe_end, observe_destroy,
+                                          SS_SINK_WANTS_ALL};
 
 int ss_demo_analyze(const char *path, const ss_demo_analyze_opts_t *ao, ss_demo_observed_t *ob, char *err,
                     size_t errlen)

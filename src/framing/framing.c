@@ -520,8 +520,14 @@ const char *ss_confidence_name(ss_confidence_t c)
 static void auto_count(void *ctx, const ss_message_t *m)
 {
     ss_auto_slot_t *c = ctx;
-    if (m->complete)
-        c->a->complete[c->i]++;
+    ss_auto_stats_t *st = &c->a->st[c->i];
+    st->messages++;
+    if (!m->complete)
+        st->incomplete++;
+    if (m->nframes >= 2)
+        st->split_messages++;
+    if (m->len > st->largest)
+        st->largest = m->len;
 }
 
 void ss_auto_init(ss_auto_t *a, uint64_t max_message)
@@ -586,14 +592,18 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
         if (!a->cand[i])
             continue;
         ss_framer_feed(a->cand[i], c, &cm);
+        if (cm.count >= 2)
+            a->st[i].coalesced_segments++;
         if (a->cand[i]->broken)
             auto_drop(a, i); /* it can no longer explain the whole stream */
     }
 }
 
-void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v)
+void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v, ss_auto_stats_t *st)
 {
     memset(v, 0, sizeof(*v));
+    if (st)
+        memset(st, 0, sizeof(*st));
     v->framing.kind = SS_FRAMING_NONE;
     v->bytes = a->bytes;
     if (a->bytes == 0) {
@@ -603,11 +613,13 @@ void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v)
     for (int i = 0; i < SS_AUTO_NCAND; i++) {
         const ss_framer_t *f = a->cand[i];
         /* It must explain the whole stream: no break (it would be gone), no message left open at the end. */
-        if (!f || f->broken || f->in_msg || a->complete[i] == 0)
+        uint64_t n = a->st[i].messages - a->st[i].incomplete; /* complete messages */
+        if (!f || f->broken || f->in_msg || n == 0)
             continue;
         if (cand_is_line(i) && a->binary)
             continue;
-        uint64_t n = a->complete[i];
+        if (st)
+            *st = a->st[i];
         v->framing = f->spec;
         v->confidence = n >= 8 ? SS_CONF_HIGH : n >= 3 ? SS_CONF_MEDIUM : SS_CONF_LOW;
         v->why = SS_AUTO_WHY_FITS;
@@ -682,7 +694,7 @@ ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_
                                size_t locallen)
 {
     ss_auto_verdict_t v;
-    ss_auto_verdict(a, &v);
+    ss_auto_verdict(a, &v, NULL);
     ss_auto_explain(&v, why, whylen, why_local, locallen);
     *out = v.framing;
     return (ss_confidence_t)v.confidence;

@@ -179,7 +179,7 @@ static int csv_end(ss_sink_t *s, const ss_run_end_t *end)
     return fflush(c->out) == 0 && !ferror(c->out) ? 0 : SS_ERR_IO;
 }
 
-static const ss_sink_ops_t csv_ops = {csv_begin, csv_event, csv_end, ss_sink_noop_destroy};
+static const ss_sink_ops_t csv_ops = {csv_begin, csv_event, csv_end, ss_sink_noop_destroy, SS_SINK_WANTS_ALL};
 
 ss_sink_t *ss_sink_csv_create(FILE *out)
 {

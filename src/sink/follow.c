@@ -156,7 +156,7 @@ static int follow_end(ss_sink_t *s, const ss_run_end_t *end)
     return fflush(f->out) == 0 ? 0 : SS_ERR_IO;
 }
 
-static const ss_sink_ops_t follow_ops = {follow_begin, follow_event, follow_end, ss_sink_noop_destroy};
+static const ss_sink_ops_t follow_ops = {follow_begin, follow_event, follow_end, ss_sink_noop_destroy, SS_SINK_WANTS_ALL};
 
 ss_sink_t *ss_sink_follow_create(FILE *out, uint64_t stream, bool color, bool hex)
 {

@@ -1854,7 +1854,7 @@ static void html_destroy(ss_sink_t *s)
     free(h);
 }
 
-static const ss_sink_ops_t html_ops = {html_begin, html_event, html_end, html_destroy};
+static const ss_sink_ops_t html_ops = {html_begin, html_event, html_end, html_destroy, SS_SINK_WANTS_ALL};
 
 ss_sink_t *ss_sink_html_create(FILE *out, const ss_html_opts_t *opts)
 {

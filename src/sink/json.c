@@ -993,7 +993,7 @@ static int json_end(ss_sink_t *s, const ss_run_end_t *end)
     return fflush(j->out) == 0 && !ferror(j->out) ? 0 : SS_ERR_IO;
 }
 
-static const ss_sink_ops_t json_ops = {json_begin, json_event, json_end, ss_sink_noop_destroy};
+static const ss_sink_ops_t json_ops = {json_begin, json_event, json_end, ss_sink_noop_destroy, SS_SINK_WANTS_ALL};
 
 ss_sink_t *ss_sink_json_create(FILE *out, bool line_flush, bool packets)
 {

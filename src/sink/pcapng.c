@@ -194,7 +194,7 @@ static int pcapng_end(ss_sink_t *s, const ss_run_end_t *end)
     return fflush(p->out) == 0 && !ferror(p->out) ? 0 : SS_ERR_IO;
 }
 
-static const ss_sink_ops_t pcapng_ops = {pcapng_begin, pcapng_event, pcapng_end, ss_sink_noop_destroy};
+static const ss_sink_ops_t pcapng_ops = {pcapng_begin, pcapng_event, pcapng_end, ss_sink_noop_destroy, SS_SINK_WANTS_ALL};
 
 ss_sink_t *ss_sink_pcapng_create(FILE *out)
 {

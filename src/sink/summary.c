@@ -403,7 +403,9 @@ static void summary_destroy(ss_sink_t *s)
     free(m);
 }
 
-static const ss_sink_ops_t summary_ops = {summary_begin, summary_event, summary_end, summary_destroy};
+/* It reads conversation records only: --summary --framing auto then needs one pass. */
+static const ss_sink_ops_t summary_ops = {summary_begin, summary_event, summary_end, summary_destroy,
+                                          SS_SINK_WANTS(SS_EV_CONVERSATION)};
 
 ss_sink_t *ss_sink_summary_create_capped(FILE *out, bool color, size_t max_rows)
 {

@@ -379,7 +379,7 @@ static int text_end(ss_sink_t *s, const ss_run_end_t *end)
     return fflush(t->out) == 0 ? 0 : SS_ERR_IO;
 }
 
-static const ss_sink_ops_t text_ops = {text_begin, text_event, text_end, ss_sink_noop_destroy};
+static const ss_sink_ops_t text_ops = {text_begin, text_event, text_end, ss_sink_noop_destroy, SS_SINK_WANTS_ALL};
 
 ss_sink_t *ss_sink_text_create(FILE *out, const ss_text_opts_t *opts)
 {

@@ -138,7 +138,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* --framing auto: the first pass, without sinks, infers the framing of each conversation. */
     ss_inferred_t *inferred = NULL;
     if (cfg.framing.kind == SS_FRAMING_AUTO) {
-        ss_analyzer_t *first = ss_analyzer_create(&cfg, NULL, 0);
+        ss_config_t c1 = cfg;
+        c1.keep_inferred = true;
+        ss_analyzer_t *first = ss_analyzer_create(&c1, NULL, 0);
         if (!first)
             return 0;
         run(first, r, linktype);

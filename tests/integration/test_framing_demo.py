@@ -5,7 +5,10 @@
   against the scenario: len32, line, file transfer, unframed sticky writes);
 - on the file-transfer capture, the client's stream is three messages (the
   4-byte header length, the JSON header, the file body) and the body bytes
-  reassembled by --follow have the size and MD5 the JSON header announces.
+  reassembled by --follow have the size and MD5 the JSON header announces;
+- --summary alone infers in one pass: on every demo and third-party capture
+  its tables equal those of the two-pass run (forced by a report file), and
+  it reads standard input, which the two-pass outputs refuse.
 usage: test_framing_demo.py SEGSCOPE CAPTURES_DIR
 """
 import hashlib
@@ -85,6 +88,38 @@ if len(msgs) == 3:
     check("header length prefix", int.from_bytes(bytes(stream[i] for i in range(0, 4)), "big") == hdr["len"], "")
     check("body size", len(data) == header["filesize"] == body["len"], f"{len(data)} {header.get('filesize')}")
     check("body md5", hashlib.md5(data).hexdigest() == header["md5"], header.get("md5"))
+
+# One pass (--summary alone) against two (--csv also reports packets, so the capture is read twice).
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "peer")
+caps = [os.path.join(CAP, c) for c in sorted(os.listdir(CAP)) if c.endswith((".pcap", ".pcapng"))]
+if os.path.isdir(PEER):
+    caps += [os.path.join(PEER, c) for c in sorted(os.listdir(PEER)) if c.endswith((".pcap", ".pcapng"))]
+csv_path = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"segscope-framing-demo-{os.getpid()}.csv")
+framed = 0
+for path in caps:
+    for fr in ("auto", "9000=auto,line"):
+        one = subprocess.run([BIN, "-r", path, "--summary", "--framing", fr], capture_output=True)
+        two = subprocess.run([BIN, "-r", path, "--summary", "--framing", fr, "--csv", csv_path], capture_output=True)
+        name = f"{os.path.basename(path)} --framing {fr}"
+        check(f"{name}: one pass = two passes", (one.returncode, one.stdout) == (two.returncode, two.stdout),
+              f"exit {one.returncode} vs {two.returncode}")
+        framed += b"(auto, " in one.stdout
+if os.path.exists(csv_path):
+    os.unlink(csv_path)
+check("some captures had framings inferred", framed >= 10, str(framed))
+
+# Standard input: one pass works and agrees with the file; a two-pass output is refused with a reason.
+with open(os.path.join(CAP, "len32.pcap"), "rb") as fh:
+    data = fh.read()
+one_file = subprocess.run([BIN, "-r", os.path.join(CAP, "len32.pcap"), "--summary", "--framing", "auto"],
+                          capture_output=True)
+one_stdin = subprocess.run([BIN, "-r", "-", "--summary", "--framing", "auto"], input=data, capture_output=True)
+check("stdin --summary --framing auto", one_stdin.returncode == 0 and one_stdin.stdout == one_file.stdout,
+      one_stdin.stderr.decode(errors="replace"))
+refused = subprocess.run([BIN, "-r", "-", "--json", "--framing", "auto"], input=data, capture_output=True,
+                         env=dict(os.environ, LANG="C", LANGUAGE=""))
+check("stdin --json --framing auto refused", refused.returncode == 2 and b"--summary alone" in refused.stderr,
+      f"exit {refused.returncode}: {refused.stderr!r}")
 
 for f in failures:
     print("FAIL", f)

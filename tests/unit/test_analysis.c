@@ -745,7 +745,7 @@ static int fs_end(ss_sink_t *s, const ss_run_end_t *e)
     return 0;
 }
 static void fs_destroy(ss_sink_t *s) { (void)s; }
-static const ss_sink_ops_t fs_ops = {fs_begin, fs_event, fs_end, fs_destroy};
+static const ss_sink_ops_t fs_ops = {fs_begin, fs_event, fs_end, fs_destroy, SS_SINK_WANTS_ALL};
 
 static void trace_add(ss_pb_trace_t *t, int from, uint16_t flags, uint32_t seq, uint32_t ack)
 {

@@ -98,7 +98,7 @@ static int ts_end(ss_sink_t *s, const ss_run_end_t *end)
 
 static void ts_destroy(ss_sink_t *s) { (void)s; }
 
-static const ss_sink_ops_t ts_ops = {ts_begin, ts_event, ts_end, ts_destroy};
+static const ss_sink_ops_t ts_ops = {ts_begin, ts_event, ts_end, ts_destroy, SS_SINK_WANTS_ALL};
 
 static void sink_init(test_sink_t *t)
 {

@@ -223,7 +223,7 @@ static void test_auto_candidates_lazy_and_dropped(void **state)
     for (int i = 0; i < SS_AUTO_NCAND; i++)
         assert_true(!a->cand[i] || a->cand[i]->spec.kind != SS_FRAMING_LINE);
     ss_auto_verdict_t v;
-    ss_auto_verdict(a, &v);
+    ss_auto_verdict(a, &v, NULL);
     assert_int_equal(v.why, SS_AUTO_WHY_NONE_BINARY);
     assert_int_equal(v.bytes, c1.len + c2.len);
     char why[256], local[256];
@@ -231,6 +231,94 @@ static void test_auto_candidates_lazy_and_dropped(void **state)
     assert_string_equal(why, "no framing fits the whole stream (binary data): treated as unframed");
     ss_auto_fini(a);
     free(a);
+}
+
+/* What a framer's owner counts from its callbacks and chunk results (as the analyzer does). */
+typedef struct tally {
+    ss_auto_stats_t st;
+} tally_t;
+
+static void tally_msg(void *ctx, const ss_message_t *m)
+{
+    ss_auto_stats_t *st = &((tally_t *)ctx)->st;
+    st->messages++;
+    st->incomplete += !m->complete;
+    st->split_messages += m->nframes >= 2;
+    if (m->len > st->largest)
+        st->largest = m->len;
+}
+
+/*
+ * One-pass inference (--summary --framing auto) reports the winner's totals
+ * instead of framing the stream again: they must be what a framer of the
+ * winning framing counts over the same chunks, whatever the chunking.
+ */
+static void test_auto_winner_totals_equal_a_framers(void **state)
+{
+    (void)state;
+    buf_t *b = calloc(1, sizeof(*b));
+    assert_non_null(b);
+    static const size_t bodies[] = {3, 0, 900, 12, 5000, 1, 64, 2, 700};
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+        put_len(b, 4, 0, bodies[i]);
+    static const size_t steps[] = {1, 5, 13, 1448};
+    for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+        ss_auto_t *a = malloc(sizeof(*a));
+        assert_non_null(a);
+        ss_auto_init(a, 1 << 20);
+        ss_framing_t spec;
+        char err[64];
+        assert_int_equal(ss_framing_parse("len32", &spec, err, sizeof(err)), 0);
+        tally_t want;
+        memset(&want, 0, sizeof(want));
+        ss_framer_t fr;
+        ss_framer_init(&fr, &spec, 1 << 20, tally_msg, &want);
+        for (size_t off = 0; off < b->n; off += steps[s]) {
+            size_t n = b->n - off < steps[s] ? b->n - off : steps[s];
+            ss_stream_chunk_t c = {off, b->d + off, (uint32_t)n, 1 + off / steps[s], false};
+            ss_auto_feed(a, &c);
+            ss_chunk_msgs_t cm;
+            ss_framer_feed(&fr, &c, &cm);
+            want.st.coalesced_segments += cm.count >= 2;
+        }
+        ss_framer_finish(&fr);
+        ss_auto_verdict_t v;
+        ss_auto_stats_t got;
+        ss_auto_verdict(a, &v, &got);
+        assert_int_equal(v.framing.kind, SS_FRAMING_LEN);
+        assert_int_equal(v.messages, 9);
+        assert_int_equal(got.messages, want.st.messages);
+        assert_int_equal(got.incomplete, want.st.incomplete);
+        assert_int_equal(got.coalesced_segments, want.st.coalesced_segments);
+        assert_int_equal(got.split_messages, want.st.split_messages);
+        assert_int_equal(got.largest, want.st.largest);
+        assert_int_equal(got.largest, 5004);
+        if (steps[s] == 1448)
+            assert_true(got.coalesced_segments > 0); /* the chunking made some of each */
+        if (steps[s] == 1)
+            assert_int_equal(got.split_messages, 9);
+        ss_framer_fini(&fr);
+        ss_auto_fini(a);
+        free(a);
+    }
+    /* Nothing fits: the totals are zero, as a framer of "none" counts nothing. */
+    buf_t *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    put(t, "no newline at the end", 21);
+    ss_auto_t *a = malloc(sizeof(*a));
+    assert_non_null(a);
+    ss_auto_init(a, 1 << 20);
+    ss_stream_chunk_t c = {0, t->d, (uint32_t)t->n, 1, false};
+    ss_auto_feed(a, &c);
+    ss_auto_verdict_t v;
+    ss_auto_stats_t got;
+    ss_auto_verdict(a, &v, &got);
+    assert_int_equal(v.framing.kind, SS_FRAMING_NONE);
+    assert_int_equal(got.messages + got.incomplete + got.coalesced_segments + got.split_messages + got.largest, 0);
+    ss_auto_fini(a);
+    free(a);
+    free(t);
+    free(b);
 }
 
 int main(void)
@@ -241,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_auto_filexfer),          cmocka_unit_test(test_auto_nothing_fits_is_none),
         cmocka_unit_test(test_auto_gap_breaks_length_chain),
         cmocka_unit_test(test_auto_candidates_lazy_and_dropped),
+        cmocka_unit_test(test_auto_winner_totals_equal_a_framers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -115,7 +115,7 @@ static int rs_end(ss_sink_t *s, const ss_run_end_t *end)
 
 static void rs_destroy(ss_sink_t *s) { (void)s; }
 
-static const ss_sink_ops_t rs_ops = {rs_begin, rs_event, rs_end, rs_destroy};
+static const ss_sink_ops_t rs_ops = {rs_begin, rs_event, rs_end, rs_destroy, SS_SINK_WANTS_ALL};
 
 static const rec_t *pkt(const rec_sink_t *k, uint64_t frame)
 {
