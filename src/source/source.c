@@ -1,10 +1,11 @@
-/* source.c - libpcap behind the ss_source_t interface. */
+/* source.c - libpcap behind the ss_source_t interface, with a block reader for plain pcap records. */
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "segscope/err.h"
 #include "segscope/source.h"
@@ -22,6 +23,21 @@ struct ss_source {
     const u_char *last_data;
     bool has_filter;          /* files: the filter is applied here, so frame numbers stay file positions */
     struct bpf_program filter;
+    /*
+     * A classic pcap file in this machine's byte order is read here, in
+     * large blocks (libpcap reads each record through stdio into a buffer of
+     * its own: two copies and two calls per record). Records are taken as
+     * long as they are plain (whole, and no longer than the snapshot length
+     * libpcap settled on, the only ones it passes on unchanged); at the first
+     * one that is not, or at the end, the file is handed back to libpcap at
+     * that record, so every unusual case is read, and reported, by libpcap.
+     */
+    uint8_t *blk;
+    size_t blk_cap, blk_pos, blk_len; /* the block, the next record in it, the bytes in it */
+    uint64_t blk_off;                  /* file offset of the block's first byte */
+    bool blk_nsec;                     /* the file's timestamps are nanoseconds */
+    uint32_t blk_snap;
+    struct pcap_pkthdr blk_hdr;
 };
 
 void ss_live_opts_init(ss_live_opts_t *o)
@@ -78,6 +94,83 @@ int ss_source_open_stream(ss_source_t **out, FILE *fp, char *errbuf)
     return 0;
 }
 
+#define BLOCK_BYTES (1u << 20)
+
+/* Reads the file in blocks when it is a classic pcap file libpcap passes records of unchanged; else libpcap reads it. */
+static void block_open(ss_source_t *s)
+{
+    uint32_t magic;
+    if (pcap_major_version(s->pcap) != 2 || pcap_minor_version(s->pcap) != 4 || pcap_is_swapped(s->pcap) ||
+        pcap_datalink(s->pcap) == 220 /* USB: libpcap fixes lengths up */ ||
+        pread(fileno(s->file), &magic, 4, 0) != 4 || (magic != 0xa1b2c3d4u && magic != 0xa1b23c4du))
+        return; /* pcapng, or a variant libpcap changes records of */
+    s->blk = malloc(BLOCK_BYTES);
+    if (!s->blk)
+        return;
+    s->blk_cap = BLOCK_BYTES;
+    s->blk_off = 24; /* after the file header */
+    s->blk_nsec = magic == 0xa1b23c4du;
+    s->blk_snap = (uint32_t)pcap_snapshot(s->pcap);
+}
+
+/* Back to libpcap from the next record on. */
+static void block_close(ss_source_t *s)
+{
+    uint64_t at = s->blk_off + s->blk_pos;
+    free(s->blk);
+    s->blk = NULL;
+    if (fseeko(s->file, (off_t)at, SEEK_SET) != 0)
+        fseeko(s->file, 0, SEEK_END); /* cannot happen for a regular file; libpcap then sees the end */
+}
+
+/* True when the block holds `n` bytes from the next record on, reading more of the file if needed. */
+static bool block_have(ss_source_t *s, size_t n)
+{
+    if (s->blk_len - s->blk_pos >= n)
+        return true;
+    if (n > s->blk_cap)
+        return false;
+    size_t keep = s->blk_len - s->blk_pos;
+    memmove(s->blk, s->blk + s->blk_pos, keep);
+    s->blk_off += s->blk_pos;
+    s->blk_pos = 0;
+    s->blk_len = keep;
+    while (s->blk_len < n) {
+        ssize_t r = pread(fileno(s->file), s->blk + s->blk_len, s->blk_cap - s->blk_len,
+                          (off_t)(s->blk_off + s->blk_len));
+        if (r <= 0)
+            return false; /* the end, or an error: libpcap reads (and reports) what is left */
+        s->blk_len += (size_t)r;
+    }
+    return true;
+}
+
+/* The next plain record, as libpcap would have read it; NULL to hand over to libpcap. */
+static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp)
+{
+    if (!block_have(s, 16))
+        return NULL;
+    const uint8_t *r = s->blk + s->blk_pos;
+    int32_t sec, sub;
+    uint32_t caplen, len;
+    memcpy(&sec, r, 4);
+    memcpy(&sub, r + 4, 4);
+    memcpy(&caplen, r + 8, 4);
+    memcpy(&len, r + 12, 4);
+    if (caplen > s->blk_snap || !block_have(s, 16 + (size_t)caplen))
+        return NULL;
+    r = s->blk + s->blk_pos; /* the block may have moved */
+    struct pcap_pkthdr *h = &s->blk_hdr;
+    h->ts.tv_sec = (time_t)sec;
+    /* libpcap was asked for nanoseconds: it scales microseconds up, in its signed field. */
+    h->ts.tv_usec = s->blk_nsec ? (suseconds_t)sub : (suseconds_t)((int64_t)sub * 1000);
+    h->caplen = caplen;
+    h->len = len;
+    s->blk_pos += 16 + (size_t)caplen;
+    *hp = h;
+    return r + 16;
+}
+
 int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
 {
     FILE *fp;
@@ -101,8 +194,11 @@ int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)
             size = (uint64_t)st.st_size; /* for ss_source_progress */
     }
     int rc = ss_source_open_stream(out, fp, errbuf);
-    if (rc == 0)
+    if (rc == 0) {
         (*out)->file_size = size;
+        if (fp != stdin && size > 24)
+            block_open(*out);
+    }
     return rc;
 }
 
@@ -210,7 +306,13 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
     const u_char *d;
     int rc;
     for (;;) {
-        rc = pcap_next_ex(s->pcap, &h, &d);
+        if (s->blk && (d = block_next(s, &h)) != NULL) {
+            rc = 1;
+        } else {
+            if (s->blk)
+                block_close(s);
+            rc = pcap_next_ex(s->pcap, &h, &d);
+        }
         if (rc != 1)
             break;
         s->count++;
@@ -251,7 +353,9 @@ void ss_source_progress(const ss_source_t *s, uint64_t *done, uint64_t *total)
 {
     *done = 0;
     *total = s->file_size;
-    if (s->file && s->file_size) {
+    if (s->blk) {
+        *done = s->blk_off + s->blk_pos;
+    } else if (s->file && s->file_size) {
         long pos = ftell(s->file);
         if (pos > 0)
             *done = (uint64_t)pos;
@@ -303,6 +407,7 @@ void ss_source_close(ss_source_t *s)
     }
     if (s->has_filter)
         pcap_freecode(&s->filter);
+    free(s->blk);
     if (s->pcap)
         pcap_close(s->pcap); /* also closes the FILE it was opened on */
     free(s);

@@ -265,6 +265,74 @@ static void test_source_file_cut_mid_record_truncated_after_whole_frames(void **
     ss_source_close(s);
 }
 
+/*
+ * A classic pcap file is read in blocks, and handed back to libpcap at the
+ * first record that is not plain. The oracle is libpcap itself: a file of
+ * more than a block, with a record longer than the file's snapshot length in
+ * the middle, a microsecond count out of range and one negative, must give
+ * the same frames, byte for byte, as pcap_next_ex gives.
+ */
+static void put32(FILE *f, uint32_t v) { assert_int_equal(fwrite(&v, 4, 1, f), 1); }
+
+static void test_source_block_reader_matches_libpcap(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "", perr[PCAP_ERRBUF_SIZE];
+    tmp_path(path, sizeof(path), "blocks.pcap");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    put32(f, 0xa1b2c3d4u); /* microseconds, this machine's byte order */
+    put32(f, 2u | (4u << 16));
+    put32(f, 0);
+    put32(f, 0);
+    put32(f, 120); /* snapshot length */
+    put32(f, 1);   /* Ethernet */
+    enum { N = 12000 };
+    uint8_t data[200];
+    for (uint32_t i = 0; i < N; i++) {
+        uint32_t caplen = i == 7000 ? 180 : 40 + i % 81; /* record 7000 is longer than the snapshot */
+        put32(f, 1000 + i);
+        put32(f, i == 5 ? 2500000u : i == 6 ? 0xFFFFFFF0u : i * 37 % 1000000);
+        put32(f, caplen);
+        put32(f, caplen + i % 3);
+        for (uint32_t k = 0; k < caplen; k++)
+            data[k] = (uint8_t)(i * 7 + k);
+        assert_int_equal(fwrite(data, 1, caplen, f), caplen);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_true(file_size(path) > (1 << 20));
+
+    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+    assert_non_null(p);
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    uint64_t n = 0;
+    for (;;) {
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        int prc = pcap_next_ex(p, &h, &d);
+        ss_frame_t fr;
+        int rc = ss_source_next(s, &fr, err);
+        if (prc != 1) {
+            assert_int_equal(prc, PCAP_ERROR_BREAK);
+            assert_int_equal(rc, SS_SOURCE_EOF);
+            break;
+        }
+        assert_int_equal(rc, SS_SOURCE_FRAME);
+        n++;
+        assert_int_equal(fr.number, n);
+        assert_int_equal(fr.caplen, h->caplen);
+        assert_int_equal(fr.wirelen, h->len);
+        assert_int_equal(fr.ts_sec, (int64_t)h->ts.tv_sec);
+        long sub = (long)h->ts.tv_usec < 0 ? 0 : (long)h->ts.tv_usec;
+        assert_int_equal(fr.ts_nsec, (uint32_t)(sub % 1000000000L));
+        assert_memory_equal(fr.data, d, h->caplen);
+    }
+    assert_int_equal(n, N);
+    pcap_close(p);
+    ss_source_close(s);
+}
+
 /* ---- filters ------------------------------------------------------------ */
 
 static void test_source_filter_tcp_keeps_only_tcp(void **state)
@@ -339,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_source_reads_frames_numbers_and_nanoseconds),
         cmocka_unit_test(test_source_microsecond_file_gives_nanoseconds),
         cmocka_unit_test(test_source_file_cut_mid_record_truncated_after_whole_frames),
+        cmocka_unit_test(test_source_block_reader_matches_libpcap),
         cmocka_unit_test(test_source_filter_tcp_keeps_only_tcp),
         cmocka_unit_test(test_source_invalid_filter_error),
         cmocka_unit_test(test_source_strerror_texts),
