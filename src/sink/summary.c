@@ -139,9 +139,20 @@ typedef struct table {
     size_t nrows;
 } table_t;
 
+/* `n` spaces. */
+static void pad(FILE *o, size_t n)
+{
+    static const char sp[] = "                                                                ";
+    while (n > 0) {
+        size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+        fwrite(sp, 1, k, o);
+        n -= k;
+    }
+}
+
 static void print_table(FILE *o, const table_t *t)
 {
-    size_t w[MAXCOLS];
+    size_t w[MAXCOLS], cw[MAXCOLS];
     char cells[MAXCOLS][CELL];
     for (int c = 0; c < t->ncols; c++)
         w[c] = ss_i18n_width(t->head[c]);
@@ -153,22 +164,55 @@ static void print_table(FILE *o, const table_t *t)
                 w[c] = x;
         }
     }
-    for (int c = 0; c < t->ncols; c++)
-        fprintf(o, "%s%s%*s", c ? "  " : "", t->head[c],
-                c == t->ncols - 1 ? 0 : (int)(w[c] - ss_i18n_width(t->head[c])), "");
+    for (int c = 0; c < t->ncols; c++) {
+        if (c)
+            fputs("  ", o);
+        fputs(t->head[c], o);
+        if (c < t->ncols - 1)
+            pad(o, w[c] - ss_i18n_width(t->head[c]));
+    }
     fputc('\n', o);
     for (size_t r = 0; r < t->nrows; r++) {
         t->fill(t, r, cells);
+        for (int c = 0; c < t->ncols; c++)
+            cw[c] = ss_i18n_width(cells[c]);
         for (int c = 0; c < t->ncols; c++) {
-            const char *v = cells[c];
-            int pad = (int)(w[c] - ss_i18n_width(v));
-            if (t->right[c])
-                fprintf(o, "%s%*s%s", c ? "  " : "", pad, "", v);
-            else
-                fprintf(o, "%s%s%*s", c ? "  " : "", v, c == t->ncols - 1 ? 0 : pad, "");
+            if (c)
+                fputs("  ", o);
+            if (t->right[c]) {
+                pad(o, w[c] - cw[c]);
+                fputs(cells[c], o);
+            } else {
+                fputs(cells[c], o);
+                if (c < t->ncols - 1)
+                    pad(o, w[c] - cw[c]);
+            }
         }
         fputc('\n', o);
     }
+}
+
+/* A cell of one number, or of two or three separated by " / ": written without printf. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static void cell_u64(char *cell, uint64_t v) { *put_u64(cell, v) = '\0'; }
+
+static void cell_pair(char *cell, uint64_t a, uint64_t b)
+{
+    char *p = put_u64(cell, a);
+    memcpy(p, " / ", 3);
+    *put_u64(p + 3, b) = '\0';
 }
 
 static void fmt_ms(char *buf, size_t n, int64_t ns)
@@ -183,15 +227,15 @@ static void conv_cells(const row_t *r, char cell[MAXCOLS][CELL])
     char a[80], b[80], t1[40], t2[40];
     int64_t start = i->first_sec * 1000000000LL + i->first_nsec - i->run_t0_ns;
     int64_t dur = (i->last_sec - i->first_sec) * 1000000000LL + ((int64_t)i->last_nsec - i->first_nsec);
-    snprintf(cell[0], CELL, "%" PRIu64, i->index);
+    cell_u64(cell[0], i->index);
     snprintf(cell[1], CELL, "%s", i->proto == 6 ? "TCP" : "UDP");
     snprintf(cell[2], CELL, "%s \u2192 %s", ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)),
              ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
     snprintf(cell[3], CELL, "%s", ss_fmt_secs(start, 6, t1, sizeof(t1)));
     snprintf(cell[4], CELL, "%s", ss_fmt_secs(dur, 6, t2, sizeof(t2)));
-    snprintf(cell[5], CELL, "%" PRIu64 " / %" PRIu64, i->frames[0], i->frames[1]);
-    snprintf(cell[6], CELL, "%" PRIu64 " / %" PRIu64, i->bytes[0], i->bytes[1]);
-    snprintf(cell[7], CELL, "%" PRIu64 " / %" PRIu64, i->payload[0], i->payload[1]);
+    cell_pair(cell[5], i->frames[0], i->frames[1]);
+    cell_pair(cell[6], i->bytes[0], i->bytes[1]);
+    cell_pair(cell[7], i->payload[0], i->payload[1]);
     if (!r->is_tcp) {
         for (int c = 8; c < 12; c++)
             snprintf(cell[c], CELL, "-");
@@ -244,16 +288,16 @@ static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
 {
     const ss_conv_tcp_t *t = &r->tcp;
     const uint64_t *n = t->counts;
-    snprintf(cell[0], CELL, "%" PRIu64, r->info.index);
+    cell_u64(cell[0], r->info.index);
     snprintf(cell[1], CELL, _("%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)"), n[SS_TA_BIT_RETRANSMISSION],
              n[SS_TA_BIT_FAST_RETRANSMISSION], n[SS_TA_BIT_SPURIOUS_RETRANSMISSION]);
-    snprintf(cell[2], CELL, "%" PRIu64, n[SS_TA_BIT_OUT_OF_ORDER]);
-    snprintf(cell[3], CELL, "%" PRIu64 " / %" PRIu64, n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
-    snprintf(cell[4], CELL, "%" PRIu64, n[SS_TA_BIT_DUPLICATE_ACK]);
+    cell_u64(cell[2], n[SS_TA_BIT_OUT_OF_ORDER]);
+    cell_pair(cell[3], n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
+    cell_u64(cell[4], n[SS_TA_BIT_DUPLICATE_ACK]);
     snprintf(cell[5], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, n[SS_TA_BIT_ZERO_WINDOW],
              n[SS_TA_BIT_ZERO_WINDOW_PROBE], n[SS_TA_BIT_WINDOW_FULL]);
-    snprintf(cell[6], CELL, "%" PRIu64, n[SS_TA_BIT_WINDOW_UPDATE]);
-    snprintf(cell[7], CELL, "%" PRIu64, n[SS_TA_BIT_KEEP_ALIVE]);
+    cell_u64(cell[6], n[SS_TA_BIT_WINDOW_UPDATE]);
+    cell_u64(cell[7], n[SS_TA_BIT_KEEP_ALIVE]);
     if (t->rtt_samples) {
         char a[32], b[32], c[32];
         fmt_ms(a, sizeof(a), t->rtt_min_ns);
@@ -263,7 +307,7 @@ static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
     } else {
         snprintf(cell[8], CELL, "-");
     }
-    snprintf(cell[9], CELL, "%" PRIu32, t->max_bif);
+    cell_u64(cell[9], t->max_bif);
 }
 
 static const row_t *table_row(const table_t *t, size_t r)
@@ -287,19 +331,19 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     const row_t *r = table_row(t, k / 2);
     int d = (int)(k % 2);
     const row_msgs_t *g = &r->msgs[d];
-    snprintf(cell[0], CELL, "%" PRIu64, r->info.index);
+    cell_u64(cell[0], r->info.index);
     snprintf(cell[1], CELL, "%s", d == 0 ? _("c\u2192s") : _("s\u2192c"));
     if (g->inferred)
         /* TRANSLATORS: a framing found by --framing auto, and how sure: "len32 (auto, high)". */
         snprintf(cell[2], CELL, _("%s (auto, %s)"), g->framing, ss_i18n_tr(ss_confidence_name(g->confidence)));
     else
         snprintf(cell[2], CELL, "%s", strcmp(g->framing, "send() calls") == 0 ? _("send() calls") : g->framing);
-    snprintf(cell[3], CELL, "%" PRIu64, g->messages);
-    snprintf(cell[4], CELL, "%" PRIu64, g->incomplete);
-    snprintf(cell[5], CELL, "%" PRIu64, g->coalesced_segments);
-    snprintf(cell[6], CELL, "%" PRIu64, g->split_messages);
-    snprintf(cell[7], CELL, "%" PRIu64, g->largest);
-    snprintf(cell[8], CELL, "%" PRIu64, g->gap_bytes);
+    cell_u64(cell[3], g->messages);
+    cell_u64(cell[4], g->incomplete);
+    cell_u64(cell[5], g->coalesced_segments);
+    cell_u64(cell[6], g->split_messages);
+    cell_u64(cell[7], g->largest);
+    cell_u64(cell[8], g->gap_bytes);
     if (g->traced)
         snprintf(cell[9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls, g->glued_recvs);
     else
