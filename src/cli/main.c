@@ -849,8 +849,22 @@ int main(int argc, char **argv)
     if (png.f)
         oom |= !(sinks[nsinks++] = ss_sink_pcapng_create(png.f));
     ss_analyzer_t *an = oom ? NULL : ss_analyzer_create(&cfg, sinks, nsinks);
+    int setup_rc = 0;
     if (!an) {
         fprintf(stderr, "%s", _("segscope: out of memory\n"));
+        setup_rc = EXIT_USAGE;
+    } else if (ss_analyzer_needs_first_pass(an)) {
+        if (live || !rfile || strcmp(rfile, "-") == 0) {
+            fprintf(stderr, "%s", _(two_pass_needs_file));
+            setup_rc = EXIT_USAGE;
+        } else {
+            setup_rc = infer_framings(rfile, filter, &cfg, &inferred, &ninferred);
+        }
+        if (setup_rc == 0)
+            ss_analyzer_set_inferred(an, inferred, ninferred);
+    }
+    if (setup_rc) {
+        ss_analyzer_destroy(an);
         for (size_t i = 0; i < nsinks; i++)
             ss_sink_destroy(sinks[i]);
         outfile_close(&html, false);
@@ -858,31 +872,9 @@ int main(int argc, char **argv)
         outfile_close(&png, false);
         ss_source_close(src);
         ss_apptrace_destroy(app_trace);
+        free(inferred);
         free(filter);
-        return EXIT_USAGE;
-    }
-
-    if (ss_analyzer_needs_first_pass(an)) {
-        int irc;
-        if (live || !rfile || strcmp(rfile, "-") == 0) {
-            fprintf(stderr, "%s", _(two_pass_needs_file));
-            irc = EXIT_USAGE;
-        } else {
-            irc = infer_framings(rfile, filter, &cfg, &inferred, &ninferred);
-        }
-        if (irc) {
-            ss_analyzer_destroy(an);
-            for (size_t i = 0; i < nsinks; i++)
-                ss_sink_destroy(sinks[i]);
-            outfile_close(&html, false);
-            outfile_close(&csv, false);
-            outfile_close(&png, false);
-            ss_source_close(src);
-            ss_apptrace_destroy(app_trace);
-            free(filter);
-            return irc;
-        }
-        ss_analyzer_set_inferred(an, inferred, ninferred);
+        return setup_rc;
     }
     free(filter);
 
