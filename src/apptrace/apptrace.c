@@ -13,6 +13,7 @@
 
 #include "segscope/apptrace.h"
 #include "segscope/err.h"
+#include "segscope/grow.h"
 
 #define LINE_MAX_BYTES 4096
 
@@ -216,14 +217,10 @@ static group_t *group_for(ss_apptrace_t *t, const trace_key_t *k, bool send, uin
         *full = true;
         return NULL;
     }
-    if (t->ng == t->capg) {
-        size_t nc = t->capg ? t->capg * 2 : 16;
-        group_t *ng = realloc(t->g, nc * sizeof(*ng));
-        if (!ng)
-            return NULL;
-        t->g = ng;
-        t->capg = nc;
-    }
+    group_t *ng = ss_grow(t->g, t->ng, &t->capg, sizeof(*ng), 16);
+    if (!ng)
+        return NULL;
+    t->g = ng;
     group_t *g = &t->g[t->ng];
     memset(g, 0, sizeof(*g));
     g->key = *k;
@@ -235,14 +232,10 @@ static group_t *group_for(ss_apptrace_t *t, const trace_key_t *k, bool send, uin
 
 static bool push(ss_app_call_t **v, size_t *n, size_t *cap, const ss_app_call_t *c)
 {
-    if (*n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 16;
-        ss_app_call_t *nv = realloc(*v, nc * sizeof(*nv));
-        if (!nv)
-            return false;
-        *v = nv;
-        *cap = nc;
-    }
+    ss_app_call_t *nv = ss_grow(*v, *n, cap, sizeof(*nv), 16);
+    if (!nv)
+        return false;
+    *v = nv;
     (*v)[(*n)++] = *c;
     return true;
 }

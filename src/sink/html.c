@@ -6,6 +6,7 @@
 
 #include "internal.h"
 #include "segscope/err.h"
+#include "segscope/grow.h"
 #include "segscope/i18n.h"
 #include "segscope/version.h"
 
@@ -71,10 +72,12 @@ typedef struct hconv {
     uint8_t proto;
     uint64_t index;
     hpkt_t *pkts;
-    uint32_t npkts, cappkts;
+    uint32_t npkts;
+    size_t cappkts;
     uint64_t seen_pkts;      /* all its packets, kept or not */
     hmsg_t *msgs;
-    uint32_t nmsgs, capmsgs;
+    uint32_t nmsgs;
+    size_t capmsgs;
     uint64_t seen_msgs;
     bool cut_total;          /* the total budget ran out while it was going on */
     bool drawn;
@@ -444,26 +447,15 @@ static hconv_t *find_conv(html_sink_t *h, const ss_conv_info_t *ci, bool create,
         return &h->convs[k[lo].pos];
     if (!create || !budget_left(h) || h->nconvs >= h->opts.max_rows)
         return NULL;
-    if (h->nconvs == h->capconvs) {
-        size_t ncap = h->capconvs ? h->capconvs * 2 : 16;
-        hconv_t *nc = realloc(h->convs, ncap * sizeof(*nc));
-        if (!nc) {
-            *err = SS_ERR_NOMEM;
-            return NULL;
-        }
+    hconv_t *nc = ss_grow(h->convs, h->nconvs, &h->capconvs, sizeof(*nc), 16);
+    if (nc)
         h->convs = nc;
-        h->capconvs = ncap;
+    hkey_t *nk = nc ? ss_grow(h->keys[pi], h->nkeys[pi], &h->capkeys[pi], sizeof(*nk), 16) : NULL;
+    if (!nk) {
+        *err = SS_ERR_NOMEM;
+        return NULL;
     }
-    if (h->nkeys[pi] == h->capkeys[pi]) {
-        size_t ncap = h->capkeys[pi] ? h->capkeys[pi] * 2 : 16;
-        hkey_t *nk = realloc(h->keys[pi], ncap * sizeof(*nk));
-        if (!nk) {
-            *err = SS_ERR_NOMEM;
-            return NULL;
-        }
-        h->keys[pi] = k = nk;
-        h->capkeys[pi] = ncap;
-    }
+    h->keys[pi] = k = nk;
     /* Numbers come in order of first packet, so this is almost always an append. */
     memmove(&k[lo + 1], &k[lo], (h->nkeys[pi] - lo) * sizeof(*k));
     k[lo].index = ci->index;
@@ -545,14 +537,10 @@ static int keep_packet(html_sink_t *h, const ss_pkt_event_t *pe)
     c->seen_pkts++;
     if (!room_for_one_more(h, c))
         return 0;
-    if (c->npkts == c->cappkts) {
-        uint32_t ncap = c->cappkts ? c->cappkts * 2 : 32;
-        hpkt_t *np = realloc(c->pkts, ncap * sizeof(*np));
-        if (!np)
-            return SS_ERR_NOMEM;
-        c->pkts = np;
-        c->cappkts = ncap;
-    }
+    hpkt_t *np = ss_grow(c->pkts, c->npkts, &c->cappkts, sizeof(*np), 32);
+    if (!np)
+        return SS_ERR_NOMEM;
+    c->pkts = np;
     const ss_packet_t *pk = pe->pkt;
     hpkt_t *p = &c->pkts[c->npkts];
     memset(p, 0, sizeof(*p));
@@ -618,14 +606,10 @@ static int keep_message(html_sink_t *h, const ss_msg_event_t *me)
     c->seen_msgs++;
     if (!room_for_one_more(h, c))
         return 0;
-    if (c->nmsgs == c->capmsgs) {
-        uint32_t ncap = c->capmsgs ? c->capmsgs * 2 : 32;
-        hmsg_t *nm = realloc(c->msgs, ncap * sizeof(*nm));
-        if (!nm)
-            return SS_ERR_NOMEM;
-        c->msgs = nm;
-        c->capmsgs = ncap;
-    }
+    hmsg_t *nm = ss_grow(c->msgs, c->nmsgs, &c->capmsgs, sizeof(*nm), 32);
+    if (!nm)
+        return SS_ERR_NOMEM;
+    c->msgs = nm;
     const ss_message_t *m = me->msg;
     hmsg_t *k = &c->msgs[c->nmsgs++];
     k->index = m->index;
@@ -645,14 +629,10 @@ static int keep_row(html_sink_t *h, const ss_conv_info_t *ci)
         h->rows_dropped++;
         return 0;
     }
-    if (h->nrows == h->caprows) {
-        size_t ncap = h->caprows ? h->caprows * 2 : 16;
-        hrow_t *nr = realloc(h->rows, ncap * sizeof(*nr));
-        if (!nr)
-            return SS_ERR_NOMEM;
-        h->rows = nr;
-        h->caprows = ncap;
-    }
+    hrow_t *nr = ss_grow(h->rows, h->nrows, &h->caprows, sizeof(*nr), 16);
+    if (!nr)
+        return SS_ERR_NOMEM;
+    h->rows = nr;
     hrow_t *r = &h->rows[h->nrows++];
     memset(r, 0, sizeof(*r));
     r->info = *ci;

@@ -5,6 +5,7 @@
 
 #include "internal.h"
 #include "segscope/err.h"
+#include "segscope/grow.h"
 #include "segscope/i18n.h"
 
 /* What the Messages table shows of one direction (a row keeps this, not the whole ss_conv_msgs_t). */
@@ -80,16 +81,12 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
         m->unlisted++;
         return 0;
     }
-    if (m->n == m->cap) {
-        size_t ncap = m->cap ? m->cap * 2 : 64;
-        row_t *nr = realloc(m->rows, ncap * sizeof(*nr));
-        if (!nr) {
-            m->oom = true;
-            return SS_ERR_NOMEM;
-        }
-        m->rows = nr;
-        m->cap = ncap;
+    row_t *nr = ss_grow(m->rows, m->n, &m->cap, sizeof(*nr), 64);
+    if (!nr) {
+        m->oom = true;
+        return SS_ERR_NOMEM;
     }
+    m->rows = nr;
     row_t *r = &m->rows[m->n++];
     memset(r, 0, sizeof(*r));
     r->info = *ev->u.conv;
