@@ -51,6 +51,9 @@ int ss_config_set_framing(ss_config_t *cfg, const char *arg, char *err, size_t e
 /* Fills `c` with the defaults. */
 void ss_config_init(ss_config_t *c);
 
+/* True when some conversations' framing is to be inferred (--framing auto, for all or a port). */
+bool ss_config_infers(const ss_config_t *cfg);
+
 typedef struct ss_analyzer ss_analyzer_t;
 
 /*

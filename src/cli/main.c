@@ -140,6 +140,15 @@ static bool parse_u64(const char *s, uint64_t *out)
     return true;
 }
 
+/* A numeric option's value within [lo, hi]; otherwise prints `why` and returns false. */
+static bool number_arg(const char *arg, uint64_t lo, uint64_t hi, const char *why, uint64_t *out)
+{
+    if (parse_u64(arg, out) && *out >= lo && *out <= hi)
+        return true;
+    fprintf(stderr, "%s", why);
+    return false;
+}
+
 static int list_interfaces(void)
 {
     char err[PCAP_ERRBUF_SIZE];
@@ -505,17 +514,13 @@ int main(int argc, char **argv)
             }
             break;
         case 's':
-            if (!parse_u64(optarg, &u) || u == 0 || u > 262144) {
-                fprintf(stderr, "%s", _("segscope: -s needs a snapshot length from 1 to 262144\n"));
+            if (!number_arg(optarg, 1, 262144, _("segscope: -s needs a snapshot length from 1 to 262144\n"), &u))
                 return EXIT_USAGE;
-            }
             lo.snaplen = (int)u;
             break;
         case 'B':
-            if (!parse_u64(optarg, &u) || u == 0 || u > INT_MAX / 1024) {
-                fprintf(stderr, "%s", _("segscope: -B needs a buffer size in KiB\n"));
+            if (!number_arg(optarg, 1, INT_MAX / 1024, _("segscope: -B needs a buffer size in KiB\n"), &u))
                 return EXIT_USAGE;
-            }
             lo.buffer_kib = (int)u;
             break;
         case 'D': return list_interfaces();
@@ -556,74 +561,58 @@ int main(int argc, char **argv)
         case OPT_CSV: csv.path = optarg; break;
         case OPT_PCAPNG: png.path = optarg; break;
         case OPT_MAX_MESSAGE:
-            if (!parse_u64(optarg, &u) || u == 0) {
-                fprintf(stderr, "%s", _("segscope: --max-message needs a positive number of bytes\n"));
+            if (!number_arg(optarg, 1, UINT64_MAX,
+                            _("segscope: --max-message needs a positive number of bytes\n"), &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_message = u;
             break;
         case OPT_MAX_FLOWS:
-            if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
-                fprintf(stderr, "%s", _("segscope: --max-flows needs a positive number\n"));
+            if (!number_arg(optarg, 1, UINT32_MAX, _("segscope: --max-flows needs a positive number\n"), &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_flows = (uint32_t)u;
             break;
         case OPT_IDLE:
-            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
-                fprintf(stderr, "%s", _("segscope: --idle-timeout needs a number of seconds\n"));
+            if (!number_arg(optarg, 0, UINT32_MAX, _("segscope: --idle-timeout needs a number of seconds\n"), &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.idle_timeout_s = (uint32_t)u;
             break;
         case OPT_MAX_CLOSED:
-            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
-                fprintf(stderr, "%s", _("segscope: --max-closed needs a number of conversations\n"));
+            if (!number_arg(optarg, 0, UINT32_MAX,
+                            _("segscope: --max-closed needs a number of conversations\n"), &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_closed = (uint32_t)u;
             break;
         case OPT_MAX_UNACKED:
-            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
-                fprintf(stderr, "segscope: --max-unacked needs a number of segments\n");
+            if (!number_arg(optarg, 0, UINT32_MAX, "segscope: --max-unacked needs a number of segments\n", &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_unacked = (uint32_t)u;
             break;
         case OPT_MAX_HTML_ELEMENTS:
-            if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
-                fprintf(stderr, "segscope: --max-html-elements needs a positive number\n");
+            if (!number_arg(optarg, 1, UINT32_MAX, "segscope: --max-html-elements needs a positive number\n", &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_html_elements = (uint32_t)u;
             break;
         case OPT_MAX_FRAGMENTS:
-            if (!parse_u64(optarg, &u) || u == 0 || u > UINT32_MAX) {
-                fprintf(stderr, "segscope: --max-fragments needs a positive number of datagrams\n");
+            if (!number_arg(optarg, 1, UINT32_MAX,
+                            "segscope: --max-fragments needs a positive number of datagrams\n", &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_fragments = (uint32_t)u;
             break;
         case OPT_MAX_OOO_SEGS:
-            if (!parse_u64(optarg, &u) || u > UINT32_MAX) {
-                fprintf(stderr, "segscope: --max-ooo-segs needs a number of segments\n");
+            if (!number_arg(optarg, 0, UINT32_MAX, "segscope: --max-ooo-segs needs a number of segments\n", &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_ooo_segs = (uint32_t)u;
             break;
         case OPT_MAX_OOO_BYTES:
-            if (!parse_u64(optarg, &u)) {
-                fprintf(stderr, "segscope: --max-ooo-bytes needs a number of bytes\n");
+            if (!number_arg(optarg, 0, UINT64_MAX, "segscope: --max-ooo-bytes needs a number of bytes\n", &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.max_ooo_bytes = u;
             break;
         case OPT_REASM_BUDGET:
             /* 0 would read as "no budget" below; a budget of nothing is --max-ooo-segs 0. */
-            if (!parse_u64(optarg, &u) || u == 0) {
-                fprintf(stderr, "segscope: --reasm-budget needs a positive number of bytes\n");
+            if (!number_arg(optarg, 1, UINT64_MAX,
+                            "segscope: --reasm-budget needs a positive number of bytes\n", &u))
                 return EXIT_USAGE;
-            }
             cfg.limits.reasm_budget = u;
             break;
         case 'h': usage(stdout); return 0;
@@ -708,11 +697,8 @@ int main(int argc, char **argv)
      * The analyzer decides (ss_analyzer_needs_first_pass); this only refuses
      * early, before a live capture starts, what could not be read twice.
      */
-    bool has_auto = cfg.framing.kind == SS_FRAMING_AUTO;
-    for (int i = 0; i < cfg.nport_framing; i++)
-        has_auto |= cfg.port_framing[i].framing.kind == SS_FRAMING_AUTO;
     bool per_packet_out = follow || json || !summary || timeline || html.path || csv.path || png.path || app_trace;
-    if (has_auto && per_packet_out && (!rfile || strcmp(rfile, "-") == 0)) {
+    if (ss_config_infers(&cfg) && per_packet_out && (!rfile || strcmp(rfile, "-") == 0)) {
         fprintf(stderr, "%s", _(two_pass_needs_file));
         free(filter);
         return EXIT_USAGE;

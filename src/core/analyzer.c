@@ -9,6 +9,7 @@
 #include "segscope/analyzer.h"
 #include "segscope/err.h"
 #include "segscope/flow.h"
+#include "segscope/grow.h"
 #include "segscope/i18n.h"
 #include "segscope/stream.h"
 #include "segscope/tcp.h"
@@ -104,16 +105,12 @@ struct ss_analyzer {
 /* A zeroed slot at the end of the message queue; NULL (counted as dropped) when it cannot grow. */
 static queued_msg_t *mq_push(ss_analyzer_t *a)
 {
-    if (a->mq_n == a->mq_cap) {
-        size_t ncap = a->mq_cap ? a->mq_cap * 2 : 64;
-        queued_msg_t *nq = realloc(a->mq, ncap * sizeof(*nq));
-        if (!nq) {
-            a->mq_dropped++;
-            return NULL;
-        }
-        a->mq = nq;
-        a->mq_cap = ncap;
+    queued_msg_t *nq = ss_grow(a->mq, a->mq_n, &a->mq_cap, sizeof(*nq), 64);
+    if (!nq) {
+        a->mq_dropped++;
+        return NULL;
     }
+    a->mq = nq;
     queued_msg_t *q = &a->mq[a->mq_n++];
     memset(q, 0, sizeof(*q));
     return q;
@@ -265,14 +262,19 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
     return a;
 }
 
+bool ss_config_infers(const ss_config_t *cfg)
+{
+    bool autof = cfg->framing.kind == SS_FRAMING_AUTO;
+    for (int i = 0; i < cfg->nport_framing; i++)
+        autof |= cfg->port_framing[i].framing.kind == SS_FRAMING_AUTO;
+    return autof;
+}
+
 bool ss_analyzer_needs_first_pass(const ss_analyzer_t *a)
 {
-    bool autof = a->cfg.framing.kind == SS_FRAMING_AUTO;
-    for (int i = 0; i < a->cfg.nport_framing; i++)
-        autof |= a->cfg.port_framing[i].framing.kind == SS_FRAMING_AUTO;
     const uint32_t per_packet = SS_SINK_WANTS(SS_EV_PACKET) | SS_SINK_WANTS(SS_EV_MESSAGE) |
                                 SS_SINK_WANTS(SS_EV_DATA) | SS_SINK_WANTS(SS_EV_RECV);
-    return autof && !a->cfg.inference_done &&
+    return ss_config_infers(&a->cfg) && !a->cfg.inference_done &&
            ((a->wants & per_packet) || a->cfg.app_trace || a->cfg.emit_data);
 }
 
@@ -435,15 +437,10 @@ static void on_message(void *ctx, const ss_message_t *m)
         a->cont_done_part = m->nframes;
     reasm_t *rs = d->c->rs;
     if (rs->app[d->dir] && rs->app[d->dir]->nrecvs && rs->nbounds[d->dir] < MAX_BOUNDS) {
-        if (rs->nbounds[d->dir] == rs->capbounds[d->dir]) {
-            size_t nc = rs->capbounds[d->dir] ? rs->capbounds[d->dir] * 2 : 64;
-            uint64_t(*nb)[2] = realloc(rs->bounds[d->dir], nc * sizeof(*nb));
-            if (nb) {
-                rs->bounds[d->dir] = nb;
-                rs->capbounds[d->dir] = nc;
-            }
-        }
-        if (rs->nbounds[d->dir] < rs->capbounds[d->dir]) {
+        uint64_t(*nb)[2] =
+            ss_grow(rs->bounds[d->dir], rs->nbounds[d->dir], &rs->capbounds[d->dir], sizeof(*nb), 64);
+        if (nb) {
+            rs->bounds[d->dir] = nb;
             rs->bounds[d->dir][rs->nbounds[d->dir]][0] = m->off;
             rs->bounds[d->dir][rs->nbounds[d->dir]][1] = m->len;
             rs->nbounds[d->dir]++;
@@ -631,14 +628,10 @@ static void infer_close(ss_analyzer_t *a, conn_t *c)
     inferred_notice(a, c, v);
     if (!a->cfg.keep_inferred)
         return;
-    if (a->ninf == a->capinf) {
-        size_t nc = a->capinf ? a->capinf * 2 : 16;
-        ss_inferred_t *ni = realloc(a->inf, nc * sizeof(*ni));
-        if (!ni)
-            return; /* the second pass then analyses this conversation unframed */
-        a->inf = ni;
-        a->capinf = nc;
-    }
+    ss_inferred_t *ni = ss_grow(a->inf, a->ninf, &a->capinf, sizeof(*ni), 16);
+    if (!ni)
+        return; /* the second pass then analyses this conversation unframed */
+    a->inf = ni;
     ss_inferred_t *e = &a->inf[a->ninf++];
     memset(e, 0, sizeof(*e));
     e->index = c->info.index;
