@@ -184,6 +184,8 @@ static int emit(ss_analyzer_t *a, const ss_event_t *ev)
  */
 __attribute__((format(printf, 2, 3))) static void notice(ss_analyzer_t *a, const char *fmt, ...)
 {
+    if (!(a->wants & SS_SINK_WANTS(SS_EV_NOTICE)))
+        return; /* nobody reads it: not written */
     char en[400], local[600];
     va_list ap, ap2;
     va_start(ap, fmt);
@@ -454,6 +456,44 @@ static void on_message(void *ctx, const ss_message_t *m)
     q->msg = *m;
 }
 
+/* Direction d's stream stopped fitting its framing: the summary keeps why, and a notice says it. */
+static void framing_broke(ss_analyzer_t *a, const dctx_t *d, const ss_framer_t *fr)
+{
+    ss_conv_msgs_t *sm = &d->c->rs->sum[d->dir];
+    sm->broken = true;
+    sm->broken_at = fr->broken_at;
+    snprintf(sm->broken_why, sizeof(sm->broken_why), "%s", fr->broken_why);
+    snprintf(sm->broken_why_local, sizeof(sm->broken_why_local), "%s", fr->broken_why_local);
+    if (!(a->wants & SS_SINK_WANTS(SS_EV_NOTICE)))
+        return; /* nobody reads the notice: not written */
+    /* As notice() does, but the reason too has an English and a translated text. */
+    char en[400], local[600];
+    if (d->dir == SS_DIR_C2S) {
+        snprintf(en, sizeof(en),
+                 "conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
+                 " (%s); from there on it is treated as unframed",
+                 d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
+        snprintf(local, sizeof(local),
+                 _("conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
+                   " (%s); from there on it is treated as unframed"),
+                 d->c->info.index, sm->framing, fr->broken_at, fr->broken_why_local);
+    } else {
+        snprintf(en, sizeof(en),
+                 "conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
+                 " (%s); from there on it is treated as unframed",
+                 d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
+        snprintf(local, sizeof(local),
+                 _("conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
+                   " (%s); from there on it is treated as unframed"),
+                 d->c->info.index, sm->framing, fr->broken_at, fr->broken_why_local);
+    }
+    ss_event_t nev = {.type = SS_EV_NOTICE, .notice_local = local};
+    nev.u.notice = en;
+    int nr = emit(a, &nev);
+    if (nr < 0 && a->sink_err == 0)
+        a->sink_err = nr;
+}
+
 static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
 {
     dctx_t *d = ctx;
@@ -480,39 +520,8 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     ss_framer_feed(fr, ch, &cm);
     if (cm.count >= 2)
         rs->sum[d->dir].coalesced_segments++;
-    if (fr->broken && !rs->sum[d->dir].broken) {
-        ss_conv_msgs_t *sm = &rs->sum[d->dir];
-        sm->broken = true;
-        sm->broken_at = fr->broken_at;
-        snprintf(sm->broken_why, sizeof(sm->broken_why), "%s", fr->broken_why);
-        snprintf(sm->broken_why_local, sizeof(sm->broken_why_local), "%s", fr->broken_why_local);
-        /* As notice() does, but the reason too has an English and a translated text. */
-        char en[400], local[600];
-        if (d->dir == SS_DIR_C2S) {
-            snprintf(en, sizeof(en),
-                     "conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
-                     " (%s); from there on it is treated as unframed",
-                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
-            snprintf(local, sizeof(local),
-                     _("conversation %" PRIu64 " client to server: the stream stops fitting framing %s at byte %" PRIu64
-                       " (%s); from there on it is treated as unframed"),
-                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why_local);
-        } else {
-            snprintf(en, sizeof(en),
-                     "conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
-                     " (%s); from there on it is treated as unframed",
-                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why);
-            snprintf(local, sizeof(local),
-                     _("conversation %" PRIu64 " server to client: the stream stops fitting framing %s at byte %" PRIu64
-                       " (%s); from there on it is treated as unframed"),
-                     d->c->info.index, sm->framing, fr->broken_at, fr->broken_why_local);
-        }
-        ss_event_t nev = {.type = SS_EV_NOTICE, .notice_local = local};
-        nev.u.notice = en;
-        int nr = emit(a, &nev);
-        if (nr < 0 && a->sink_err == 0)
-            a->sink_err = nr;
-    }
+    if (fr->broken && !rs->sum[d->dir].broken)
+        framing_broke(a, d, fr);
     if (!mine || cm.count == 0)
         return;
     ss_seg_msgs_t *g = &a->seg;
@@ -571,6 +580,8 @@ static void apply_verdict(reasm_t *rs, int d, const ss_auto_verdict_t *v, char *
 /* The note that says which framing was inferred for each direction of conversation c, and why. */
 static void inferred_notice(ss_analyzer_t *a, const conn_t *c, const ss_auto_verdict_t v[2])
 {
+    if (!(a->wants & SS_SINK_WANTS(SS_EV_NOTICE)))
+        return;
     char msg[640], local[800], n0[32], n1[32], w0[128], w1[128], l0[256], l1[256];
     ss_framing_name(&v[0].framing, n0, sizeof(n0));
     ss_framing_name(&v[1].framing, n1, sizeof(n1));

@@ -119,6 +119,31 @@ static int by_start(const void *x, const void *y)
 }
 
 /*
+ * Translations looked up once per call site: a table of many rows formats
+ * each row twice, and gettext is slow next to the rest. Keyed by the
+ * address of the text, which is the same at every call of one site.
+ */
+#define MEMO_SLOTS 64
+
+typedef struct tr_memo {
+    const char *id[MEMO_SLOTS];
+    const char *tr[MEMO_SLOTS];
+} tr_memo_t;
+
+__attribute__((format_arg(2))) static const char *tr_memo(tr_memo_t *mc, const char *msgid)
+{
+    size_t k = ((uintptr_t)msgid >> 3) % MEMO_SLOTS;
+    if (mc->id[k] != msgid) {
+        mc->id[k] = msgid;
+        mc->tr[k] = ss_i18n_tr(msgid);
+    }
+    return mc->tr[k];
+}
+
+/* _(text) through the memo `mc` in scope (its own keyword for xgettext). */
+#define TM_(text) tr_memo(mc, text)
+
+/*
  * A simple table printed with column widths. Each row's cells are formatted
  * twice, by `fill`, once to measure and once to print, so that a table of
  * many rows costs no more memory than one row.
@@ -132,6 +157,7 @@ typedef struct table {
     bool right[MAXCOLS];
     void (*fill)(const struct table *t, size_t row, char cell[MAXCOLS][CELL]);
     const summary_sink_t *m;
+    tr_memo_t *mc;
     const size_t *idx; /* the row of m->rows each table row shows, or NULL for all in order */
     size_t nrows;
 } table_t;
@@ -203,6 +229,16 @@ static char *put_u64(char *p, uint64_t v)
     return p;
 }
 
+/* `s` into a cell, cut at CELL - 1 bytes as snprintf would be. */
+static void cell_str(char *cell, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > CELL - 1)
+        n = CELL - 1;
+    memcpy(cell, s, n);
+    cell[n] = '\0';
+}
+
 static void cell_u64(char *cell, uint64_t v) { *put_u64(cell, v) = '\0'; }
 
 static void cell_pair(char *cell, uint64_t a, uint64_t b)
@@ -218,75 +254,75 @@ static void fmt_ms(char *buf, size_t n, int64_t ns)
     snprintf(buf, n, ms >= 10 ? "%.1f" : "%.3f", ms);
 }
 
-static void conv_cells(const row_t *r, char cell[MAXCOLS][CELL])
+static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
 {
     const ss_conv_info_t *i = &r->info;
     char a[80], b[80], t1[40], t2[40];
     int64_t start = i->first_sec * 1000000000LL + i->first_nsec - i->run_t0_ns;
     int64_t dur = (i->last_sec - i->first_sec) * 1000000000LL + ((int64_t)i->last_nsec - i->first_nsec);
     cell_u64(cell[0], i->index);
-    snprintf(cell[1], CELL, "%s", i->proto == 6 ? "TCP" : "UDP");
+    cell_str(cell[1], i->proto == 6 ? "TCP" : "UDP");
     snprintf(cell[2], CELL, "%s \u2192 %s", ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)),
              ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
-    snprintf(cell[3], CELL, "%s", ss_fmt_secs(start, 6, t1, sizeof(t1)));
-    snprintf(cell[4], CELL, "%s", ss_fmt_secs(dur, 6, t2, sizeof(t2)));
+    cell_str(cell[3], ss_fmt_secs(start, 6, t1, sizeof(t1)));
+    cell_str(cell[4], ss_fmt_secs(dur, 6, t2, sizeof(t2)));
     cell_pair(cell[5], i->frames[0], i->frames[1]);
     cell_pair(cell[6], i->bytes[0], i->bytes[1]);
     cell_pair(cell[7], i->payload[0], i->payload[1]);
     if (!r->is_tcp) {
         for (int c = 8; c < 12; c++)
-            snprintf(cell[c], CELL, "-");
+            cell_str(cell[c], "-");
         return;
     }
     const ss_conv_tcp_t *t = &r->tcp;
     ss_handshake_t hs = ss_conv_handshake(t);
     if (hs == SS_HS_NONE) {
-        snprintf(cell[8], CELL, "%s", _("not captured (scale unknown)"));
+        cell_str(cell[8], TM_("not captured (scale unknown)"));
     } else if (t->has_irtt) {
         char ms[32];
         fmt_ms(ms, sizeof(ms), t->irtt_ns);
-        snprintf(cell[8], CELL, _("%s (iRTT %s ms)"), ss_i18n_tr(ss_handshake_name(hs)), ms);
+        snprintf(cell[8], CELL, TM_("%s (iRTT %s ms)"), tr_memo(mc, ss_handshake_name(hs)), ms);
     } else {
-        snprintf(cell[8], CELL, "%s", ss_i18n_tr(ss_handshake_name(hs)));
+        cell_str(cell[8], tr_memo(mc, ss_handshake_name(hs)));
     }
     if (t->simultaneous_open)
         /* TRANSLATORS: after the handshake cell: both sides sent a SYN (simultaneous open). */
-        strncat(cell[8], _(", simultaneous"), CELL - strlen(cell[8]) - 1);
+        strncat(cell[8], TM_(", simultaneous"), CELL - strlen(cell[8]) - 1);
     ss_close_t cl = ss_conv_close(t);
-    const char *who_fin = t->first_fin == SS_DIR_C2S ? _("client") : _("server");
+    const char *who_fin = t->first_fin == SS_DIR_C2S ? TM_("client") : TM_("server");
     switch (cl) {
     case SS_CLOSE_FIN:
         /* TRANSLATORS: the close cell: "FIN four-way, client first". */
-        snprintf(cell[9], CELL, _("FIN %s, %s first"), ss_i18n_tr(ss_fin_style_name(t->fin_style)), who_fin);
+        snprintf(cell[9], CELL, TM_("FIN %s, %s first"), tr_memo(mc, ss_fin_style_name(t->fin_style)), who_fin);
         if (t->half_close)
-            strncat(cell[9], _(", half-close"), CELL - strlen(cell[9]) - 1);
+            strncat(cell[9], TM_(", half-close"), CELL - strlen(cell[9]) - 1);
         break;
     case SS_CLOSE_HALF:
-        snprintf(cell[9], CELL, _("half: only %s sent FIN"), who_fin);
+        snprintf(cell[9], CELL, TM_("half: only %s sent FIN"), who_fin);
         break;
     case SS_CLOSE_RST:
         /* TRANSLATORS: the close cell: "RST by client in ESTABLISHED" (a TCP state name). */
-        snprintf(cell[9], CELL, _("RST by %s in %s"), t->first_rst == SS_DIR_C2S ? _("client") : _("server"),
+        snprintf(cell[9], CELL, TM_("RST by %s in %s"), t->first_rst == SS_DIR_C2S ? TM_("client") : TM_("server"),
                  ss_tcp_state_name(t->rst_state));
         break;
     case SS_CLOSE_REFUSED:
-        snprintf(cell[9], CELL, "%s", _("refused (RST)"));
+        cell_str(cell[9], TM_("refused (RST)"));
         break;
     case SS_CLOSE_OPEN:
         /* TRANSLATORS: the close cell: the connection was never closed in the capture. */
-        snprintf(cell[9], CELL, "%s", _("open"));
+        cell_str(cell[9], TM_("open"));
         break;
     }
     snprintf(cell[10], CELL, "%s / %s", ss_tcp_state_name(t->state[0]), ss_tcp_state_name(t->state[1]));
-    snprintf(cell[11], CELL, "%s", r->history);
+    cell_str(cell[11], r->history);
 }
 
-static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
+static void analysis_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
 {
     const ss_conv_tcp_t *t = &r->tcp;
     const uint64_t *n = t->counts;
     cell_u64(cell[0], r->info.index);
-    snprintf(cell[1], CELL, _("%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)"), n[SS_TA_BIT_RETRANSMISSION],
+    snprintf(cell[1], CELL, TM_("%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)"), n[SS_TA_BIT_RETRANSMISSION],
              n[SS_TA_BIT_FAST_RETRANSMISSION], n[SS_TA_BIT_SPURIOUS_RETRANSMISSION]);
     cell_u64(cell[2], n[SS_TA_BIT_OUT_OF_ORDER]);
     cell_pair(cell[3], n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
@@ -302,7 +338,7 @@ static void analysis_cells(const row_t *r, char cell[MAXCOLS][CELL])
         fmt_ms(c, sizeof(c), t->rtt_max_ns);
         snprintf(cell[8], CELL, "%s / %s / %s (%" PRIu64 ")", a, b, c, t->rtt_samples);
     } else {
-        snprintf(cell[8], CELL, "-");
+        cell_str(cell[8], "-");
     }
     cell_u64(cell[9], t->max_bif);
 }
@@ -314,12 +350,12 @@ static const row_t *table_row(const table_t *t, size_t r)
 
 static void fill_conv(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
 {
-    conv_cells(table_row(t, r), cell);
+    conv_cells(t->mc, table_row(t, r), cell);
 }
 
 static void fill_analysis(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
 {
-    analysis_cells(table_row(t, r), cell);
+    analysis_cells(t->mc, table_row(t, r), cell);
 }
 
 /* Messages: two table rows per framed conversation, one per direction. */
@@ -328,13 +364,14 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     const row_t *r = table_row(t, k / 2);
     int d = (int)(k % 2);
     const row_msgs_t *g = &r->msgs[d];
+    tr_memo_t *mc = t->mc;
     cell_u64(cell[0], r->info.index);
-    snprintf(cell[1], CELL, "%s", d == 0 ? _("c\u2192s") : _("s\u2192c"));
+    cell_str(cell[1], d == 0 ? TM_("c\u2192s") : TM_("s\u2192c"));
     if (g->inferred)
         /* TRANSLATORS: a framing found by --framing auto, and how sure: "len32 (auto, high)". */
-        snprintf(cell[2], CELL, _("%s (auto, %s)"), g->framing, ss_i18n_tr(ss_confidence_name(g->confidence)));
+        snprintf(cell[2], CELL, TM_("%s (auto, %s)"), g->framing, tr_memo(mc, ss_confidence_name(g->confidence)));
     else
-        snprintf(cell[2], CELL, "%s", strcmp(g->framing, "send() calls") == 0 ? _("send() calls") : g->framing);
+        cell_str(cell[2], strcmp(g->framing, "send() calls") == 0 ? TM_("send() calls") : g->framing);
     cell_u64(cell[3], g->messages);
     cell_u64(cell[4], g->incomplete);
     cell_u64(cell[5], g->coalesced_segments);
@@ -344,17 +381,17 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     if (g->traced)
         snprintf(cell[9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls, g->glued_recvs);
     else
-        snprintf(cell[9], CELL, "-");
+        cell_str(cell[9], "-");
     if (g->broken)
-        snprintf(cell[10], CELL, _("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
+        snprintf(cell[10], CELL, TM_("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
                  g->broken_why_local ? g->broken_why_local : "");
     else if (g->overlap_differs)
-        snprintf(cell[10], CELL, _("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
+        snprintf(cell[10], CELL, TM_("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
     else if (g->udp_missing || g->udp_late)
-        snprintf(cell[10], CELL, _("%" PRIu64 " datagrams never seen, %" PRIu64 " late"), g->udp_missing,
+        snprintf(cell[10], CELL, TM_("%" PRIu64 " datagrams never seen, %" PRIu64 " late"), g->udp_missing,
                  g->udp_late);
     else
-        snprintf(cell[10], CELL, "-");
+        cell_str(cell[10], "-");
 }
 
 static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
@@ -367,8 +404,14 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
     size_t *idx = malloc((m->n ? m->n : 1) * sizeof(*idx));
     if (!idx)
         return SS_ERR_NOMEM;
+    tr_memo_t *mc = calloc(1, sizeof(*mc));
+    if (!mc) {
+        free(idx);
+        return SS_ERR_NOMEM;
+    }
     table_t t = {0};
     t.m = m;
+    t.mc = mc;
     fprintf(o, "%s%s%s (%" PRIu64 ")\n", m->color ? "\033[1m" : "", _("Conversations"), m->color ? "\033[0m" : "",
             (uint64_t)m->n + m->unlisted);
     static const char *const h1[] = {"#", N_("proto"), N_("client \u2192 server"), N_("start"), N_("duration"),
@@ -431,6 +474,7 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
         fprintf(o, _("\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n"),
                 end->pcap_received, end->pcap_dropped);
     free(idx);
+    free(mc);
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;
 }
 
