@@ -118,17 +118,13 @@ void ss_framer_finish(ss_framer_t *f);
  * end, newline-terminated text), with a confidence from how many messages
  * it explained. Nothing fitting means "none".
  *
- * The candidates are allocated at the first chunk of the stream and each is freed
- * as soon as it stops fitting (a line framing at the first control byte),
- * so a direction without data costs only this struct and a bulk transfer
- * keeps one or two framers.
+ * A candidate keeps only what counting its messages takes, inside this
+ * struct: it follows the framer's rules exactly (its totals are what a
+ * framer of the same framing counts), without the message record or the
+ * reasons a framer writes. One that stops fitting (a line framing at the
+ * first control byte) is no longer fed.
  */
 #define SS_AUTO_NCAND 7
-
-typedef struct ss_auto_slot {
-    struct ss_auto *a;
-    int i;
-} ss_auto_slot_t;
 
 /* What one candidate framing made of the stream so far (the totals a framer's owner keeps). */
 typedef struct ss_auto_stats {
@@ -138,15 +134,33 @@ typedef struct ss_auto_stats {
     uint64_t largest;              /* bytes of the largest message */
 } ss_auto_stats_t;
 
+typedef struct ss_auto_cand {
+    ss_auto_stats_t st;
+    uint64_t need;       /* LEN, FILEXFER: bytes of the current message still expected, once known */
+    uint64_t msg_off;    /* stream offset of the current message's first byte */
+    uint64_t last_frame; /* the last frame that carried bytes of it */
+    uint64_t resync_at;  /* LINE: after a gap between lines, where the next line (cut) starts */
+    uint64_t xfer_body;  /* FILEXFER: the JSON header's length, then the file's size */
+    char *json;          /* FILEXFER: the JSON header being collected (bounded) */
+    uint32_t json_have, json_cap;
+    uint8_t hdr[4], hdr_have;
+    uint8_t nframes;     /* frames that carried the current message, counted up to 2 */
+    uint8_t prev;        /* LINE: the last byte of the previous chunk */
+    uint8_t xfer_phase;  /* FILEXFER: 0 length, 1 JSON header, 2 body */
+    bool alive;          /* started, and it still fits */
+    bool in_msg, len_known, damaged;
+} ss_auto_cand_t;
+
 typedef struct ss_auto {
-    ss_framer_t *cand[SS_AUTO_NCAND]; /* NULL before the first chunk and once dropped */
-    ss_auto_stats_t st[SS_AUTO_NCAND];
-    ss_auto_slot_t ctx[SS_AUTO_NCAND];
+    ss_auto_cand_t cand[SS_AUTO_NCAND];
     uint64_t max_message;
     uint64_t bytes, gaps;   /* bytes seen, and gaps */
-    bool started;           /* the candidates were created (at the first chunk) */
+    bool started;           /* the candidates started (at the first chunk) */
     bool binary;            /* a control byte that text would not contain was seen */
 } ss_auto_t;
+
+/* Candidate i's framing (0 <= i < SS_AUTO_NCAND), most specific first. */
+void ss_auto_candidate(int i, ss_framing_t *out);
 
 typedef enum { SS_CONF_NONE = 0, SS_CONF_LOW, SS_CONF_MEDIUM, SS_CONF_HIGH } ss_confidence_t;
 

@@ -502,8 +502,17 @@ void ss_framer_finish(ss_framer_t *f)
 /* --- inference --- */
 
 /* The candidates, most specific first: the first that fits wins. */
-static const char *const auto_cands[SS_AUTO_NCAND] = {"filexfer:be", "filexfer:le", "len32",  "len32le",
-                                                      "len16",       "line:crlf",   "line"};
+static const ss_framing_t auto_specs[SS_AUTO_NCAND] = {
+    {.kind = SS_FRAMING_FILEXFER},                                /* filexfer:be */
+    {.kind = SS_FRAMING_FILEXFER, .little_endian = true},         /* filexfer:le */
+    {.kind = SS_FRAMING_LEN, .width = 4},                         /* len32 */
+    {.kind = SS_FRAMING_LEN, .width = 4, .little_endian = true},  /* len32le */
+    {.kind = SS_FRAMING_LEN, .width = 2},                         /* len16 */
+    {.kind = SS_FRAMING_LINE, .delim = {'\r', '\n'}, .delim_len = 2}, /* line:crlf */
+    {.kind = SS_FRAMING_LINE, .delim = {'\n'}, .delim_len = 1},        /* line */
+};
+
+void ss_auto_candidate(int i, ss_framing_t *out) { *out = auto_specs[i]; }
 
 const char *ss_confidence_name(ss_confidence_t c)
 {
@@ -517,52 +526,207 @@ const char *ss_confidence_name(ss_confidence_t c)
     return N_("none");
 }
 
-static void auto_count(void *ctx, const ss_message_t *m)
-{
-    ss_auto_slot_t *c = ctx;
-    ss_auto_stats_t *st = &c->a->st[c->i];
-    st->messages++;
-    if (!m->complete)
-        st->incomplete++;
-    if (m->nframes >= 2)
-        st->split_messages++;
-    if (m->len > st->largest)
-        st->largest = m->len;
-}
-
 void ss_auto_init(ss_auto_t *a, uint64_t max_message)
 {
     memset(a, 0, sizeof(*a));
-    a->max_message = max_message;
-    for (int i = 0; i < SS_AUTO_NCAND; i++) {
-        a->ctx[i].a = a;
-        a->ctx[i].i = i;
-    }
+    a->max_message = max_message ? max_message : 1; /* as a framer takes it */
 }
 
 static bool cand_is_line(int i) { return i >= SS_AUTO_NCAND - 2; }
 
-static void auto_drop(ss_auto_t *a, int i)
+/* It no longer fits: no longer fed, and it can no longer win. */
+static void cand_drop(ss_auto_cand_t *k)
 {
-    ss_framer_fini(a->cand[i]);
-    free(a->cand[i]);
-    a->cand[i] = NULL;
+    k->alive = false;
+    free(k->json);
+    k->json = NULL;
 }
 
-/* The first chunk: every candidate starts (one that cannot be allocated does not fit). */
-static void auto_start(ss_auto_t *a)
+/* The candidates follow ss_framer_feed's rules: start_msg, add_frame and end_msg, counting instead of recording. */
+static void cand_start(ss_auto_cand_t *k, uint64_t off)
 {
-    a->started = true;
-    for (int i = 0; i < SS_AUTO_NCAND; i++) {
-        ss_framing_t f;
-        char err[64];
-        (void)ss_framing_parse(auto_cands[i], &f, err, sizeof(err));
-        a->cand[i] = malloc(sizeof(ss_framer_t));
-        if (a->cand[i]) {
-            ss_framer_init(a->cand[i], &f, a->max_message, auto_count, &a->ctx[i]);
-            a->cand[i]->quiet = true;
+    k->msg_off = off;
+    k->in_msg = true;
+    k->len_known = false;
+    k->hdr_have = 0;
+    k->need = 0;
+    k->damaged = k->resync_at != 0 && off == k->resync_at;
+    k->resync_at = 0;
+    k->nframes = 0;
+    k->last_frame = 0;
+}
+
+static void cand_frame(ss_auto_cand_t *k, uint64_t frame)
+{
+    if (frame == 0 || frame == k->last_frame)
+        return;
+    if (k->nframes < 2)
+        k->nframes++;
+    k->last_frame = frame;
+}
+
+static void cand_end(ss_auto_cand_t *k, uint64_t end, bool complete)
+{
+    uint64_t len = end - k->msg_off;
+    k->in_msg = false;
+    k->st.messages++;
+    if (!complete || k->damaged)
+        k->st.incomplete++;
+    if (k->nframes >= 2)
+        k->st.split_messages++;
+    if (len > k->st.largest)
+        k->st.largest = len;
+}
+
+/* As xfer_next: after a part of a file transfer, the next part and its length. */
+static void cand_xfer_next(ss_auto_cand_t *k, uint64_t max_message)
+{
+    if (k->xfer_phase == 0) {
+        uint64_t hlen = k->xfer_body;
+        if (hlen == 0 || hlen > JSON_HEADER_MAX || hlen > max_message) {
+            cand_drop(k);
+            return;
+        }
+        free(k->json);
+        k->json = malloc(hlen);
+        if (!k->json) {
+            cand_drop(k);
+            return;
+        }
+        k->json_cap = (uint32_t)hlen;
+        k->json_have = 0;
+        k->xfer_phase = 1;
+    } else if (k->xfer_phase == 1) {
+        uint64_t size;
+        if (!json_filesize(k->json, k->json_have, &size)) {
+            cand_drop(k);
+            return;
+        }
+        k->xfer_body = size;
+        k->xfer_phase = size ? 2 : 0;
+    } else {
+        k->xfer_phase = 0;
+    }
+}
+
+/* As feed_counted: up to `len` bytes of one LEN or FILEXFER message; returns bytes used. */
+static uint32_t cand_counted(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t max_message, const uint8_t *d,
+                             uint32_t len)
+{
+    uint32_t used = 0;
+    if (!k->len_known) {
+        unsigned hdr_need = sp->kind == SS_FRAMING_LEN ? sp->width : k->xfer_phase == 0 ? 4 : 0;
+        while (k->hdr_have < hdr_need && used < len)
+            k->hdr[k->hdr_have++] = d[used++];
+        if (k->hdr_have < hdr_need)
+            return used;
+        uint64_t total;
+        if (sp->kind == SS_FRAMING_LEN)
+            total = get_uint(k->hdr, sp->width, sp->little_endian) + hdr_need;
+        else
+            total = k->xfer_phase == 0 ? 4 : k->xfer_body;
+        if (total > max_message) {
+            cand_drop(k);
+            return used;
+        }
+        k->len_known = true;
+        k->need = total - k->hdr_have;
+        if (sp->kind == SS_FRAMING_FILEXFER && k->xfer_phase == 0)
+            k->xfer_body = get_uint(k->hdr, 4, sp->little_endian);
+    }
+    uint32_t take = (uint32_t)((uint64_t)(len - used) < k->need ? (len - used) : k->need);
+    if (sp->kind == SS_FRAMING_FILEXFER && k->xfer_phase == 1 && take) {
+        uint32_t room = k->json_cap - k->json_have;
+        uint32_t n = take < room ? take : room;
+        memcpy(k->json + k->json_have, d + used, n);
+        k->json_have += n;
+    }
+    k->need -= take;
+    return used + take;
+}
+
+/* As the framer's gap handling: a hole inside a message of known length keeps the boundaries. */
+static void cand_gap(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t max_message, const ss_stream_chunk_t *c)
+{
+    bool line = sp->kind == SS_FRAMING_LINE;
+    if (!k->in_msg) {
+        if (!line) {
+            cand_drop(k); /* bytes missing between messages */
+            return;
+        }
+        k->resync_at = c->off + c->len; /* the next delimiter resynchronises */
+        k->prev = 0;
+        return;
+    }
+    if (line) {
+        k->damaged = true;
+        k->prev = 0;
+        return;
+    }
+    if (!k->len_known || c->len > k->need) {
+        cand_drop(k); /* a length was needed where bytes are missing */
+        return;
+    }
+    k->need -= c->len;
+    k->damaged = true;
+    if (k->need == 0) {
+        cand_end(k, c->off + c->len, false);
+        if (sp->kind == SS_FRAMING_FILEXFER)
+            cand_xfer_next(k, max_message);
+    }
+}
+
+/* As ss_framer_feed on a chunk of data, counting the messages it ends and whether the chunk held two or more. */
+static void cand_data(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t max_message, const ss_stream_chunk_t *c)
+{
+    uint32_t p = 0, msgs = k->in_msg ? 1 : 0; /* the messages with bytes in this chunk */
+    while (p < c->len && k->alive) {
+        uint64_t off = c->off + p;
+        if (!k->in_msg) {
+            cand_start(k, off);
+            msgs++;
+        }
+        cand_frame(k, c->frame);
+        if (sp->kind == SS_FRAMING_LINE) {
+            const uint8_t *d = c->data + p;
+            uint32_t n = c->len - p, i = 0;
+            bool found = false;
+            uint8_t last = sp->delim_len == 2 ? sp->delim[1] : sp->delim[0];
+            while (i < n) {
+                const uint8_t *q = memchr(d + i, last, n - i);
+                if (!q) {
+                    i = n;
+                    break;
+                }
+                i = (uint32_t)(q - d) + 1;
+                uint8_t before = i >= 2 ? d[i - 2] : k->prev;
+                if (sp->delim_len == 1 || before == sp->delim[0]) {
+                    found = true;
+                    break;
+                }
+            }
+            k->prev = i ? d[i - 1] : k->prev;
+            p += i;
+            if (c->off + p - k->msg_off > max_message)
+                cand_drop(k); /* no delimiter within the maximum message size */
+            else if (found)
+                cand_end(k, c->off + p, true);
+            continue;
+        }
+        uint32_t used = cand_counted(k, sp, max_message, c->data + p, c->len - p);
+        p += used;
+        if (!k->alive)
+            break;
+        if (k->len_known && k->need == 0) {
+            cand_end(k, c->off + p, true);
+            if (sp->kind == SS_FRAMING_FILEXFER)
+                cand_xfer_next(k, max_message);
+        } else if (used == 0) {
+            break;
         }
     }
+    if (k->alive && msgs >= 2)
+        k->st.coalesced_segments++;
 }
 
 /* True when a byte is one that text would not contain. */
@@ -570,9 +734,11 @@ static bool is_binary_byte(uint8_t b) { return (b < 0x20 && b != '\n' && b != '\
 
 void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
 {
-    ss_chunk_msgs_t cm;
-    if (!a->started)
-        auto_start(a); /* at the first chunk, gap or data: a gap first counts against some candidates */
+    if (!a->started) { /* at the first chunk, gap or data: a gap first counts against some candidates */
+        a->started = true;
+        for (int i = 0; i < SS_AUTO_NCAND; i++)
+            a->cand[i].alive = true;
+    }
     if (c->gap) {
         a->gaps++;
     } else {
@@ -583,19 +749,19 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
                     /* A delimiter in binary data is a coincidence: the line candidates are out. */
                     a->binary = true;
                     for (int k = 0; k < SS_AUTO_NCAND; k++)
-                        if (cand_is_line(k) && a->cand[k])
-                            auto_drop(a, k);
+                        if (cand_is_line(k) && a->cand[k].alive)
+                            cand_drop(&a->cand[k]);
                     break;
                 }
     }
     for (int i = 0; i < SS_AUTO_NCAND; i++) {
-        if (!a->cand[i])
+        ss_auto_cand_t *k = &a->cand[i];
+        if (!k->alive)
             continue;
-        ss_framer_feed(a->cand[i], c, &cm);
-        if (cm.count >= 2)
-            a->st[i].coalesced_segments++;
-        if (a->cand[i]->broken)
-            auto_drop(a, i); /* it can no longer explain the whole stream */
+        if (c->gap)
+            cand_gap(k, &auto_specs[i], a->max_message, c);
+        else
+            cand_data(k, &auto_specs[i], a->max_message, c);
     }
 }
 
@@ -611,16 +777,16 @@ void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v, ss_auto_stats_t *
         return;
     }
     for (int i = 0; i < SS_AUTO_NCAND; i++) {
-        const ss_framer_t *f = a->cand[i];
-        /* It must explain the whole stream: no break (it would be gone), no message left open at the end. */
-        uint64_t n = a->st[i].messages - a->st[i].incomplete; /* complete messages */
-        if (!f || f->broken || f->in_msg || n == 0)
+        const ss_auto_cand_t *k = &a->cand[i];
+        /* It must explain the whole stream: never stopped fitting, no message left open at the end. */
+        uint64_t n = k->st.messages - k->st.incomplete; /* complete messages */
+        if (!k->alive || k->in_msg || n == 0)
             continue;
         if (cand_is_line(i) && a->binary)
             continue;
         if (st)
-            *st = a->st[i];
-        v->framing = f->spec;
+            *st = k->st;
+        v->framing = auto_specs[i];
         v->confidence = n >= 8 ? SS_CONF_HIGH : n >= 3 ? SS_CONF_MEDIUM : SS_CONF_LOW;
         v->why = SS_AUTO_WHY_FITS;
         v->messages = n;
@@ -703,6 +869,5 @@ ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_
 void ss_auto_fini(ss_auto_t *a)
 {
     for (int i = 0; i < SS_AUTO_NCAND; i++)
-        if (a->cand[i])
-            auto_drop(a, i);
+        cand_drop(&a->cand[i]);
 }

@@ -195,7 +195,7 @@ static void test_auto_gap_breaks_length_chain(void **state)
     free(a);
 }
 
-/* Candidates exist only once data came, and those that stop fitting are freed at once. */
+/* Candidates start only once data came, and those that stop fitting are no longer fed. */
 static void test_auto_candidates_lazy_and_dropped(void **state)
 {
     (void)state;
@@ -203,15 +203,17 @@ static void test_auto_candidates_lazy_and_dropped(void **state)
     assert_non_null(a);
     ss_auto_init(a, 1 << 20);
     for (int i = 0; i < SS_AUTO_NCAND; i++)
-        assert_null(a->cand[i]); /* a direction without data holds no framer */
+        assert_false(a->cand[i].alive); /* nothing started before data */
     static const uint8_t text[] = "GET / HTTP/1.0\r\n";
     ss_stream_chunk_t c1 = {0, text, (uint32_t)(sizeof(text) - 1), 1, false};
     ss_auto_feed(a, &c1);
     int lines = 0, alive = 0;
     for (int i = 0; i < SS_AUTO_NCAND; i++)
-        if (a->cand[i]) {
+        if (a->cand[i].alive) {
+            ss_framing_t f;
+            ss_auto_candidate(i, &f);
             alive++;
-            lines += a->cand[i]->spec.kind == SS_FRAMING_LINE;
+            lines += f.kind == SS_FRAMING_LINE;
         }
     assert_int_equal(lines, 2);
     /* "GET " as a 32-bit length is far past the 1 MiB maximum: both len32 candidates are gone. */
@@ -220,8 +222,11 @@ static void test_auto_candidates_lazy_and_dropped(void **state)
     static const uint8_t bin[] = {0x00, 0x01, 0x02, '\n'};
     ss_stream_chunk_t c2 = {c1.len, bin, sizeof(bin), 2, false};
     ss_auto_feed(a, &c2);
-    for (int i = 0; i < SS_AUTO_NCAND; i++)
-        assert_true(!a->cand[i] || a->cand[i]->spec.kind != SS_FRAMING_LINE);
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        ss_framing_t f;
+        ss_auto_candidate(i, &f);
+        assert_true(!a->cand[i].alive || f.kind != SS_FRAMING_LINE);
+    }
     ss_auto_verdict_t v;
     ss_auto_verdict(a, &v, NULL);
     assert_int_equal(v.why, SS_AUTO_WHY_NONE_BINARY);
@@ -321,6 +326,150 @@ static void test_auto_winner_totals_equal_a_framers(void **state)
     free(b);
 }
 
+/* A small deterministic generator for the model test below. */
+static uint32_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (uint32_t)(*x >> 11);
+}
+
+/* A stream in one of the candidates' shapes, sometimes with a wrong byte or a stray tail. */
+static void gen_stream(buf_t *b, uint64_t *x)
+{
+    b->n = 0;
+    unsigned shape = rnd(x) % 6;
+    while (b->n < 6000) {
+        size_t body = rnd(x) % (rnd(x) % 4 == 0 ? 900 : 40);
+        if (shape == 0 || shape == 1) { /* len32 be / le */
+            put_len(b, 4, (int)shape, body);
+        } else if (shape == 2) { /* len16 */
+            put_len(b, 2, 0, body);
+        } else if (shape == 3 || shape == 4) { /* lines, LF or CRLF, text */
+            for (size_t i = 0; i < body; i++) {
+                char c = (char)('a' + rnd(x) % 26);
+                put(b, &c, 1);
+            }
+            put(b, shape == 3 ? "\n" : "\r\n", shape == 3 ? 1 : 2);
+        } else { /* a file transfer: header length, JSON header, file bytes */
+            char js[96];
+            int n = snprintf(js, sizeof(js), "{\"filename\":\"f\",\"filesize\":%zu}", body);
+            int le = rnd(x) % 2;
+            uint8_t h[4] = {0, 0, 0, 0};
+            h[le ? 0 : 3] = (uint8_t)n;
+            put(b, h, 4);
+            put(b, js, (size_t)n);
+            for (size_t i = 0; i < body; i++) {
+                uint8_t c = (uint8_t)rnd(x);
+                put(b, &c, 1);
+            }
+        }
+        if (rnd(x) % 50 == 0) /* a byte that breaks some framings */
+            b->d[rnd(x) % b->n] = (uint8_t)rnd(x);
+    }
+    if (rnd(x) % 4 == 0)
+        put(b, "tail", 1 + rnd(x) % 4);
+}
+
+/*
+ * The candidates count what framers of the same framings count: fed the
+ * same chunks (random sizes, repeated and missing frame numbers, gaps), each
+ * one still fitting has the framer's totals and state, and it stops fitting
+ * exactly when the framer breaks.
+ */
+static void test_auto_candidates_count_as_framers(void **state)
+{
+    (void)state;
+    buf_t *b = calloc(1, sizeof(*b));
+    ss_auto_t *a = malloc(sizeof(*a));
+    assert_non_null(b);
+    assert_non_null(a);
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    unsigned compared = 0, dropped = 0;
+    for (int trial = 0; trial < 400; trial++) {
+        gen_stream(b, &x);
+        uint64_t maxm = rnd(&x) % 3 == 0 ? 64 + rnd(&x) % 512 : 1 << 20;
+        ss_auto_init(a, maxm);
+        ss_framer_t fr[SS_AUTO_NCAND];
+        tally_t want[SS_AUTO_NCAND];
+        memset(want, 0, sizeof(want));
+        for (int i = 0; i < SS_AUTO_NCAND; i++) {
+            ss_framing_t f;
+            ss_auto_candidate(i, &f);
+            ss_framer_init(&fr[i], &f, maxm, tally_msg, &want[i]);
+            fr[i].quiet = true;
+        }
+        uint64_t frame = 1;
+        for (size_t off = 0; off < b->n;) {
+            size_t n = 1 + rnd(&x) % (rnd(&x) % 3 == 0 ? 8 : 1500);
+            if (n > b->n - off)
+                n = b->n - off;
+            bool gap = rnd(&x) % 40 == 0;
+            ss_stream_chunk_t c = {off, gap ? NULL : b->d + off, (uint32_t)n, gap ? 0 : frame, gap};
+            if (rnd(&x) % 3)
+                frame++; /* sometimes the next chunk comes from the same frame */
+            ss_auto_feed(a, &c);
+            for (int i = 0; i < SS_AUTO_NCAND; i++) {
+                if (fr[i].broken)
+                    continue;
+                ss_chunk_msgs_t cm;
+                ss_framer_feed(&fr[i], &c, &cm);
+                want[i].st.coalesced_segments += cm.count >= 2;
+            }
+            off += n;
+        }
+        for (int i = 0; i < SS_AUTO_NCAND; i++) {
+            const ss_auto_cand_t *k = &a->cand[i];
+            if (i >= SS_AUTO_NCAND - 2 && a->binary) { /* the line candidates leave at the first control byte */
+                assert_false(k->alive);
+                continue;
+            }
+            assert_int_equal(k->alive, !fr[i].broken);
+            if (!k->alive) {
+                dropped++;
+                continue;
+            }
+            compared++;
+            assert_int_equal(k->in_msg, fr[i].in_msg);
+            assert_int_equal(k->st.messages, want[i].st.messages);
+            assert_int_equal(k->st.incomplete, want[i].st.incomplete);
+            assert_int_equal(k->st.coalesced_segments, want[i].st.coalesced_segments);
+            assert_int_equal(k->st.split_messages, want[i].st.split_messages);
+            assert_int_equal(k->st.largest, want[i].st.largest);
+        }
+        for (int i = 0; i < SS_AUTO_NCAND; i++)
+            ss_framer_fini(&fr[i]);
+        ss_auto_fini(a);
+    }
+    /* Both outcomes happened often enough to mean something. */
+    assert_true(compared > 400);
+    assert_true(dropped > 400);
+    free(a);
+    free(b);
+}
+
+/* The candidate table is what the framing names say. */
+static void test_auto_candidates_are_the_named_framings(void **state)
+{
+    (void)state;
+    static const char *const names[SS_AUTO_NCAND] = {"filexfer:be", "filexfer:le", "len32", "len32le",
+                                                     "len16",       "line:crlf",   "line"};
+    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+        ss_framing_t want, got;
+        char err[64];
+        assert_int_equal(ss_framing_parse(names[i], &want, err, sizeof(err)), 0);
+        ss_auto_candidate(i, &got);
+        assert_int_equal(got.kind, want.kind);
+        assert_int_equal(got.width, want.width);
+        assert_int_equal(got.little_endian, want.little_endian);
+        assert_int_equal(got.inclusive, want.inclusive);
+        assert_int_equal(got.offset, want.offset);
+        assert_int_equal(got.delim_len, want.delim_len);
+        assert_memory_equal(got.delim, want.delim, sizeof(got.delim));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +479,8 @@ int main(void)
         cmocka_unit_test(test_auto_gap_breaks_length_chain),
         cmocka_unit_test(test_auto_candidates_lazy_and_dropped),
         cmocka_unit_test(test_auto_winner_totals_equal_a_framers),
+        cmocka_unit_test(test_auto_candidates_count_as_framers),
+        cmocka_unit_test(test_auto_candidates_are_the_named_framings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
