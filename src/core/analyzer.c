@@ -37,22 +37,23 @@ typedef struct reasm_dir {
 
 /* Reassembly and framing of a conversation (allocated only with --framing). */
 typedef struct reasm {
+    /* Read for every packet: first, next to the TCP state that ends conn_t. */
+    reasm_dir_t *io[2];    /* by SS_DIR_*; NULL until needed */
+    bool base_known[2];
+    uint32_t first_seq[2]; /* sequence number of stream offset 0 */
+    bool infer;            /* --framing auto, first pass: infer, do not frame */
+    bool cap_noticed[2];   /* the "not reassembled" notice was given for this direction */
     /* UDP: datagram counting per direction */
     uint64_t udp_count[2];
     bool udp_numbered[2];
     uint32_t udp_next[2];
-    reasm_dir_t *io[2];    /* by SS_DIR_*; NULL until needed */
     ss_framing_t spec[2];  /* the framing each direction's framer will use */
     bool use_calls[2];     /* ... or the sender's traced send() calls */
-    bool infer;            /* --framing auto, first pass: infer, do not frame */
     ss_conv_msgs_t sum[2];
     dctx_t ctx[2];
     const ss_app_dir_t *app[2]; /* the application trace of each direction, if matched */
     uint64_t (*bounds[2])[2];   /* with traced recv() calls: every message's [offset, length] */
     size_t nbounds[2], capbounds[2];
-    bool base_known[2];
-    uint32_t first_seq[2]; /* sequence number of stream offset 0 */
-    bool cap_noticed[2];   /* the "not reassembled" notice was given for this direction */
 } reasm_t;
 
 /* What the analyzer keeps per conversation, in the flow's ext area. */
@@ -61,10 +62,10 @@ typedef struct conn {
     bool acked_first_fin_now;   /* this packet acknowledges the first FIN */
     bool first_fin_acked_before; /* the first FIN had been acknowledged by an earlier packet */
     int client_keydir; /* flow-key direction that goes client -> server */
-    ss_tcp_conn_t tcp;
     ss_conv_tcp_t sum; /* TCP: what the conversation showed so far */
-    reasm_t *rs;       /* with --framing */
+    reasm_t *rs;       /* with --framing: right after this struct */
     bool unacked_noticed[2]; /* by flow-key direction: the --max-unacked notice was given */
+    ss_tcp_conn_t tcp; /* last, next to the reassembly fields every packet reads */
 } conn_t;
 
 /* A message waiting to be reported after the packet that completed it. */
@@ -253,7 +254,9 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
     a->budget.max = a->cfg.limits.reasm_budget;
     for (size_t i = 0; i < nsinks; i++)
         a->wants |= sinks[i]->ops->wants ? sinks[i]->ops->wants : UINT32_MAX;
-    a->flows = ss_flow_table_create(&a->cfg.limits, sizeof(conn_t), on_release, a);
+    /* With reassembly, each conversation's reasm_t follows its conn_t in the flow record. */
+    a->flows = ss_flow_table_create(&a->cfg.limits, sizeof(conn_t) + (a->cfg.reassemble ? sizeof(reasm_t) : 0),
+                                    on_release, a);
     a->frags = ss_ipfrag_create(a->cfg.limits.max_fragments);
     if (!a->flows || !a->frags) {
         ss_flow_table_destroy(a->flows);
@@ -674,11 +677,10 @@ size_t ss_analyzer_take_inferred(ss_analyzer_t *a, ss_inferred_t **out)
     return n;
 }
 
+/* Conversation c's reassembly, in its flow record right after it (zeroed with the record). */
 static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
 {
-    reasm_t *rs = calloc(1, sizeof(*rs));
-    if (!rs)
-        return NULL;
+    reasm_t *rs = (reasm_t *)(void *)(c + 1);
     const ss_framing_t *fs = framing_for(a, c);
     for (int d = 0; d < 2; d++) {
         rs->ctx[d] = (dctx_t){a, c, d};
@@ -1014,8 +1016,7 @@ static void reasm_free(conn_t *c)
         reasm_dir_free(c->rs->io[d]);
         free(c->rs->bounds[d]);
     }
-    free(c->rs);
-    c->rs = NULL;
+    c->rs = NULL; /* its memory goes with the flow record */
     c->info.msgs = NULL;
 }
 
@@ -1076,8 +1077,6 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             nc->info.run_t0_ns = a->t0_sec * 1000000000LL + a->t0_nsec;
             if (a->cfg.reassemble) {
                 nc->rs = reasm_create(a, nc);
-                if (!nc->rs)
-                    return SS_ERR_NOMEM;
                 nc->info.msgs = nc->rs->sum;
             }
             reused = reuse_candidate;
