@@ -732,6 +732,37 @@ static void cand_data(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t max_me
 /* True when a byte is one that text would not contain. */
 static bool is_binary_byte(uint8_t b) { return (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F; }
 
+/*
+ * True when some of the 8 bytes of `w` is below 0x20 or is 0x7F (a line
+ * ending is enough): only then are they looked at one by one. The classic
+ * "has a byte less than n" test, exact for n <= 128.
+ */
+static bool word_has_control(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    uint64_t del = w ^ (ones * 0x7F); /* a zero byte where w has 0x7F */
+    return (((w - ones * 0x20) & ~w) | ((del - ones) & ~del)) & highs;
+}
+
+/* True when the data holds a byte that text would not contain. */
+static bool has_binary_byte(const uint8_t *d, uint32_t n)
+{
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, d + i, 8);
+        if (!word_has_control(w))
+            continue;
+        for (uint32_t j = i; j < i + 8; j++)
+            if (is_binary_byte(d[j]))
+                return true;
+    }
+    for (; i < n; i++)
+        if (is_binary_byte(d[i]))
+            return true;
+    return false;
+}
+
 void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
 {
     if (!a->started) { /* at the first chunk, gap or data: a gap first counts against some candidates */
@@ -743,16 +774,13 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
         a->gaps++;
     } else {
         a->bytes += c->len;
-        if (!a->binary)
-            for (uint32_t i = 0; i < c->len; i++)
-                if (is_binary_byte(c->data[i])) {
-                    /* A delimiter in binary data is a coincidence: the line candidates are out. */
-                    a->binary = true;
-                    for (int k = 0; k < SS_AUTO_NCAND; k++)
-                        if (cand_is_line(k) && a->cand[k].alive)
-                            cand_drop(&a->cand[k]);
-                    break;
-                }
+        if (!a->binary && has_binary_byte(c->data, c->len)) {
+            /* A delimiter in binary data is a coincidence: the line candidates are out. */
+            a->binary = true;
+            for (int k = 0; k < SS_AUTO_NCAND; k++)
+                if (cand_is_line(k) && a->cand[k].alive)
+                    cand_drop(&a->cand[k]);
+        }
     }
     for (int i = 0; i < SS_AUTO_NCAND; i++) {
         ss_auto_cand_t *k = &a->cand[i];

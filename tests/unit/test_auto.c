@@ -470,6 +470,30 @@ static void test_auto_candidates_are_the_named_framings(void **state)
     }
 }
 
+/* Every byte value at every position of a chunk (word by word and in the tail): binary exactly when text would not hold it. */
+static void test_auto_binary_byte_anywhere(void **state)
+{
+    (void)state;
+    ss_auto_t *a = malloc(sizeof(*a));
+    assert_non_null(a);
+    for (unsigned b = 0; b < 256; b++) {
+        bool want = (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F;
+        for (unsigned pos = 0; pos < 19; pos++) {
+            uint8_t d[19];
+            memset(d, 'a', sizeof(d));
+            d[3] = '\n'; /* a line ending elsewhere in the same word */
+            d[pos] = (uint8_t)b;
+            ss_auto_init(a, 1 << 20);
+            ss_stream_chunk_t c = {0, d, sizeof(d), 1, false};
+            ss_auto_feed(a, &c);
+            if (a->binary != want)
+                fail_msg("byte 0x%02x at %u: binary %d", b, pos, a->binary);
+            ss_auto_fini(a);
+        }
+    }
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -481,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_auto_winner_totals_equal_a_framers),
         cmocka_unit_test(test_auto_candidates_count_as_framers),
         cmocka_unit_test(test_auto_candidates_are_the_named_framings),
+        cmocka_unit_test(test_auto_binary_byte_anywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
