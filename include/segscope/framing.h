@@ -152,11 +152,11 @@ typedef struct ss_auto_cand {
 } ss_auto_cand_t;
 
 typedef struct ss_auto {
-    ss_auto_cand_t cand[SS_AUTO_NCAND];
     uint64_t max_message;
     uint64_t bytes, gaps;   /* bytes seen, and gaps */
     bool started;           /* the candidates started (at the first chunk) */
     bool binary;            /* a control byte that text would not contain was seen */
+    ss_auto_cand_t cand[SS_AUTO_NCAND];
 } ss_auto_t;
 
 /* Candidate i's framing (0 <= i < SS_AUTO_NCAND), most specific first. */

@@ -547,13 +547,10 @@ static void reasm_dir_free(reasm_dir_t *io)
     if (!io)
         return;
     ss_stream_fini(&io->stream);
-    if (io->autod) { /* then it has no framer */
+    if (io->autod) /* then it has no framer; either is part of io's allocation */
         ss_auto_fini(io->autod);
-        free(io->autod);
-    } else if (io->framer) {
+    else if (io->framer)
         ss_framer_fini(io->framer);
-        free(io->framer);
-    }
     free(io);
 }
 
@@ -720,22 +717,15 @@ static reasm_dir_t *reasm_io(ss_analyzer_t *a, reasm_t *rs, int d)
     if (rs->io[d])
         return rs->io[d];
     const ss_limits_t *l = &a->cfg.limits;
-    reasm_dir_t *io = calloc(1, sizeof(*io));
+    /* One allocation: the candidates or the framer follow the stream. */
+    reasm_dir_t *io = calloc(1, sizeof(*io) + (rs->infer ? sizeof(ss_auto_t) : sizeof(ss_framer_t)));
     if (!io)
         return NULL;
     if (rs->infer) {
-        io->autod = malloc(sizeof(*io->autod));
-        if (!io->autod) {
-            free(io);
-            return NULL;
-        }
+        io->autod = (ss_auto_t *)(void *)(io + 1);
         ss_auto_init(io->autod, l->max_message);
     } else {
-        io->framer = malloc(sizeof(*io->framer));
-        if (!io->framer) {
-            free(io);
-            return NULL;
-        }
+        io->framer = (ss_framer_t *)(void *)(io + 1);
         ss_framer_init(io->framer, &rs->spec[d], l->max_message, on_message, &rs->ctx[d]);
         if (rs->use_calls[d])
             ss_framer_set_calls(io->framer, rs->app[d]->sends, rs->app[d]->nsends);
