@@ -14,9 +14,16 @@ typedef struct ss_source ss_source_t;
 /* Size of the error buffers the functions below write into. */
 #define SS_SOURCE_ERRBUF 512
 
+/*
+ * The kernel buffer when none is given: libpcap's own 2 MiB holds about 30
+ * of loopback's 64 KiB segments and drops some in a bulk transfer; 16 MiB
+ * kept up with the demo's 1 GB one.
+ */
+#define SS_LIVE_DEFAULT_BUFFER_KIB 16384
+
 typedef struct ss_live_opts {
     int snaplen;        /* bytes kept per packet (default 262144) */
-    int buffer_kib;     /* kernel buffer in KiB; 0 = libpcap's default */
+    int buffer_kib;     /* kernel buffer in KiB; 0 = SS_LIVE_DEFAULT_BUFFER_KIB */
     int timeout_ms;     /* read timeout; note that in libpcap's immediate mode (which live capture
                            uses, so lines appear as packets arrive) Linux may block until a packet
                            arrives: use ss_source_break to stop a waiting read */

@@ -52,7 +52,7 @@ static void usage(FILE *o)
             "  -c N                stop after N packets\n"
             "  -w FILE             also save the raw packets to FILE (pcap)\n"
             "  -s SNAPLEN          live: bytes to keep per packet (default 262144)\n"
-            "  -B KIB              live: kernel capture buffer size in KiB\n"
+            "  -B KIB              live: kernel capture buffer size in KiB (default 16384)\n"
             "  -D                  list the interfaces that can be captured on\n"
             "  -Z USER             as root: once the capture and the output files are open,\n"
             "                      give up root and run as USER (its groups, group and\n"

@@ -223,8 +223,7 @@ int ss_source_open_live(ss_source_t **out, const char *iface, const ss_live_opts
     pcap_set_promisc(s->pcap, opts->promisc ? 1 : 0);
     pcap_set_timeout(s->pcap, opts->timeout_ms > 0 ? opts->timeout_ms : 100);
     pcap_set_immediate_mode(s->pcap, 1);
-    if (opts->buffer_kib > 0)
-        pcap_set_buffer_size(s->pcap, opts->buffer_kib * 1024);
+    pcap_set_buffer_size(s->pcap, (opts->buffer_kib > 0 ? opts->buffer_kib : SS_LIVE_DEFAULT_BUFFER_KIB) * 1024);
     s->nsec = pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0;
     int rc = pcap_activate(s->pcap);
     if (rc < 0) {
