@@ -61,6 +61,14 @@ typedef struct ss_chunk_msgs {
     uint32_t count;
 } ss_chunk_msgs_t;
 
+/* A file transfer's progress (FILEXFER): which part comes next and its length. */
+typedef struct ss_xfer {
+    uint64_t body;        /* the JSON header's length, then the file's size */
+    char *json;           /* the JSON header being collected (bounded) */
+    uint32_t json_have, json_cap;
+    uint8_t phase;        /* 0 length, 1 JSON header, 2 body */
+} ss_xfer_t;
+
 /* Per-direction framing state; embed it, ss_framer_init it. */
 typedef struct ss_framer {
     ss_framing_t spec;
@@ -75,10 +83,7 @@ typedef struct ss_framer {
     uint8_t hdr[16];
     uint8_t hdr_have;
     uint8_t prev;         /* LINE with CRLF: the previous byte */
-    uint8_t xfer_phase;   /* FILEXFER: 0 length, 1 JSON header, 2 body */
-    uint64_t xfer_body;   /* FILEXFER: filesize from the header */
-    char *json;           /* FILEXFER: the JSON header being collected (bounded) */
-    uint32_t json_have, json_cap;
+    ss_xfer_t xfer;       /* FILEXFER */
     bool damaged;         /* a gap fell inside the current message */
     uint64_t pos;         /* stream offset just past the last byte consumed */
     /* state */
@@ -140,13 +145,10 @@ typedef struct ss_auto_cand {
     uint64_t msg_off;    /* stream offset of the current message's first byte */
     uint64_t last_frame; /* the last frame that carried bytes of it */
     uint64_t resync_at;  /* LINE: after a gap between lines, where the next line (cut) starts */
-    uint64_t xfer_body;  /* FILEXFER: the JSON header's length, then the file's size */
-    char *json;          /* FILEXFER: the JSON header being collected (bounded) */
-    uint32_t json_have, json_cap;
+    ss_xfer_t xfer;      /* FILEXFER */
     uint8_t hdr[4], hdr_have;
     uint8_t nframes;     /* frames that carried the current message, counted up to 2 */
     uint8_t prev;        /* LINE: the last byte of the previous chunk */
-    uint8_t xfer_phase;  /* FILEXFER: 0 length, 1 JSON header, 2 body */
     bool alive;          /* started, and it still fits */
     bool in_msg, len_known, damaged;
 } ss_auto_cand_t;

@@ -163,8 +163,8 @@ void ss_framer_set_calls(ss_framer_t *f, const ss_app_call_t *calls, size_t n)
 
 void ss_framer_fini(ss_framer_t *f)
 {
-    free(f->json);
-    f->json = NULL;
+    free(f->xfer.json);
+    f->xfer.json = NULL;
     free(f->why_buf);
     f->why_buf = NULL;
     f->broken_why = f->broken_why_local = "";
@@ -209,7 +209,7 @@ static void start_msg(ss_framer_t *f, uint64_t off, ss_chunk_msgs_t *out)
     f->need = 0;
     f->damaged = f->resync_at != 0 && off == f->resync_at; /* a line whose start was not captured */
     f->resync_at = 0;
-    f->cur.part = f->xfer_phase;
+    f->cur.part = f->xfer.phase;
     if (out->count == 0)
         out->first = f->cur.index;
     out->last = f->cur.index;
@@ -274,6 +274,44 @@ static bool json_filesize(const char *js, size_t n, uint64_t *out)
     return false;
 }
 
+/* Why a file transfer stops fitting after one of its parts (XFER_OK: it goes on). */
+typedef enum { XFER_OK = 0, XFER_BAD_HEADER_LEN, XFER_NOMEM, XFER_NO_FILESIZE } xfer_rc_t;
+
+/* After a part of a file transfer ends: the next part and its length (framers and candidates alike). */
+static xfer_rc_t xfer_step(ss_xfer_t *x, uint64_t max_message)
+{
+    if (x->phase == 0) {
+        uint64_t hlen = x->body;
+        if (hlen == 0 || hlen > JSON_HEADER_MAX || hlen > max_message)
+            return XFER_BAD_HEADER_LEN;
+        free(x->json);
+        x->json = malloc(hlen);
+        if (!x->json)
+            return XFER_NOMEM;
+        x->json_cap = (uint32_t)hlen;
+        x->json_have = 0;
+        x->phase = 1;
+    } else if (x->phase == 1) {
+        uint64_t size;
+        if (!json_filesize(x->json, x->json_have, &size))
+            return XFER_NO_FILESIZE;
+        x->body = size;
+        x->phase = size ? 2 : 0;
+    } else {
+        x->phase = 0;
+    }
+    return XFER_OK;
+}
+
+/* Keeps what fits of `n` bytes of the JSON header being read. */
+static void xfer_collect(ss_xfer_t *x, const uint8_t *d, uint32_t n)
+{
+    uint32_t room = x->json_cap - x->json_have;
+    uint32_t c = n < room ? n : room;
+    memcpy(x->json + x->json_have, d, c);
+    x->json_have += c;
+}
+
 /* Consumes up to `len` bytes of one LEN/FILEXFER message; returns bytes used. */
 static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uint32_t len)
 {
@@ -285,7 +323,7 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
         else if (f->spec.kind == SS_FRAMING_CALLS)
             hdr_need = 0;
         else
-            hdr_need = f->xfer_phase == 0 ? 4 : 0;
+            hdr_need = f->xfer.phase == 0 ? 4 : 0;
         while (f->hdr_have < hdr_need && used < len)
             f->hdr[f->hdr_have++] = d[used++];
         if (f->hdr_have < hdr_need)
@@ -321,10 +359,10 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
             } else {
                 total = v > UINT64_MAX - hdr_need ? UINT64_MAX : v + hdr_need;
             }
-        } else if (f->xfer_phase == 0) {
+        } else if (f->xfer.phase == 0) {
             total = declared = 4;
         } else {
-            total = declared = f->xfer_body; /* the JSON header's length, then the file's size */
+            total = declared = f->xfer.body; /* the JSON header's length, then the file's size */
         }
         if (total > f->max_message) {
             mark_broken(f, f->cur.off, N_("declared length %" PRIu64 " exceeds the maximum message size %" PRIu64),
@@ -333,51 +371,58 @@ static uint32_t feed_counted(ss_framer_t *f, uint64_t off, const uint8_t *d, uin
         }
         f->len_known = true;
         f->need = total - f->hdr_have;
-        if (f->spec.kind == SS_FRAMING_FILEXFER && f->xfer_phase == 0)
-            f->xfer_body = get_uint(f->hdr, 4, f->spec.little_endian); /* the JSON header's length */
+        if (f->spec.kind == SS_FRAMING_FILEXFER && f->xfer.phase == 0)
+            f->xfer.body = get_uint(f->hdr, 4, f->spec.little_endian); /* the JSON header's length */
     }
     uint32_t take = (uint32_t)((uint64_t)(len - used) < f->need ? (len - used) : f->need);
-    if (f->spec.kind == SS_FRAMING_FILEXFER && f->xfer_phase == 1 && take) {
-        uint32_t room = f->json_cap - f->json_have;
-        uint32_t c = take < room ? take : room;
-        memcpy(f->json + f->json_have, d + used, c);
-        f->json_have += c;
-    }
+    if (f->spec.kind == SS_FRAMING_FILEXFER && f->xfer.phase == 1 && take)
+        xfer_collect(&f->xfer, d + used, take);
     used += take;
     f->need -= take;
     (void)off;
     return used;
 }
 
-/* After a message of a file transfer ends: the next part and its length. */
+/* After a message of a file transfer ends: the next part, or why the stream stops fitting. */
 static void xfer_next(ss_framer_t *f, uint64_t at)
 {
-    if (f->xfer_phase == 0) {
-        uint64_t hlen = f->xfer_body;
-        if (hlen == 0 || hlen > JSON_HEADER_MAX || hlen > f->max_message) {
-            mark_broken(f, at, N_("file-transfer header length %" PRIu64 " is not plausible"), hlen);
-            return;
-        }
-        free(f->json);
-        f->json = malloc(hlen);
-        if (!f->json) {
-            mark_broken(f, at, N_("out of memory for the file-transfer header"));
-            return;
-        }
-        f->json_cap = (uint32_t)hlen;
-        f->json_have = 0;
-        f->xfer_phase = 1;
-    } else if (f->xfer_phase == 1) {
-        uint64_t size;
-        if (!json_filesize(f->json, f->json_have, &size)) {
-            mark_broken(f, at, N_("the file-transfer header has no \"filesize\""));
-            return;
-        }
-        f->xfer_body = size;
-        f->xfer_phase = size ? 2 : 0;
-    } else {
-        f->xfer_phase = 0;
+    uint64_t hlen = f->xfer.body;
+    switch (xfer_step(&f->xfer, f->max_message)) {
+    case XFER_OK: break;
+    case XFER_BAD_HEADER_LEN:
+        mark_broken(f, at, N_("file-transfer header length %" PRIu64 " is not plausible"), hlen);
+        break;
+    case XFER_NOMEM: mark_broken(f, at, N_("out of memory for the file-transfer header")); break;
+    case XFER_NO_FILESIZE: mark_broken(f, at, N_("the file-transfer header has no \"filesize\"")); break;
     }
+}
+
+/*
+ * LINE: the bytes of `d` up to and including the first delimiter (all `n`
+ * when there is none; `found` says which). `prev` is the byte before `d`
+ * (a CRLF may straddle two chunks) and becomes the last byte taken.
+ */
+static uint32_t line_scan(const ss_framing_t *sp, const uint8_t *d, uint32_t n, uint8_t *prev, bool *found)
+{
+    uint32_t i = 0;
+    uint8_t last = sp->delim_len == 2 ? sp->delim[1] : sp->delim[0];
+    *found = false;
+    while (i < n) {
+        const uint8_t *q = memchr(d + i, last, n - i);
+        if (!q) {
+            i = n;
+            break;
+        }
+        i = (uint32_t)(q - d) + 1;
+        uint8_t before = i >= 2 ? d[i - 2] : *prev;
+        if (sp->delim_len == 1 || before == sp->delim[0]) {
+            *found = true;
+            break;
+        }
+    }
+    if (i)
+        *prev = d[i - 1];
+    return i;
 }
 
 void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t *out)
@@ -446,25 +491,8 @@ void ss_framer_feed(ss_framer_t *f, const ss_stream_chunk_t *c, ss_chunk_msgs_t 
             start_msg(f, off, out);
         add_frame(f, c->frame);
         if (f->spec.kind == SS_FRAMING_LINE) {
-            const uint8_t *d = c->data + p;
-            uint32_t n = c->len - p, i = 0;
-            bool found = false;
-            uint8_t last = f->spec.delim_len == 2 ? f->spec.delim[1] : f->spec.delim[0];
-            while (i < n) {
-                const uint8_t *q = memchr(d + i, last, n - i);
-                if (!q) {
-                    i = n;
-                    break;
-                }
-                i = (uint32_t)(q - d) + 1;
-                uint8_t before = i >= 2 ? d[i - 2] : f->prev;
-                if (f->spec.delim_len == 1 || before == f->spec.delim[0]) {
-                    found = true;
-                    break;
-                }
-            }
-            f->prev = i ? d[i - 1] : f->prev;
-            p += i;
+            bool found;
+            p += line_scan(&f->spec, c->data + p, c->len - p, &f->prev, &found);
             uint64_t len_so_far = c->off + p - f->cur.off;
             f->pos = c->off + p;
             if (len_so_far > f->max_message) {
@@ -538,8 +566,8 @@ static bool cand_is_line(int i) { return i >= SS_AUTO_NCAND - 2; }
 static void cand_drop(ss_auto_cand_t *k)
 {
     k->alive = false;
-    free(k->json);
-    k->json = NULL;
+    free(k->xfer.json);
+    k->xfer.json = NULL;
 }
 
 /* The candidates follow ss_framer_feed's rules: start_msg, add_frame and end_msg, counting instead of recording. */
@@ -581,32 +609,8 @@ static void cand_end(ss_auto_cand_t *k, uint64_t end, bool complete)
 /* As xfer_next: after a part of a file transfer, the next part and its length. */
 static void cand_xfer_next(ss_auto_cand_t *k, uint64_t max_message)
 {
-    if (k->xfer_phase == 0) {
-        uint64_t hlen = k->xfer_body;
-        if (hlen == 0 || hlen > JSON_HEADER_MAX || hlen > max_message) {
-            cand_drop(k);
-            return;
-        }
-        free(k->json);
-        k->json = malloc(hlen);
-        if (!k->json) {
-            cand_drop(k);
-            return;
-        }
-        k->json_cap = (uint32_t)hlen;
-        k->json_have = 0;
-        k->xfer_phase = 1;
-    } else if (k->xfer_phase == 1) {
-        uint64_t size;
-        if (!json_filesize(k->json, k->json_have, &size)) {
-            cand_drop(k);
-            return;
-        }
-        k->xfer_body = size;
-        k->xfer_phase = size ? 2 : 0;
-    } else {
-        k->xfer_phase = 0;
-    }
+    if (xfer_step(&k->xfer, max_message) != XFER_OK)
+        cand_drop(k);
 }
 
 /* As feed_counted: up to `len` bytes of one LEN or FILEXFER message; returns bytes used. */
@@ -615,7 +619,7 @@ static uint32_t cand_counted(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t
 {
     uint32_t used = 0;
     if (!k->len_known) {
-        unsigned hdr_need = sp->kind == SS_FRAMING_LEN ? sp->width : k->xfer_phase == 0 ? 4 : 0;
+        unsigned hdr_need = sp->kind == SS_FRAMING_LEN ? sp->width : k->xfer.phase == 0 ? 4 : 0;
         while (k->hdr_have < hdr_need && used < len)
             k->hdr[k->hdr_have++] = d[used++];
         if (k->hdr_have < hdr_need)
@@ -624,23 +628,19 @@ static uint32_t cand_counted(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t
         if (sp->kind == SS_FRAMING_LEN)
             total = get_uint(k->hdr, sp->width, sp->little_endian) + hdr_need;
         else
-            total = k->xfer_phase == 0 ? 4 : k->xfer_body;
+            total = k->xfer.phase == 0 ? 4 : k->xfer.body;
         if (total > max_message) {
             cand_drop(k);
             return used;
         }
         k->len_known = true;
         k->need = total - k->hdr_have;
-        if (sp->kind == SS_FRAMING_FILEXFER && k->xfer_phase == 0)
-            k->xfer_body = get_uint(k->hdr, 4, sp->little_endian);
+        if (sp->kind == SS_FRAMING_FILEXFER && k->xfer.phase == 0)
+            k->xfer.body = get_uint(k->hdr, 4, sp->little_endian);
     }
     uint32_t take = (uint32_t)((uint64_t)(len - used) < k->need ? (len - used) : k->need);
-    if (sp->kind == SS_FRAMING_FILEXFER && k->xfer_phase == 1 && take) {
-        uint32_t room = k->json_cap - k->json_have;
-        uint32_t n = take < room ? take : room;
-        memcpy(k->json + k->json_have, d + used, n);
-        k->json_have += n;
-    }
+    if (sp->kind == SS_FRAMING_FILEXFER && k->xfer.phase == 1 && take)
+        xfer_collect(&k->xfer, d + used, take);
     k->need -= take;
     return used + take;
 }
@@ -688,25 +688,8 @@ static void cand_data(ss_auto_cand_t *k, const ss_framing_t *sp, uint64_t max_me
         }
         cand_frame(k, c->frame);
         if (sp->kind == SS_FRAMING_LINE) {
-            const uint8_t *d = c->data + p;
-            uint32_t n = c->len - p, i = 0;
-            bool found = false;
-            uint8_t last = sp->delim_len == 2 ? sp->delim[1] : sp->delim[0];
-            while (i < n) {
-                const uint8_t *q = memchr(d + i, last, n - i);
-                if (!q) {
-                    i = n;
-                    break;
-                }
-                i = (uint32_t)(q - d) + 1;
-                uint8_t before = i >= 2 ? d[i - 2] : k->prev;
-                if (sp->delim_len == 1 || before == sp->delim[0]) {
-                    found = true;
-                    break;
-                }
-            }
-            k->prev = i ? d[i - 1] : k->prev;
-            p += i;
+            bool found;
+            p += line_scan(sp, c->data + p, c->len - p, &k->prev, &found);
             if (c->off + p - k->msg_off > max_message)
                 cand_drop(k); /* no delimiter within the maximum message size */
             else if (found)
