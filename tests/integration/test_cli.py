@@ -7,10 +7,10 @@ import subprocess
 import sys
 import tempfile
 
+from checks import Tally
+
 BIN, DATA, CAPTURES = sys.argv[1], sys.argv[2], sys.argv[3]
 PEER = os.path.join(DATA, "peer")
-failures = []
-passed = 0
 PKT_LINE = re.compile(r"^\s*\d+\s+-?\d+\.\d{6}\s")
 
 
@@ -28,12 +28,8 @@ def run(*args, stdin=None, env=None):
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
+tally = Tally()
+check = tally.check
 
 
 hello = os.path.join(CAPTURES, "hello.pcap")
@@ -303,7 +299,4 @@ with tempfile.TemporaryDirectory() as fd_dir:
           stat.S_ISFIFO(os.stat(fifo).st_mode) and os.listdir(fd_dir) == ["report.fifo"],
           f"rc={rc} {err} {got[:1]} {os.listdir(fd_dir)}")
 
-for f in failures:
-    print("FAIL", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+tally.finish()

@@ -19,20 +19,14 @@ import tempfile
 import threading
 import time
 
+from checks import Tally
+
 DEMO = sys.argv[1]
 TIMEOUT = 40  # seconds any one program may run
-failures = []
-passed = 0
-lock = threading.Lock()
 
 
-def check(name, cond, detail=""):
-    global passed
-    with lock:
-        if cond:
-            passed += 1
-        else:
-            failures.append(f"{name}: {detail}")
+tally = Tally()
+check = tally.check
 
 
 class Server:
@@ -733,7 +727,4 @@ if __name__ == "__main__":
     t0 = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(6) as ex:
         list(ex.map(guarded, CASES))
-    for f in failures:
-        print("FAIL", f)
-    print(f"{passed} passed, {len(failures)} failed in {time.monotonic() - t0:.1f} s")
-    sys.exit(1 if failures else 0)
+    tally.finish(note=f" in {time.monotonic() - t0:.1f} s")

@@ -18,16 +18,13 @@ import re
 import subprocess
 import sys
 
+from checks import Tally
+
 BIN, CAP = sys.argv[1], sys.argv[2]
-failures, passed = [], 0
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
+tally = Tally()
+check = tally.check
 
 
 def run_json(capture, *args):
@@ -121,7 +118,4 @@ refused = subprocess.run([BIN, "-r", "-", "--json", "--framing", "auto"], input=
 check("stdin --json --framing auto refused", refused.returncode == 2 and b"--summary alone" in refused.stderr,
       f"exit {refused.returncode}: {refused.stderr!r}")
 
-for f in failures:
-    print("FAIL", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+tally.finish()

@@ -27,10 +27,10 @@ import sys
 import tempfile
 from html.parser import HTMLParser
 
+from checks import Tally
+
 BIN, DATA, CAPTURES, OUTDIR = sys.argv[1:5]
 BROWSER = "--browser" in sys.argv[5:]
-failures = []
-passed = 0
 
 REPORTS = [
     # name, capture, extra arguments
@@ -45,19 +45,8 @@ REPORTS = [
 REXMIT = {"retransmission", "fast_retransmission", "spurious_retransmission"}
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
-
-
-def finish():
-    for f in failures:
-        print("FAIL", f)
-    print(f"{passed} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+tally = Tally()
+check = tally.check
 
 
 def run(*args):
@@ -349,7 +338,7 @@ try:
                 check(f"{name}.csv: analysis counts are numbers", all(got[k].isdigit() for k in counts), counts)
 
     if not BROWSER:
-        finish()
+        tally.finish()
 
     # ---- the pages in headless Chromium -------------------------------------------------------------
 
@@ -427,6 +416,6 @@ window.addEventListener('load',function(){setTimeout(function(){
                 ok = f.read(8) == b"\x89PNG\r\n\x1a\n"
         check(f"{name} (browser): screenshot {png}", ok, f"rc={rc} {err[-300:]}")
     print(f"screenshots in {shots}")
-    finish()
+    tally.finish()
 finally:
     shutil.rmtree(work, ignore_errors=True)

@@ -17,9 +17,9 @@ import tempfile
 import threading
 import time
 
+from checks import Tally
+
 BIN = sys.argv[1]
-failures = []
-passed = 0
 PKT_LINE = re.compile(r"^\s*\d+\s+-?\d+\.\d{6}\s")
 
 
@@ -28,12 +28,8 @@ def pkt_lines(text):
     return [l for l in text.splitlines() if PKT_LINE.match(l)]
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
+tally = Tally()
+check = tally.check
 
 
 def free_port():
@@ -65,6 +61,21 @@ def exchange(port, rounds):
             c.recv(100)
     t.join()
     srv.close()
+
+
+def exchange_until_exit(proc, port):
+    """Connections of 7 to 10 packets each (how many depends on ACK timing), one after
+    another until the capture `proc` has its -c packets and exits, within a bound; its output."""
+    for _ in range(20):
+        if proc.poll() is not None:
+            break
+        exchange(port, 1)
+        time.sleep(0.2)
+    try:
+        return proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
 
 
 def wait_ready(proc, path=None):
@@ -100,12 +111,7 @@ if cmd:
     check("unprivileged hint", "setcap cap_net_raw,cap_net_admin" in err and "root" in err, err)
 
 if os.geteuid() != 0:
-    for f in failures:
-        print("FAIL", f)
-    print(f"{passed} passed, {len(failures)} failed (live capture needs root: skipped)")
-    if failures:
-        sys.exit(1)
-    sys.exit(1 if os.environ.get("SEGSCOPE_REQUIRE_LIVE") == "1" else 77)
+    tally.finish(skipped="live capture needs root: skipped")
 
 with tempfile.TemporaryDirectory() as td:
     # -c 20 with a filter: exactly 20 decoded lines, exit 0, and -w saved them.
@@ -114,18 +120,7 @@ with tempfile.TemporaryDirectory() as td:
     proc = subprocess.Popen([BIN, "-i", "lo", "-c", "20", "-w", w, "tcp", "port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     check("listening line", wait_ready(proc), "no 'listening on' line")
-    # Connections of 7 to 10 packets each (how many depends on ACK timing): keep making
-    # them until segscope has its 20 packets and exits, within a bound.
-    for _ in range(20):
-        if proc.poll() is not None:
-            break
-        exchange(port, 1)
-        time.sleep(0.2)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
+    out, err = exchange_until_exit(proc, port)
     lines = pkt_lines(out.decode())
     check("live exit 0", proc.returncode == 0, f"rc={proc.returncode} {err.decode()}")
     check("live 20 lines", len(lines) == 20, f"{len(lines)} lines")
@@ -168,16 +163,7 @@ with tempfile.TemporaryDirectory() as td:
               f"{status.get('Groups')} vs {want_groups}")
         check("-Z no capabilities left", status.get("CapEff", "").strip("0") == "" and
               status.get("CapPrm", "").strip("0") == "", f"{status.get('CapEff')} {status.get('CapPrm')}")
-        for _ in range(20):
-            if proc.poll() is not None:
-                break
-            exchange(port, 1)
-            time.sleep(0.2)
-        try:
-            out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
+        out, err = exchange_until_exit(proc, port)
         lines = pkt_lines(out.decode())
         check("-Z capture exit 0", proc.returncode == 0, f"rc={proc.returncode} {err.decode()}")
         check("-Z captures 12 packets", len(lines) == 12 and all(f":{port}" in l for l in lines),
@@ -258,7 +244,4 @@ with tempfile.TemporaryDirectory() as td:
     p = subprocess.run([BIN, "-i", "nosuchif0", "-c", "1"], capture_output=True, timeout=30)
     check("missing interface", p.returncode == 2 and "nosuchif0" in p.stderr.decode(), p.stderr.decode())
 
-for f in failures:
-    print("FAIL", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+tally.finish()

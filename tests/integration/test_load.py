@@ -41,6 +41,8 @@ import tempfile
 import threading
 import time
 
+from checks import Tally
+
 DEMO = sys.argv[1]
 N_CLIENTS = 200
 N_PROCS = 30        # of the 200, this many are segscope-demo client processes (10 per mode)
@@ -51,18 +53,11 @@ FLOOD_EXTRA = 24    # connections beyond it
 DEADLINE = 45.0     # seconds any one client may take, and the bound of the whole run
 T0 = time.monotonic()
 
-failures = []
-passed = 0
 lock = threading.Lock()
 
 
-def check(name, cond, detail=""):
-    global passed
-    with lock:
-        if cond:
-            passed += 1
-        else:
-            failures.append(f"{name}: {str(detail)[:1500]}")
+tally = Tally(detail_limit=1500)
+check = tally.check
 
 
 class Server:
@@ -585,7 +580,4 @@ if __name__ == "__main__":
     except Exception:
         import traceback
         check("test ran", False, traceback.format_exc()[-2000:])
-    for f in failures:
-        print("FAIL", f)
-    print(f"{passed} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    tally.finish()

@@ -16,16 +16,13 @@ import subprocess
 import sys
 import tempfile
 
+from checks import Tally
+
 BIN, SRC = sys.argv[1], sys.argv[2]
-failures, passed = [], 0
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
+tally = Tally()
+check = tally.check
 
 
 if not shutil.which("tshark"):
@@ -93,7 +90,4 @@ with tempfile.TemporaryDirectory() as td:
                 check(f"{rel} frame {fr} commented", c != "", "")
         info = subprocess.run(["capinfos", out], capture_output=True).stdout.decode() if shutil.which("capinfos") else ""
         check(f"{rel} section comment", not info or "Written by segscope" in info, info[:200])
-for f in failures[:30]:
-    print("FAIL", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+tally.finish(max_listed=30)

@@ -19,29 +19,14 @@ import subprocess
 import sys
 import tempfile
 
+from checks import Tally
+
 DEMO, SEGSCOPE = sys.argv[1], sys.argv[2]
 TIMEOUT = 60  # seconds one run may take (the demo's own watchdog is 20 s)
-failures = []
-passed = 0
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
-
-
-def finish(skipped_reason=None):
-    for f in failures:
-        print("FAIL", f)
-    print(f"{passed} passed, {len(failures)} failed" + (f" ({skipped_reason})" if skipped_reason else ""))
-    if failures:
-        sys.exit(1)
-    if skipped_reason:
-        sys.exit(1 if os.environ.get("SEGSCOPE_REQUIRE_LIVE") == "1" else 77)
-    sys.exit(0)
+tally = Tally()
+check = tally.check
 
 
 def run_demo(args, env):
@@ -99,7 +84,7 @@ with tempfile.TemporaryDirectory() as td:
     p = run_demo(["run", "hello", "--out", out, "--no-analysis"], env)
     if p.returncode == 2 and "network namespace" in p.stderr:
         check("no-namespace message", "root" in p.stderr and "max_user_namespaces" in p.stderr, p.stderr)
-        finish("no network namespace: needs root or unprivileged user namespaces")
+        tally.finish(skipped="no network namespace: needs root or unprivileged user namespaces")
     runs = {"hello": p}
     for name in ["loss", "zero-window", "rst", "refused", "udp"]:
         runs[name] = run_demo(["run", name, "--out", out, "--no-analysis"], env)
@@ -164,4 +149,4 @@ with tempfile.TemporaryDirectory() as td:
     # Every run cleaned up after itself: no temporary directory left behind.
     check("temporary files removed", os.listdir(tmp) == [], str(os.listdir(tmp)))
 
-finish()
+tally.finish()

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 
+from checks import Tally
+
 BIN, DATA = sys.argv[1], sys.argv[2]
 SPEC = os.path.join(DATA, "spec")
 
@@ -70,16 +72,10 @@ ANOMALIES = {
     47: (3, 1, 51, 0, 300, 0.010, None, []),
 }
 
-failures = []
-passed = 0
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
+tally = Tally()
+check = tally.check
 
 
 def packets(name, *extra):
@@ -126,7 +122,4 @@ pkf, _ = packets("prec_fastrt_vs_ooo.pcap")
 check("fast beats out-of-order", sorted(pkf[9].get("analysis", [])) == sorted([R, FR]), str(pkf[9].get("analysis")))
 check("prec dup acks", [pkf[f].get("dup_ack_num") for f in (7, 8)] == [1, 2], "")
 
-for f in failures:
-    print("FAIL", f)
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+tally.finish()

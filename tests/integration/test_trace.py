@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from checks import Tally
+
 LAUNCHER = os.path.abspath(sys.argv[1])
 LIBRARY = os.path.realpath(sys.argv[2])
 CC = sys.argv[3] if len(sys.argv) > 3 else None
@@ -34,18 +36,11 @@ FIELDS = ["ts", "pid", "fd", "call", "local", "remote", "offset", "len"]
 ENDPOINT = re.compile(r"^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d{1,5}$")
 TS_TEXT = re.compile(r'^\{"ts":\d{10,}\.\d{6,},')
 
-failures = []
 skipped = []
-passed = 0
 
 
-def check(name, cond, detail=""):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(f"{name}: {detail}")
-    return cond
+tally = Tally()
+check = tally.check
 
 
 def skip(name, why):
@@ -630,10 +625,10 @@ def main():
         launcher(tmp)
     for s in skipped:
         print(f"SKIPPED (not counted as passed) {s}")
-    for f in failures:
+    for f in tally.failures:
         print(f"FAIL {f}")
-    print(f"test_trace: {passed} checks passed, {len(failures)} failed, {len(skipped)} skipped")
-    return 1 if failures else 0
+    print(f"test_trace: {tally.passed} checks passed, {len(tally.failures)} failed, {len(skipped)} skipped")
+    return 1 if tally.failures else 0
 
 
 if __name__ == "__main__":
