@@ -334,6 +334,21 @@ static int rcv_sack(const rcv_t *r, uint64_t latest, uint32_t out[MAX_SACK][2])
     return n;
 }
 
+/* The receiver's acknowledgment at time t of data direction d, just after segment sg arrived (SACK if agreed). */
+static gpkt_t *push_ack(slot_t *s, int d, uint64_t t, const rcv_t *r, const seg_t *sg)
+{
+    gpkt_t *a = push(s);
+    a->t = t;
+    a->dir = (uint8_t)!d;
+    a->flags = F_ACK;
+    a->seq = s->nxt[!d];
+    a->ack = r->nxt;
+    a->win = raw_win(s, !d);
+    if (s->sackok)
+        a->nsack = (uint8_t)rcv_sack(r, sg->seq, a->sack);
+    return a;
+}
+
 /*
  * Side `d` sends `len` bytes starting at its next sequence number, cut at
  * the MSS (and, when `cut` is between 0 and len, also there), from time t0.
@@ -413,15 +428,7 @@ static uint64_t xfer(gen_t *g, slot_t *s, int d, uint64_t len, uint64_t cut, uin
         if (!ack_now && !(last_seg && (final_ack || any_loss)))
             continue;
         unacked = 0;
-        gpkt_t *a = push(s);
-        a->t = t + half;
-        a->dir = (uint8_t)!d;
-        a->flags = F_ACK;
-        a->seq = s->nxt[!d];
-        a->ack = r.nxt;
-        a->win = raw_win(s, !d);
-        if (s->sackok)
-            a->nsack = (uint8_t)rcv_sack(&r, sg->seq, a->sack);
+        gpkt_t *a = push_ack(s, d, t + half, &r, sg);
         if (a->ack == prev_ack && ++dup == 3) {
             dup3_t = a->t;
             fast = true;
@@ -462,15 +469,7 @@ static uint64_t xfer(gen_t *g, slot_t *s, int d, uint64_t len, uint64_t cut, uin
         rcv_add(&r, sg->seq, sg->seq + sg->len);
         if (s->ready < tr + half)
             s->ready = tr + half;
-        gpkt_t *a = push(s);
-        a->t = tr + half;
-        a->dir = (uint8_t)!d;
-        a->flags = F_ACK;
-        a->seq = s->nxt[!d];
-        a->ack = r.nxt;
-        a->win = raw_win(s, !d);
-        if (s->sackok)
-            a->nsack = (uint8_t)rcv_sack(&r, sg->seq, a->sack);
+        gpkt_t *a = push_ack(s, d, tr + half, &r, sg);
         last = a->t;
     }
     s->rcvd[d] = end;
