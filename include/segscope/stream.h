@@ -32,25 +32,30 @@ typedef struct ss_stream_budget {
 typedef struct ss_stream_seg ss_stream_seg_t; /* a buffered out-of-order segment */
 
 typedef struct ss_stream {
+    /* What every segment reads and writes comes first. */
     uint64_t next;        /* everything below has been delivered (or declared a gap) */
-    uint64_t gap_bytes;   /* bytes declared never captured */
+    uint64_t recent_end;  /* stream offset just past the bytes recent[] holds */
+    uint32_t recent_len;  /* ... and how many it holds (up to sizeof recent) */
     uint32_t ngaps;
     uint64_t delivered;   /* bytes delivered */
+    ss_stream_seg_t *ooo;     /* buffered segments, sorted by offset */
+    ss_stream_deliver_fn deliver;
+    void *ctx;
+    uint64_t gap_bytes;   /* bytes declared never captured */
     uint64_t overlap_bytes;   /* retransmitted bytes trimmed */
     uint32_t overlap_differs; /* resent bytes that differed from the first copy */
-    uint64_t dropped_cap;     /* out-of-order bytes dropped because of a cap */
-    ss_stream_seg_t *ooo;     /* buffered segments, sorted by offset */
     uint32_t ooo_count;
+    uint64_t dropped_cap;     /* out-of-order bytes dropped because of a cap */
     uint64_t ooo_bytes;
     uint32_t max_ooo_segs;
     uint64_t max_ooo_bytes;
     ss_stream_budget_t *budget;
-    ss_stream_deliver_fn deliver;
-    void *ctx;
-    /* the last bytes delivered, to tell whether a retransmission carried the same bytes */
+    /*
+     * The last bytes delivered, to tell whether a retransmission carried the
+     * same bytes: a ring in which the byte at stream offset o is recent[o %
+     * sizeof recent], so each delivery writes only its own bytes.
+     */
     uint8_t recent[512];
-    uint64_t recent_end;  /* stream offset just past recent[] content */
-    uint32_t recent_len;
 } ss_stream_t;
 
 /* Prepares a direction; `budget` may be NULL (no global limit). */

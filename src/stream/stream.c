@@ -51,18 +51,19 @@ void ss_stream_fini(ss_stream_t *s)
     }
 }
 
-static void remember(ss_stream_t *s, const uint8_t *d, uint32_t len)
+/* Remembers the bytes [off, off + len) just delivered (the ring keeps the last sizeof(recent)). */
+static void remember(ss_stream_t *s, uint64_t off, const uint8_t *d, uint32_t len)
 {
-    size_t cap = sizeof(s->recent);
-    if (len >= cap) {
-        memcpy(s->recent, d + len - cap, cap);
-        s->recent_len = (uint32_t)cap;
-    } else {
-        size_t keep = s->recent_len + len > cap ? cap - len : s->recent_len;
-        memmove(s->recent, s->recent + s->recent_len - keep, keep);
-        memcpy(s->recent + keep, d, len);
-        s->recent_len = (uint32_t)(keep + len);
+    const uint32_t cap = (uint32_t)sizeof(s->recent);
+    if (len > cap) {
+        d += len - cap;
+        off += len - cap;
+        len = cap;
     }
+    uint32_t at = (uint32_t)(off % cap), first = cap - at < len ? cap - at : len;
+    memcpy(s->recent + at, d, first);
+    memcpy(s->recent, d + first, len - first);
+    s->recent_len = s->recent_len + len > cap ? cap : s->recent_len + len;
 }
 
 static void emit(ss_stream_t *s, uint64_t off, const uint8_t *d, uint32_t len, uint64_t frame)
@@ -73,7 +74,7 @@ static void emit(ss_stream_t *s, uint64_t off, const uint8_t *d, uint32_t len, u
     s->next = off + len;
     s->delivered += len;
     if (d) {
-        remember(s, d, len);
+        remember(s, off, d, len);
         s->recent_end = s->next;
     }
     if (s->deliver)
@@ -118,7 +119,10 @@ static bool differs(const ss_stream_t *s, uint64_t off, const uint8_t *d, uint32
     uint64_t hi = off + len < s->recent_end ? off + len : s->recent_end;
     if (lo >= hi)
         return false;
-    return memcmp(s->recent + (lo - have_from), d + (lo - off), (size_t)(hi - lo)) != 0;
+    const uint32_t cap = (uint32_t)sizeof(s->recent);
+    uint32_t n = (uint32_t)(hi - lo), at = (uint32_t)(lo % cap), first = cap - at < n ? cap - at : n;
+    const uint8_t *p = d + (lo - off);
+    return memcmp(s->recent + at, p, first) != 0 || memcmp(s->recent, p + first, n - first) != 0;
 }
 
 static void buffer(ss_stream_t *s, uint64_t off, const uint8_t *d, uint32_t len, uint64_t frame,

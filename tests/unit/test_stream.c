@@ -326,6 +326,60 @@ static void test_stream_resent_different_bytes_differs_flagged(void **state)
 }
 
 /*
+ * The remembered bytes are a ring: a stream delivered in chunks of every
+ * size (some longer than the ring, most not dividing it), then re-sent
+ * pieces anywhere near its end, each with one byte changed or none. A
+ * piece differs exactly when the changed byte is among the last
+ * sizeof(recent) bytes delivered, wherever the ring's end falls in it.
+ */
+static void test_stream_resent_compared_across_the_ring_end(void **state)
+{
+    (void)state;
+    ss_stream_t s;
+    const uint32_t w = (uint32_t)sizeof(s.recent);
+    uint64_t rng = 77;
+    unsigned differing = 0, same = 0, wrapped = 0;
+    for (int round = 0; round < 40; round++) {
+        uint32_t total = rng_range(&rng, 1, 5 * w);
+        uint8_t *src = random_bytes(round + 100, total), *alt = malloc(total);
+        assert_non_null(alt);
+        col_t col = {0};
+        ss_stream_init(&s, 8, 1000, NULL, col_deliver, &col);
+        for (uint32_t off = 0, n; off < total; off += n) {
+            n = rng_range(&rng, 1, w + 200);
+            if (n > total - off)
+                n = total - off;
+            seg(&s, src, off, n, 1 + off);
+        }
+        assert_int_equal(s.next, total);
+        uint32_t kept = total < w ? total : w;
+        for (int k = 0; k < 50; k++) {
+            uint32_t from = total > 2 * w ? total - 2 * w : 0;
+            uint32_t off = rng_range(&rng, from, total - 1), len = rng_range(&rng, 1, total - off);
+            memcpy(alt, src, total);
+            bool flip = rng_next(&rng) % 4 != 0;
+            uint32_t at = off + (uint32_t)(rng_next(&rng) % len);
+            if (flip)
+                alt[at] ^= 0x5a;
+            bool expect = flip && at >= total - kept;
+            ss_stream_result_t r = seg(&s, alt, off, len, 9999);
+            assert_int_equal(r.overlap, len);
+            assert_int_equal(r.differs, expect);
+            differing += expect;
+            same += !expect;
+            /* The compared part crosses the ring's end (offset a multiple of its size). */
+            uint32_t lo = off > total - kept ? off : total - kept;
+            wrapped += lo < off + len && lo / w != (off + len - 1) / w;
+        }
+        ss_stream_fini(&s);
+        col_free(&col);
+        free(src);
+        free(alt);
+    }
+    assert_true(differing > 200 && same > 200 && wrapped > 100);
+}
+
+/*
  * Only the last sizeof(recent) bytes delivered are remembered; after many
  * segments smaller than that window the comparison must still line up.
  */
@@ -1025,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_stream_total_overlap_nothing_delivered_counted),
         cmocka_unit_test(test_stream_resent_different_bytes_differs_flagged),
         cmocka_unit_test(test_stream_resent_compared_with_recent_history),
+        cmocka_unit_test(test_stream_resent_compared_across_the_ring_end),
         cmocka_unit_test(test_stream_resent_after_gap_not_compared_with_old_bytes),
         cmocka_unit_test(test_stream_duplicate_segments_delivered_once),
         cmocka_unit_test(test_stream_duplicate_out_of_order_counted_in_overlap_bytes),
