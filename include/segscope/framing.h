@@ -158,6 +158,7 @@ typedef struct ss_auto {
     uint64_t bytes, gaps;   /* bytes seen, and gaps */
     bool started;           /* the candidates started (at the first chunk) */
     bool binary;            /* a control byte that text would not contain was seen */
+    uint8_t alive;          /* bit i: cand[i].alive (so that dead candidates are not even looked at) */
     ss_auto_cand_t cand[SS_AUTO_NCAND];
 } ss_auto_t;
 

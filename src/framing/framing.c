@@ -560,6 +560,8 @@ void ss_auto_init(ss_auto_t *a, uint64_t max_message)
     a->max_message = max_message ? max_message : 1; /* as a framer takes it */
 }
 
+_Static_assert(SS_AUTO_NCAND <= 8, "ss_auto_t.alive has a bit per candidate");
+
 static bool cand_is_line(int i) { return i >= SS_AUTO_NCAND - 2; }
 
 /* It no longer fits: no longer fed, and it can no longer win. */
@@ -752,6 +754,7 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
         a->started = true;
         for (int i = 0; i < SS_AUTO_NCAND; i++)
             a->cand[i].alive = true;
+        a->alive = (uint8_t)((1u << SS_AUTO_NCAND) - 1);
     }
     if (c->gap) {
         a->gaps++;
@@ -761,18 +764,21 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *c)
             /* A delimiter in binary data is a coincidence: the line candidates are out. */
             a->binary = true;
             for (int k = 0; k < SS_AUTO_NCAND; k++)
-                if (cand_is_line(k) && a->cand[k].alive)
+                if (cand_is_line(k) && (a->alive & (1u << k))) {
                     cand_drop(&a->cand[k]);
+                    a->alive &= (uint8_t)~(1u << k);
+                }
         }
     }
-    for (int i = 0; i < SS_AUTO_NCAND; i++) {
+    for (unsigned m = a->alive; m; m &= m - 1) {
+        int i = __builtin_ctz(m);
         ss_auto_cand_t *k = &a->cand[i];
-        if (!k->alive)
-            continue;
         if (c->gap)
             cand_gap(k, &auto_specs[i], a->max_message, c);
         else
             cand_data(k, &auto_specs[i], a->max_message, c);
+        if (!k->alive)
+            a->alive &= (uint8_t)~(1u << i);
     }
 }
 
