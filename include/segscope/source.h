@@ -75,6 +75,15 @@ int ss_source_set_filter(ss_source_t *s, const char *expr, char *errbuf);
  */
 int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf);
 
+/*
+ * Reads up to `max` frames (max >= 1) at once, which all stay valid until
+ * the next read, so that a consumer can look ahead (ss_analyzer_feed_batch).
+ * Returns SS_SOURCE_FRAME with `*n` >= 1 frames read, or else what
+ * ss_source_next returns, with `*n` 0. Live captures, and files libpcap
+ * reads record by record, give one frame per call.
+ */
+int ss_source_next_batch(ss_source_t *s, ss_frame_t *frames, size_t max, size_t *n, char *errbuf);
+
 /* Link-layer type of the source (LINKTYPE_* value). */
 int ss_source_linktype(const ss_source_t *s);
 /* Whether the source is a live interface. */

@@ -19,8 +19,6 @@ struct ss_source {
     bool nsec;
     int linktype;
     uint64_t count;
-    struct pcap_pkthdr *last_hdr;
-    const u_char *last_data;
     bool has_filter;          /* files: the filter is applied here, so frame numbers stay file positions */
     struct bpf_program filter;
     /*
@@ -145,9 +143,15 @@ static bool block_have(ss_source_t *s, size_t n)
     return true;
 }
 
-/* The next plain record, as libpcap would have read it; NULL to hand over to libpcap. */
-static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp)
+/*
+ * The next plain record, as libpcap would have read it; NULL to hand over to
+ * libpcap. With `refill` false, NULL also when the record is not wholly in
+ * the block already (reading more would move the records returned before).
+ */
+static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp, bool refill)
 {
+    if (!refill && s->blk_len - s->blk_pos < 16)
+        return NULL;
     if (!block_have(s, 16))
         return NULL;
     const uint8_t *r = s->blk + s->blk_pos;
@@ -157,7 +161,8 @@ static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp)
     memcpy(&sub, r + 4, 4);
     memcpy(&caplen, r + 8, 4);
     memcpy(&len, r + 12, 4);
-    if (caplen > s->blk_snap || !block_have(s, 16 + (size_t)caplen))
+    if (caplen > s->blk_snap || (!refill && s->blk_len - s->blk_pos < 16 + (size_t)caplen) ||
+        !block_have(s, 16 + (size_t)caplen))
         return NULL;
     r = s->blk + s->blk_pos; /* the block may have moved */
     struct pcap_pkthdr *h = &s->blk_hdr;
@@ -299,13 +304,31 @@ static int classify_read_error(const char *msg)
     return SS_ERR_IO;
 }
 
+/* Fills `frame` from a record libpcap (or the block reader) returned, and copies it to the dump file. */
+static void take_frame(ss_source_t *s, ss_frame_t *frame, struct pcap_pkthdr *h, const u_char *d)
+{
+    frame->data = d;
+    frame->caplen = h->caplen;
+    frame->wirelen = h->len;
+    frame->ts_sec = clamp_seconds((int64_t)h->ts.tv_sec);
+    /* tv_usec holds nanoseconds when nanosecond precision was granted. */
+    long sub = (long)h->ts.tv_usec;
+    if (sub < 0)
+        sub = 0;
+    frame->ts_nsec = s->nsec ? (uint32_t)(sub % 1000000000L) : (uint32_t)(sub % 1000000L) * 1000u;
+    frame->linktype = s->linktype;
+    frame->number = s->count;
+    if (s->dumper)
+        pcap_dump((u_char *)s->dumper, h, d);
+}
+
 int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
 {
     struct pcap_pkthdr *h;
     const u_char *d;
     int rc;
     for (;;) {
-        if (s->blk && (d = block_next(s, &h)) != NULL) {
+        if (s->blk && (d = block_next(s, &h, true)) != NULL) {
             rc = 1;
         } else {
             if (s->blk)
@@ -319,21 +342,7 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
             break;
     }
     if (rc == 1) {
-        s->last_hdr = h;
-        s->last_data = d;
-        frame->data = d;
-        frame->caplen = h->caplen;
-        frame->wirelen = h->len;
-        frame->ts_sec = clamp_seconds((int64_t)h->ts.tv_sec);
-        /* tv_usec holds nanoseconds when nanosecond precision was granted. */
-        long sub = (long)h->ts.tv_usec;
-        if (sub < 0)
-            sub = 0;
-        frame->ts_nsec = s->nsec ? (uint32_t)(sub % 1000000000L) : (uint32_t)(sub % 1000000L) * 1000u;
-        frame->linktype = s->linktype;
-        frame->number = s->count;
-        if (s->dumper)
-            pcap_dump((u_char *)s->dumper, h, d);
+        take_frame(s, frame, h, d);
         return SS_SOURCE_FRAME;
     }
     if (rc == 0)
@@ -343,6 +352,27 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf)
     const char *msg = pcap_geterr(s->pcap);
     snprintf(errbuf, SS_SOURCE_ERRBUF, "%s", msg);
     return classify_read_error(msg);
+}
+
+int ss_source_next_batch(ss_source_t *s, ss_frame_t *frames, size_t max, size_t *n, char *errbuf)
+{
+    *n = 0;
+    int rc = ss_source_next(s, &frames[0], errbuf);
+    if (rc != SS_SOURCE_FRAME)
+        return rc;
+    *n = 1;
+    /* More only from the block in hand: its records stay where they are until it is read again. */
+    while (s->blk && *n < max) {
+        struct pcap_pkthdr *h;
+        const u_char *d = block_next(s, &h, false);
+        if (!d)
+            break;
+        s->count++;
+        if (s->has_filter && !pcap_offline_filter(&s->filter, h, d))
+            continue;
+        take_frame(s, &frames[(*n)++], h, d);
+    }
+    return SS_SOURCE_FRAME;
 }
 
 int ss_source_linktype(const ss_source_t *s) { return s->linktype; }

@@ -274,11 +274,15 @@ static void test_source_file_cut_mid_record_truncated_after_whole_frames(void **
  */
 static void put32(FILE *f, uint32_t v) { assert_int_equal(fwrite(&v, 4, 1, f), 1); }
 
-static void test_source_block_reader_matches_libpcap(void **state)
+/*
+ * A classic pcap file of `n` records, in this machine's byte order: record
+ * `odd` (from 0) is longer than the snapshot length (libpcap reads the file
+ * from there), records 5 and 6 have odd timestamps.
+ */
+enum { BLOCKS_N = 12000 };
+
+static void write_blocks_file(const char *path, uint32_t n, uint32_t odd)
 {
-    (void)state;
-    char path[256], err[SS_SOURCE_ERRBUF] = "", perr[PCAP_ERRBUF_SIZE];
-    tmp_path(path, sizeof(path), "blocks.pcap");
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     put32(f, 0xa1b2c3d4u); /* microseconds, this machine's byte order */
@@ -287,10 +291,9 @@ static void test_source_block_reader_matches_libpcap(void **state)
     put32(f, 0);
     put32(f, 120); /* snapshot length */
     put32(f, 1);   /* Ethernet */
-    enum { N = 12000 };
     uint8_t data[200];
-    for (uint32_t i = 0; i < N; i++) {
-        uint32_t caplen = i == 7000 ? 180 : 40 + i % 81; /* record 7000 is longer than the snapshot */
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t caplen = i == odd ? 180 : 40 + i % 81;
         put32(f, 1000 + i);
         put32(f, i == 5 ? 2500000u : i == 6 ? 0xFFFFFFF0u : i * 37 % 1000000);
         put32(f, caplen);
@@ -301,6 +304,26 @@ static void test_source_block_reader_matches_libpcap(void **state)
     }
     assert_int_equal(fclose(f), 0);
     assert_true(file_size(path) > (1 << 20));
+}
+
+/* The frame libpcap reads as record `number` (from 1), as ss_source_next should give it. */
+static void assert_frame_is(const ss_frame_t *fr, uint64_t number, const struct pcap_pkthdr *h, const u_char *d)
+{
+    assert_int_equal(fr->number, number);
+    assert_int_equal(fr->caplen, h->caplen);
+    assert_int_equal(fr->wirelen, h->len);
+    assert_int_equal(fr->ts_sec, (int64_t)h->ts.tv_sec);
+    long sub = (long)h->ts.tv_usec < 0 ? 0 : (long)h->ts.tv_usec;
+    assert_int_equal(fr->ts_nsec, (uint32_t)(sub % 1000000000L));
+    assert_memory_equal(fr->data, d, h->caplen);
+}
+
+static void test_source_block_reader_matches_libpcap(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "", perr[PCAP_ERRBUF_SIZE];
+    tmp_path(path, sizeof(path), "blocks.pcap");
+    write_blocks_file(path, BLOCKS_N, 7000);
 
     pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
     assert_non_null(p);
@@ -319,18 +342,85 @@ static void test_source_block_reader_matches_libpcap(void **state)
             break;
         }
         assert_int_equal(rc, SS_SOURCE_FRAME);
-        n++;
-        assert_int_equal(fr.number, n);
-        assert_int_equal(fr.caplen, h->caplen);
-        assert_int_equal(fr.wirelen, h->len);
-        assert_int_equal(fr.ts_sec, (int64_t)h->ts.tv_sec);
-        long sub = (long)h->ts.tv_usec < 0 ? 0 : (long)h->ts.tv_usec;
-        assert_int_equal(fr.ts_nsec, (uint32_t)(sub % 1000000000L));
-        assert_memory_equal(fr.data, d, h->caplen);
+        assert_frame_is(&fr, ++n, h, d);
     }
-    assert_int_equal(n, N);
+    assert_int_equal(n, BLOCKS_N);
     pcap_close(p);
     ss_source_close(s);
+}
+
+/*
+ * Batches: every frame of a batch is still intact when the batch is
+ * complete (checked only then), batches of any size give the frames
+ * libpcap gives, in order, numbered by position even with a filter, across
+ * the reader's blocks (the file is 3 MB), and the record libpcap has to
+ * read itself (the 30000th) is read in its turn.
+ */
+static void test_source_batches_match_libpcap(void **state)
+{
+    (void)state;
+    enum { N = 32000 };
+    char path[256], err[SS_SOURCE_ERRBUF] = "", perr[PCAP_ERRBUF_SIZE];
+    tmp_path(path, sizeof(path), "batches.pcap");
+    write_blocks_file(path, N, 29999);
+    static const char *const filters[] = {NULL, "len > 100"};
+    static const size_t sizes[] = {1, 7, 64, 5000};
+    for (size_t fi = 0; fi < 2; fi++) {
+        /* What libpcap reads, with the frame numbers the filter leaves. */
+        struct pcap_pkthdr *hs = calloc(N, sizeof(*hs));
+        u_char(*ds)[200] = calloc(N, sizeof(*ds));
+        uint64_t *nums = calloc(N, sizeof(*nums));
+        assert_non_null(hs);
+        assert_non_null(ds);
+        assert_non_null(nums);
+        pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+        assert_non_null(p);
+        struct bpf_program prog;
+        if (filters[fi])
+            assert_int_equal(pcap_compile(p, &prog, filters[fi], 1, PCAP_NETMASK_UNKNOWN), 0);
+        size_t want = 0;
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        for (uint64_t pos = 1; pcap_next_ex(p, &h, &d) == 1; pos++) {
+            if (filters[fi] && !pcap_offline_filter(&prog, h, d))
+                continue;
+            hs[want] = *h;
+            memcpy(ds[want], d, h->caplen);
+            nums[want++] = pos;
+        }
+        if (filters[fi])
+            pcap_freecode(&prog);
+        pcap_close(p);
+        assert_true(want > 5000 && want <= N);
+
+        for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++) {
+            ss_source_t *s = NULL;
+            assert_int_equal(ss_source_open_file(&s, path, err), 0);
+            if (filters[fi])
+                assert_int_equal(ss_source_set_filter(s, filters[fi], err), 0);
+            ss_frame_t *batch = calloc(sizes[si], sizeof(*batch));
+            assert_non_null(batch);
+            size_t got = 0, total = 0, largest = 0;
+            int rc;
+            while ((rc = ss_source_next_batch(s, batch, sizes[si], &got, err)) == SS_SOURCE_FRAME) {
+                assert_true(got >= 1 && got <= sizes[si]);
+                assert_true(total + got <= want);
+                for (size_t k = 0; k < got; k++, total++)
+                    assert_frame_is(&batch[k], nums[total], &hs[total], ds[total]);
+                largest = got > largest ? got : largest;
+            }
+            assert_int_equal(rc, SS_SOURCE_EOF);
+            assert_int_equal(got, 0);
+            assert_int_equal(total, want);
+            /* Batches do hold several frames (up to a block's end; after record 7000 libpcap reads one at a time). */
+            assert_true(largest >= (sizes[si] < 64 ? sizes[si] : 64));
+            free(batch);
+            ss_source_close(s);
+        }
+        free(hs);
+        free(ds);
+        free(nums);
+    }
 }
 
 /* ---- filters ------------------------------------------------------------ */
@@ -408,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_source_microsecond_file_gives_nanoseconds),
         cmocka_unit_test(test_source_file_cut_mid_record_truncated_after_whole_frames),
         cmocka_unit_test(test_source_block_reader_matches_libpcap),
+        cmocka_unit_test(test_source_batches_match_libpcap),
         cmocka_unit_test(test_source_filter_tcp_keeps_only_tcp),
         cmocka_unit_test(test_source_invalid_filter_error),
         cmocka_unit_test(test_source_strerror_texts),
