@@ -86,6 +86,16 @@ int ss_analyzer_begin(ss_analyzer_t *a, const ss_run_info_t *info);
 int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame);
 
 /*
+ * Analyses `n` frames in order, as n calls of ss_analyzer_feed would (same
+ * events, same results), but faster: looking ahead, it asks for the memory
+ * later frames will need while earlier ones are analysed. The frames must
+ * all stay valid until it returns (ss_source_next_batch reads such
+ * batches). Returns 0 or the first error, after which the frames that
+ * follow the failing one are not analysed.
+ */
+int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n);
+
+/*
  * Ends the run: reports the conversations still open, then calls every
  * sink's end with `end` (frames is filled in). Returns 0 or a sink's error.
  */

@@ -77,6 +77,24 @@ void ss_flow_table_destroy(ss_flow_table_t *t);
 /* Finds the current flow for `key`, or NULL. Marks it as just seen at (sec, nsec). */
 ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec);
 
+/* The hash the table files `key` under (for the *_hashed and look-ahead calls below). */
+uint32_t ss_flow_key_hash(const ss_flow_key_t *key);
+
+/* ss_flow_lookup with the key's hash already computed. */
+ss_flow_t *ss_flow_lookup_hashed(ss_flow_table_t *t, const ss_flow_key_t *key, uint32_t hash, int64_t sec,
+                                 uint32_t nsec);
+
+/*
+ * Looking ahead, for a caller that knows which keys come next: asks the
+ * processor to load the index entry for `hash` (ss_flow_prefetch), and later,
+ * once it is loaded, returns the flow filed under that hash so that its
+ * record can be loaded too (ss_flow_hint). A hint only: the flow may belong
+ * to another key with the same hash, and the table may change before the
+ * lookup. Neither call changes the table.
+ */
+void ss_flow_prefetch(const ss_flow_table_t *t, uint32_t hash);
+ss_flow_t *ss_flow_hint(const ss_flow_table_t *t, uint32_t hash);
+
 /* Finds the current flow for `key` without marking it as seen, or NULL. */
 ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key);
 

@@ -22,6 +22,9 @@
 
 #define EXIT_USAGE 2
 
+/* Frames read and analysed at a time (the analyzer looks ahead within them). */
+#define FEED_BATCH 64
+
 /*
  * The signal handler needs to reach the open source; this is the program's
  * only mutable file-scope state, and the library has none.
@@ -311,9 +314,10 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
         fprintf(stderr, "%s", _("segscope: out of memory\n"));
         return EXIT_USAGE;
     }
-    ss_frame_t fr;
-    while (ss_source_next(src, &fr, err) == SS_SOURCE_FRAME)
-        if (ss_analyzer_feed(an, &fr) < 0)
+    ss_frame_t batch[FEED_BATCH];
+    size_t got;
+    while (ss_source_next_batch(src, batch, FEED_BATCH, &got, err) == SS_SOURCE_FRAME)
+        if (ss_analyzer_feed_batch(an, batch, got) < 0)
             break;
     ss_run_end_t end;
     memset(&end, 0, sizeof(end));
@@ -332,7 +336,7 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
 typedef struct progress {
     bool on;
     struct timespec start, last;
-    uint64_t packets;
+    uint64_t packets, shown; /* read so far; when the bar was last drawn */
 } progress_t;
 
 static double secs_since(const struct timespec *t)
@@ -874,15 +878,20 @@ int main(int argc, char **argv)
     progress_t prog = {.on = !live && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)};
     clock_gettime(CLOCK_MONOTONIC, &prog.start);
     prog.last = prog.start;
+    ss_frame_t batch[FEED_BATCH];
     while (rc == 0 && !g_stop && (count == 0 || n < count)) {
-        ss_frame_t fr;
-        int r = ss_source_next(src, &fr, err);
+        size_t got;
+        int r = ss_source_next_batch(src, batch, count == 0 || count - n > FEED_BATCH ? FEED_BATCH : count - n, &got,
+                                     err);
         if (r == SS_SOURCE_FRAME) {
-            n++;
-            last_frame = fr.number;
-            rc = ss_analyzer_feed(an, &fr);
-            if (prog.on && (++prog.packets & 4095) == 0)
+            n += got;
+            last_frame = batch[got - 1].number;
+            rc = ss_analyzer_feed_batch(an, batch, got);
+            prog.packets += got;
+            if (prog.on && prog.packets - prog.shown >= 4096) {
+                prog.shown = prog.packets;
                 progress_show(&prog, src, false);
+            }
         } else if (r == SS_SOURCE_TIMEOUT) {
             continue;
         } else if (r == SS_SOURCE_EOF) {

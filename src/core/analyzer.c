@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,9 +31,9 @@ typedef struct dctx {
  * conversations without data (a SYN flood, port scans) cost none of it.
  */
 typedef struct reasm_dir {
-    ss_stream_t stream;
     ss_auto_t *autod;    /* --framing auto, first pass: the candidate framings ... */
-    ss_framer_t *framer; /* ... or else the framer */
+    ss_framer_t *framer; /* ... or else the framer (either right after this struct) */
+    ss_stream_t stream;  /* its fields every segment reads first, so two cache lines hold all these */
 } reasm_dir_t;
 
 /* Reassembly and framing of a conversation (allocated only with --framing). */
@@ -43,6 +44,7 @@ typedef struct reasm {
     uint32_t first_seq[2]; /* sequence number of stream offset 0 */
     bool infer;            /* --framing auto, first pass: infer, do not frame */
     bool cap_noticed[2];   /* the "not reassembled" notice was given for this direction */
+    dctx_t ctx[2];         /* the streams' and framers' callback contexts */
     /* UDP: datagram counting per direction */
     uint64_t udp_count[2];
     bool udp_numbered[2];
@@ -50,7 +52,6 @@ typedef struct reasm {
     ss_framing_t spec[2];  /* the framing each direction's framer will use */
     bool use_calls[2];     /* ... or the sender's traced send() calls */
     ss_conv_msgs_t sum[2];
-    dctx_t ctx[2];
     const ss_app_dir_t *app[2]; /* the application trace of each direction, if matched */
     uint64_t (*bounds[2])[2];   /* with traced recv() calls: every message's [offset, length] */
     size_t nbounds[2], capbounds[2];
@@ -1010,16 +1011,130 @@ static void reasm_free(conn_t *c)
     c->info.msgs = NULL;
 }
 
-int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
-{
+/* A frame decoded ahead of its turn, with its conversation's key when it has one. */
+typedef struct prep {
     ss_packet_t pkt;
+    ss_flow_key_t key;
+    int keydir;
+    bool keyed;     /* key and hash hold the conversation's (before any fragment reassembly) */
+    uint32_t hash;
+    ss_flow_t *hint; /* the flow its hash is filed under, when looked at ahead (may be another key's) */
+} prep_t;
+
+/* Whether a decoded packet belongs to a TCP or UDP conversation. */
+static bool has_conversation(const ss_packet_t *pkt)
+{
+    /* A UDP header cut by the capture does not open a conversation (nor does it in tshark). */
+    bool udp_ok = pkt->l4 == SS_L4_UDP && (pkt->payload_off || (pkt->flags & SS_PKT_REASSEMBLED));
+    return (pkt->l4 == SS_L4_TCP || udp_ok) && pkt->ports_valid && !(pkt->flags & SS_PKT_FRAGMENT);
+}
+
+static void prep_key(prep_t *p)
+{
+    ss_flow_key_from_packet(&p->pkt, &p->key, &p->keydir);
+    p->hash = ss_flow_key_hash(&p->key);
+    p->keyed = true;
+}
+
+/* Decodes a frame and asks for its conversation's index entry. */
+static void prepare(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
+{
+    ss_decode(frame, &p->pkt);
+    p->keyed = false;
+    p->hint = NULL;
+    if (has_conversation(&p->pkt)) {
+        prep_key(p);
+        ss_flow_prefetch(a->flows, p->hash);
+    }
+}
+
+/*
+ * Later (the index entry has arrived): asks for the parts of the flow
+ * record that every packet reads.
+ */
+static void prefetch_record(ss_analyzer_t *a, prep_t *p)
+{
+    if (!p->keyed || !(p->hint = ss_flow_hint(a->flows, p->hash)))
+        return;
+    const char *r = (const char *)p->hint;
+    size_t hot = sizeof(ss_flow_t) + sizeof(conn_t) + (a->cfg.reassemble ? offsetof(reasm_t, udp_count) : 0);
+    for (size_t o = 0; o < hot; o += 64)
+        __builtin_prefetch(r + o, 1);
+}
+
+/* Asks for the bytes [p, p + n), at most `max` cache lines of them. */
+static void prefetch_range(const void *p, size_t n, size_t max)
+{
+    const char *b = (const char *)((uintptr_t)p & ~(uintptr_t)63), *e = (const char *)p + n;
+    for (size_t i = 0; i < max && b < e; i++, b += 64)
+        __builtin_prefetch(b, 1);
+}
+
+/*
+ * Later still (the record has arrived): what the record points to that the
+ * packet will read: the segments it may acknowledge or join, and the
+ * streams of the directions it carries data or an acknowledgement for.
+ */
+static void prefetch_deep(prep_t *p)
+{
+    const ss_packet_t *pkt = &p->pkt;
+    if (!p->hint || pkt->l4 != SS_L4_TCP || memcmp(&p->hint->key, &p->key, sizeof(p->key)) != 0)
+        return;
+    const conn_t *c = flow_conn(p->hint);
+    const ss_tcp_half_t *fwd = &c->tcp.half[p->keydir], *rev = &c->tcp.half[!p->keydir];
+    bool ack = pkt->tcp.flags & SS_TCP_ACK;
+    if (ack && rev->n_unacked)
+        prefetch_range(rev->unacked, rev->n_unacked * sizeof(*rev->unacked), 4);
+    if (pkt->payload_len && fwd->unacked)
+        prefetch_range(fwd->unacked + fwd->n_unacked, sizeof(*fwd->unacked), 1);
+    if (!c->rs)
+        return;
+    int dir = p->keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
+    const reasm_dir_t *io = c->rs->io[dir], *rio = c->rs->io[!dir];
+    const size_t hot = offsetof(reasm_dir_t, stream) + offsetof(ss_stream_t, gap_bytes);
+    if (io && pkt->payload_len) {
+        prefetch_range(io, hot, 2);
+        if (c->rs->infer) /* the candidates' header, right after */
+            prefetch_range(io + 1, offsetof(ss_auto_t, cand), 1);
+    }
+    if (rio && ack)
+        prefetch_range(rio, hot, 2);
+}
+
+/*
+ * Last (the stream has arrived): where the packet's bytes will be
+ * remembered, and the candidate framings that still read them.
+ */
+static void prefetch_io(prep_t *p)
+{
+    const ss_packet_t *pkt = &p->pkt;
+    if (!p->hint || pkt->l4 != SS_L4_TCP || !pkt->payload_caplen || memcmp(&p->hint->key, &p->key, sizeof(p->key)))
+        return;
+    const conn_t *c = flow_conn(p->hint);
+    const reasm_dir_t *io = c->rs ? c->rs->io[p->keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C] : NULL;
+    if (!io)
+        return;
+    const ss_stream_t *st = &io->stream;
+    size_t ring = sizeof(st->recent), at = (size_t)(st->next % ring), n = pkt->payload_caplen;
+    if (n > ring)
+        n = ring;
+    prefetch_range(st->recent + at, n < ring - at ? n : ring - at, 8);
+    if (n > ring - at)
+        prefetch_range(st->recent, n - (ring - at), 8);
+    if (io->autod)
+        for (unsigned m = io->autod->alive; m; m &= m - 1)
+            prefetch_range(&io->autod->cand[__builtin_ctz(m)], sizeof(ss_auto_cand_t), 2);
+}
+
+static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
+{
+    ss_packet_t pkt = p->pkt;
     ss_csum_result_t csum;
     ss_tcp_result_t tres;
     ss_pkt_event_t pe;
 
     a->frames++;
     a->cur_frame = frame->number;
-    ss_decode(frame, &pkt);
     memset(&pe, 0, sizeof(pe));
     pe.pkt = &pkt;
     if (!a->have_t0) {
@@ -1045,13 +1160,14 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
                    a->cur_frame, a->cfg.limits.max_fragments);
         }
     }
-    /* A UDP header cut by the capture does not open a conversation (nor does it in tshark). */
-    bool udp_ok = pkt.l4 == SS_L4_UDP && (pkt.payload_off || (pkt.flags & SS_PKT_REASSEMBLED));
-    if ((pkt.l4 == SS_L4_TCP || udp_ok) && pkt.ports_valid && !(pkt.flags & SS_PKT_FRAGMENT)) {
-        ss_flow_key_t key;
-        int keydir;
-        ss_flow_key_from_packet(&pkt, &key, &keydir);
-        ss_flow_t *f = ss_flow_lookup(a->flows, &key, frame->ts_sec, frame->ts_nsec);
+    if (has_conversation(&pkt)) {
+        if (!p->keyed) { /* the last fragment of a datagram, now whole */
+            p->pkt = pkt;
+            prep_key(p);
+        }
+        const ss_flow_key_t key = p->key;
+        int keydir = p->keydir;
+        ss_flow_t *f = ss_flow_lookup_hashed(a->flows, &key, p->hash, frame->ts_sec, frame->ts_nsec);
         bool tcp_ok = pkt.l4 == SS_L4_TCP && ss_tcp_analyzable(&pkt);
         bool reused = false, reuse_candidate = false;
         if (f && tcp_ok && ss_tcp_is_port_reuse(&flow_conn(f)->tcp, keydir, &pkt)) {
@@ -1142,6 +1258,46 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
             rc = mr;
     }
     return rc;
+}
+
+/*
+ * Frames are decoded a few ahead of the one analysed, and the memory each
+ * will need is asked for on the way (the index entry, then the flow record,
+ * then the stream and unacknowledged segments it points to, then the
+ * stream's ring and candidate framings), so that the
+ * waits for memory of different frames overlap instead of following each
+ * other. Only loads are issued ahead: the analysis itself runs frame by
+ * frame in order, exactly as ss_analyzer_feed would run it.
+ */
+enum { AHEAD_INDEX = 10, AHEAD_RECORD = 6, AHEAD_DEEP = 3, PREP_RING = 16 };
+_Static_assert(AHEAD_INDEX < PREP_RING && AHEAD_RECORD < AHEAD_INDEX && AHEAD_DEEP < AHEAD_RECORD && AHEAD_DEEP > 1,
+               "each stage looks at frames decoded and not yet analysed, after the stage before it");
+
+int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n)
+{
+    prep_t ring[PREP_RING];
+    size_t next = 0; /* the next frame to decode */
+    for (size_t i = 0; i < n; i++) {
+        for (; next < n && next <= i + AHEAD_INDEX; next++)
+            prepare(a, &frames[next], &ring[next % PREP_RING]);
+        if (i + AHEAD_RECORD < n)
+            prefetch_record(a, &ring[(i + AHEAD_RECORD) % PREP_RING]);
+        if (i + AHEAD_DEEP < n)
+            prefetch_deep(&ring[(i + AHEAD_DEEP) % PREP_RING]);
+        if (i + 1 < n)
+            prefetch_io(&ring[(i + 1) % PREP_RING]);
+        int rc = process(a, &frames[i], &ring[i % PREP_RING]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
+{
+    prep_t p;
+    prepare(a, frame, &p);
+    return process(a, frame, &p);
 }
 
 typedef struct collect {

@@ -79,7 +79,7 @@ void ss_flow_key_from_packet(const ss_packet_t *pkt, ss_flow_key_t *key, int *di
                      &pkt->dst, tcp ? pkt->tcp.dport : pkt->udp.dport);
 }
 
-static uint32_t key_hash(const ss_flow_key_t *k)
+uint32_t ss_flow_key_hash(const ss_flow_key_t *k)
 {
     /* FNV-1a over the meaningful bytes, then a final avalanche. */
     uint32_t h = 2166136261u;
@@ -248,9 +248,26 @@ static void expire_idle(ss_flow_table_t *t, int64_t sec, uint32_t nsec)
         remove_flow(t, t->flow[id], SS_FLOW_RELEASE_IDLE);
 }
 
-ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
+void ss_flow_prefetch(const ss_flow_table_t *t, uint32_t hash)
 {
-    uint32_t h = key_hash(key);
+    __builtin_prefetch(&t->slots[hash & (t->nslots - 1)]);
+}
+
+ss_flow_t *ss_flow_hint(const ss_flow_table_t *t, uint32_t hash)
+{
+    size_t mask = t->nslots - 1;
+    for (size_t i = hash & mask; t->slots[i].id1; i = (i + 1) & mask) {
+        if (t->slots[i].hash != hash)
+            continue;
+        uint32_t id = t->slots[i].id1 - 1;
+        __builtin_prefetch(&t->link[LIST_ALL][id], 1);
+        return t->flow[id];
+    }
+    return NULL;
+}
+
+static ss_flow_t *find_hashed(ss_flow_table_t *t, const ss_flow_key_t *key, uint32_t h)
+{
     size_t mask = t->nslots - 1;
     for (size_t i = h & mask; t->slots[i].id1; i = (i + 1) & mask) {
         if (t->slots[i].hash != h)
@@ -262,9 +279,15 @@ ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
     return NULL;
 }
 
-ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec)
+ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key)
 {
-    ss_flow_t *f = ss_flow_find(t, key);
+    return find_hashed(t, key, ss_flow_key_hash(key));
+}
+
+ss_flow_t *ss_flow_lookup_hashed(ss_flow_table_t *t, const ss_flow_key_t *key, uint32_t hash, int64_t sec,
+                                 uint32_t nsec)
+{
+    ss_flow_t *f = find_hashed(t, key, hash);
     if (!f)
         return NULL;
     if (is_idle(t, f->last_sec, f->last_nsec, sec, nsec)) {
@@ -278,6 +301,11 @@ ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
     if (f->closed)
         list_touch(t, LIST_ENDED, f->id);
     return f;
+}
+
+ss_flow_t *ss_flow_lookup(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t sec, uint32_t nsec)
+{
+    return ss_flow_lookup_hashed(t, key, ss_flow_key_hash(key), sec, nsec);
 }
 
 /* Doubles the index; false (keeping the old one, which still works) when out of memory. */
@@ -353,7 +381,7 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
     }
     memset(f, 0, size);
     f->key = *key;
-    f->hash = key_hash(key);
+    f->hash = ss_flow_key_hash(key);
     f->id = id;
     int pi = key->proto == 6 ? 0 : 1;
     f->index = t->next_index[pi]++;

@@ -533,6 +533,241 @@ static void test_analyzer_max_closed_reports_ended_conversation_early(void **sta
     assert_int_equal(r0->conv.frames[SS_DIR_C2S] + r0->conv.frames[SS_DIR_S2C], 8);
 }
 
+/* ---- feeding frames one at a time or in batches ----------------------- */
+
+/* A small deterministic generator (the test must not depend on rand()). */
+static uint32_t rnd(uint64_t *st)
+{
+    *st = *st * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(*st >> 33);
+}
+
+/* One conversation of the random mix: its endpoints and where its script stands. */
+typedef struct mixconv {
+    bool live, v6, udp;
+    char caddr[40], saddr[40];
+    uint16_t cport, sport;
+    uint32_t cseq, sseq; /* the next sequence number of each side */
+    int step, last_step;
+    uint32_t udp_n;
+    uint8_t held[48];    /* a segment held back to be sent late (reordered, or resent) */
+    size_t held_len;
+    uint32_t held_seq;
+    bool held_c2s, has_held;
+} mixconv_t;
+
+static void mix_tcp(ss_pb_trace_t *t, const mixconv_t *c, bool c2s, uint16_t flags, uint32_t seq, uint32_t ack,
+                    const uint8_t *d, size_t n)
+{
+    const char *src = c2s ? c->caddr : c->saddr, *dst = c2s ? c->saddr : c->caddr;
+    uint16_t sp = c2s ? c->cport : c->sport, dp = c2s ? c->sport : c->cport;
+    ss_pb_pkt_t p = c->v6 ? ss_pb_tcp6(src, sp, dst, dp) : ss_pb_tcp4(src, sp, dst, dp);
+    p.tcp.flags = flags;
+    p.tcp.seq = seq;
+    p.tcp.ack = ack;
+    p.tcp.win = n == 3 ? 0 : 8192; /* now and then a zero window */
+    p.tcp.payload = d;
+    p.tcp.payload_len = n;
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    assert_non_null(ss_pb_trace_add(t, &l, &p));
+}
+
+/* The next packet of conversation c: handshake, length-prefixed messages both ways, then FIN or RST. */
+static void mix_step(ss_pb_trace_t *t, mixconv_t *c, uint64_t *st)
+{
+    uint8_t d[48];
+    if (c->udp) {
+        bool c2s = rnd(st) % 2;
+        uint32_t k = c->udp_n++ + (rnd(st) % 8 == 0); /* some numbers skipped */
+        uint8_t b[8] = {(uint8_t)(k >> 24), (uint8_t)(k >> 16), (uint8_t)(k >> 8), (uint8_t)k, 'u', 'd', 'p', '!'};
+        const char *src = c2s ? c->caddr : c->saddr, *dst = c2s ? c->saddr : c->caddr;
+        uint16_t sp = c2s ? c->cport : c->sport, dp = c2s ? c->sport : c->cport;
+        ss_pb_pkt_t p = c->v6 ? ss_pb_udp6(src, sp, dst, dp) : ss_pb_udp4(src, sp, dst, dp);
+        p.udp.payload = b;
+        p.udp.payload_len = sizeof(b);
+        ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+        assert_non_null(ss_pb_trace_add(t, &l, &p));
+        c->live = ++c->step < c->last_step;
+        return;
+    }
+    if (c->has_held && rnd(st) % 3 == 0) { /* the held segment, late */
+        mix_tcp(t, c, c->held_c2s, SS_TCP_PSH | SS_TCP_ACK, c->held_seq, c->held_c2s ? c->sseq : c->cseq, c->held,
+                c->held_len);
+        c->has_held = false;
+        return;
+    }
+    int s = c->step++;
+    if (s == 0) {
+        mix_tcp(t, c, true, SS_TCP_SYN, c->cseq++, 0, NULL, 0);
+    } else if (s == 1) {
+        mix_tcp(t, c, false, SS_TCP_SYN | SS_TCP_ACK, c->sseq++, c->cseq, NULL, 0);
+    } else if (s == 2) {
+        mix_tcp(t, c, true, SS_TCP_ACK, c->cseq, c->sseq, NULL, 0);
+    } else if (s < c->last_step) {
+        bool c2s = s % 2 == 1;
+        /* One to three messages of a 4-byte big-endian length and a body, the last perhaps cut short. */
+        size_t n = 0;
+        for (uint32_t m = 1 + rnd(st) % 3; m > 0 && n + 4 < sizeof(d); m--) {
+            uint32_t len = rnd(st) % 9;
+            d[n++] = 0, d[n++] = 0, d[n++] = 0, d[n++] = (uint8_t)len;
+            for (uint32_t k = 0; k < len && n < sizeof(d); k++)
+                d[n++] = (uint8_t)('a' + rnd(st) % 26);
+        }
+        if (rnd(st) % 4 == 0)
+            n = 1 + rnd(st) % n;
+        uint32_t *seq = c2s ? &c->cseq : &c->sseq, ack = c2s ? c->sseq : c->cseq;
+        uint32_t r = rnd(st) % 20;
+        if (r == 0 && !c->has_held) { /* held back: sent later, after what follows it */
+            memcpy(c->held, d, n);
+            c->held_len = n;
+            c->held_seq = *seq;
+            c->held_c2s = c2s;
+            c->has_held = true;
+        } else {
+            mix_tcp(t, c, c2s, SS_TCP_PSH | SS_TCP_ACK, *seq, ack, d, n);
+            if (r == 1) /* sent twice */
+                mix_tcp(t, c, c2s, SS_TCP_PSH | SS_TCP_ACK, *seq, ack, d, n);
+        }
+        *seq += (uint32_t)n;
+        if (r == 2) /* a bare ACK from the other side, sometimes for less than everything */
+            mix_tcp(t, c, !c2s, SS_TCP_ACK, c2s ? c->sseq : c->cseq, *seq - (rnd(st) % 2), NULL, 0);
+    } else if (s == c->last_step && rnd(st) % 8 == 0) {
+        mix_tcp(t, c, rnd(st) % 2, SS_TCP_RST | SS_TCP_ACK, c->cseq, c->sseq, NULL, 0);
+        c->live = false;
+    } else if (s == c->last_step) {
+        mix_tcp(t, c, true, SS_TCP_FIN | SS_TCP_ACK, c->cseq++, c->sseq, NULL, 0);
+    } else if (s == c->last_step + 1) {
+        mix_tcp(t, c, false, SS_TCP_FIN | SS_TCP_ACK, c->sseq++, c->cseq, NULL, 0);
+    } else {
+        mix_tcp(t, c, true, SS_TCP_ACK, c->cseq, c->sseq, NULL, 0);
+        c->live = false;
+    }
+}
+
+/*
+ * Many interleaved conversations, TCP and UDP, IPv4 and IPv6, on few enough
+ * ports that they reuse them, with segments late, resent, lost (never sent)
+ * and pauses long enough for idle timeouts.
+ */
+static void build_mix(ss_pb_trace_t *t, uint64_t seed, size_t frames)
+{
+    enum { SLOTS = 40 };
+    mixconv_t conv[SLOTS];
+    memset(conv, 0, sizeof(conv));
+    uint64_t st = seed;
+    ss_pb_trace_init(t, SS_LINK_ETHERNET, 1700000000, 0);
+    while (t->n < frames) {
+        mixconv_t *c = &conv[rnd(&st) % SLOTS];
+        if (!c->live) {
+            memset(c, 0, sizeof(*c));
+            c->live = true;
+            c->v6 = rnd(&st) % 4 == 0;
+            c->udp = rnd(&st) % 10 == 0;
+            uint32_t h = rnd(&st) % 6;
+            snprintf(c->caddr, sizeof(c->caddr), c->v6 ? "fd00::%u" : "10.0.0.%u", 1 + h);
+            snprintf(c->saddr, sizeof(c->saddr), c->v6 ? "fd00::ff" : "10.0.1.1");
+            c->cport = (uint16_t)(40000 + rnd(&st) % 16);
+            c->sport = c->udp ? 9010 : 9000;
+            c->cseq = rnd(&st);
+            c->sseq = rnd(&st);
+            c->last_step = 3 + (int)(rnd(&st) % 14);
+        }
+        if (rnd(&st) % 50 == 0) { /* lost before the capture: its sequence numbers are skipped */
+            if (!c->udp && c->step > 3 && c->step < c->last_step)
+                c->cseq += 5;
+        }
+        mix_step(t, c, &st);
+        ss_pb_trace_advance(t, rnd(&st) % 500 == 0 ? 2500000 : 1 + rnd(&st) % 3000);
+    }
+}
+
+/* The JSON report of the whole trace, fed one frame at a time (seed 0) or in random batches. */
+static char *json_report(const ss_config_t *cfg, const ss_pb_trace_t *t, uint64_t seed, size_t *nbatches)
+{
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *sink = ss_sink_json_create(m.f, false, true);
+    assert_non_null(sink);
+    ss_sink_t *sinks[1] = {sink};
+    ss_analyzer_t *a = ss_analyzer_create(cfg, sinks, 1);
+    assert_non_null(a);
+    ss_run_info_t info = {.source_name = "mix", .live = false, .linktype = t->linktype};
+    assert_int_equal(ss_analyzer_begin(a, &info), 0);
+    uint64_t st = seed;
+    *nbatches = 0;
+    for (size_t i = 0; i < t->n;) {
+        size_t n = 1;
+        if (seed) {
+            n = 1 + rnd(&st) % 97;
+            if (n > t->n - i)
+                n = t->n - i;
+            assert_int_equal(ss_analyzer_feed_batch(a, &t->frames[i], n), 0);
+        } else {
+            assert_int_equal(ss_analyzer_feed(a, &t->frames[i]), 0);
+        }
+        i += n;
+        ++*nbatches;
+    }
+    ss_run_end_t end;
+    memset(&end, 0, sizeof(end));
+    assert_int_equal(ss_analyzer_finish(a, &end), 0);
+    ss_analyzer_destroy(a);
+    ss_sink_destroy(sink);
+    char *out = strdup(ss_pb_memout_text(&m));
+    ss_pb_memout_close(&m);
+    assert_non_null(out);
+    return out;
+}
+
+/*
+ * ss_analyzer_feed_batch looks ahead at the frames of a batch, and must
+ * change nothing: the whole JSON report (every packet's analysis, messages,
+ * conversations, notices) is the same byte for byte as one frame at a
+ * time, with and without framing and inference, and with tables small
+ * enough that conversations are evicted, expire and reuse ports mid-batch.
+ */
+static void test_analyzer_batches_report_as_single_frames(void **state)
+{
+    (void)state;
+    static const char *const framings[] = {NULL, "len32", "auto"};
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        ss_pb_trace_t t;
+        build_mix(&t, seed, 6000);
+        for (size_t fi = 0; fi < 3; fi++) {
+            ss_config_t cfg;
+            ss_config_init(&cfg);
+            cfg.verify_checksums = true;
+            cfg.limits.max_flows = 24;
+            cfg.limits.max_closed = 4;
+            cfg.limits.idle_timeout_s = 2;
+            char err[256];
+            if (framings[fi])
+                assert_int_equal(ss_config_set_framing(&cfg, framings[fi], err, sizeof(err)), 0);
+            size_t singles, batches;
+            char *one = json_report(&cfg, &t, 0, &singles);
+            char *many = json_report(&cfg, &t, seed * 7919, &batches);
+            assert_int_equal(singles, t.n);
+            assert_true(batches < t.n / 20);
+            assert_true(strlen(one) > t.n * 100);
+            size_t at = 0;
+            while (one[at] && one[at] == many[at])
+                at++;
+            if (one[at] != many[at])
+                fail_msg("seed %u, framing %s: batches differ at byte %zu: \"%.120s\" vs \"%.120s\"", (unsigned)seed,
+                         framings[fi] ? framings[fi] : "none", at, one + (at > 60 ? at - 60 : 0),
+                         many + (at > 60 ? at - 60 : 0));
+            /* The mix has what the look-ahead must not get wrong. */
+            assert_non_null(strstr(one, "\"retransmission\""));
+            assert_non_null(strstr(one, "\"out_of_order\""));
+            assert_non_null(strstr(one, "\"lost_segment\""));
+            assert_non_null(strstr(one, "\"reused_ports\""));
+            free(one);
+            free(many);
+        }
+        ss_pb_trace_fini(&t);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_analyzer_checksums_only_when_configured),
         cmocka_unit_test(test_analyzer_idle_timeout_closes_conversation),
         cmocka_unit_test(test_analyzer_max_closed_reports_ended_conversation_early),
+        cmocka_unit_test(test_analyzer_batches_report_as_single_frames),
     };
     return cmocka_run_group_tests_name("analyzer", tests, NULL, NULL);
 }

@@ -436,6 +436,59 @@ static void test_flow_many_flows_all_found(void **state)
     assert_int_equal(log.n, 3000);
 }
 
+typedef struct order {
+    uint32_t n;
+    uint64_t index[3000];
+} order_t;
+
+static void collect_order(void *ctx, ss_flow_t *f)
+{
+    order_t *o = ctx;
+    if (o->n < 3000)
+        o->index[o->n] = f->index;
+    o->n++;
+}
+
+/*
+ * The look-ahead calls: the hint for a key's hash is its flow (no two of
+ * these 3000 keys share a 32-bit hash), nothing for keys never created,
+ * and lookup with the hash given finds what lookup finds; neither hint nor
+ * prefetch changes which flow is least recently seen.
+ */
+static void test_flow_hint_and_hashed_lookup(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(0, 0, &log);
+    for (uint16_t i = 0; i < 3000; i++) {
+        ss_flow_key_t k = mk_key(6, (uint16_t)(i + 1));
+        assert_non_null(ss_flow_create(t, &k, i, 0, i));
+    }
+    for (uint16_t i = 0; i < 3000; i++) {
+        ss_flow_key_t k = mk_key(6, (uint16_t)(i + 1)), absent = mk_key(17, (uint16_t)(i + 1));
+        uint32_t h = ss_flow_key_hash(&k);
+        ss_flow_prefetch(t, h);
+        ss_flow_t *f = ss_flow_hint(t, h);
+        assert_non_null(f);
+        assert_int_equal(f->index, i);
+        assert_int_equal(f->hash, h);
+        assert_null(ss_flow_hint(t, ss_flow_key_hash(&absent)));
+        assert_ptr_equal(ss_flow_lookup_hashed(t, &k, h, 3000 + i, 0), f);
+        assert_null(ss_flow_lookup_hashed(t, &absent, ss_flow_key_hash(&absent), 3000 + i, 0));
+    }
+    /* Flows were looked up in index order; hints since then must not move any. */
+    for (uint16_t i = 3000; i > 0; i--) {
+        ss_flow_key_t k = mk_key(6, i);
+        assert_non_null(ss_flow_hint(t, ss_flow_key_hash(&k)));
+    }
+    order_t o = {0};
+    ss_flow_table_foreach(t, collect_order, &o);
+    assert_int_equal(o.n, 3000);
+    for (uint32_t i = 0; i < 3000; i++)
+        assert_int_equal(o.index[i], i);
+    ss_flow_table_destroy(t);
+}
+
 /*
  * Removals in the middle of probe runs: with a small cap, a stream of new
  * and returning keys evicts flows all the time (the index closes each gap
@@ -514,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_flow_max_closed_zero_releases_at_next_create),
         cmocka_unit_test(test_flow_foreach_visits_every_flow_oldest_first),
         cmocka_unit_test(test_flow_many_flows_all_found),
+        cmocka_unit_test(test_flow_hint_and_hashed_lookup),
         cmocka_unit_test(test_flow_removals_keep_index_and_lru_exact),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
