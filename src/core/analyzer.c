@@ -1018,7 +1018,6 @@ typedef struct prep {
     int keydir;
     bool keyed;     /* key and hash hold the conversation's (before any fragment reassembly) */
     uint32_t hash;
-    ss_flow_t *hint; /* the flow its hash is filed under, when looked at ahead (may be another key's) */
 } prep_t;
 
 /* Whether a decoded packet belongs to a TCP or UDP conversation. */
@@ -1041,7 +1040,6 @@ static void prepare(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
 {
     ss_decode(frame, &p->pkt);
     p->keyed = false;
-    p->hint = NULL;
     if (has_conversation(&p->pkt)) {
         prep_key(p);
         ss_flow_prefetch(a->flows, p->hash);
@@ -1052,14 +1050,26 @@ static void prepare(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
  * Later (the index entry has arrived): asks for the parts of the flow
  * record that every packet reads.
  */
-static void prefetch_record(ss_analyzer_t *a, prep_t *p)
+static void prefetch_record(ss_analyzer_t *a, const prep_t *p)
 {
-    if (!p->keyed || !(p->hint = ss_flow_hint(a->flows, p->hash)))
+    const ss_flow_t *f = p->keyed ? ss_flow_hint(a->flows, p->hash) : NULL;
+    if (!f)
         return;
-    const char *r = (const char *)p->hint;
+    const char *r = (const char *)f;
     size_t hot = sizeof(ss_flow_t) + sizeof(conn_t) + (a->cfg.reassemble ? offsetof(reasm_t, udp_count) : 0);
     for (size_t o = 0; o < hot; o += 64)
         __builtin_prefetch(r + o, 1);
+}
+
+/*
+ * The conversation of a frame decoded ahead, as the table holds it now
+ * (frames analysed since it was decoded may have removed or replaced it:
+ * the table is asked again each time, never a pointer kept).
+ */
+static const conn_t *hinted_conn(ss_analyzer_t *a, const prep_t *p)
+{
+    ss_flow_t *f = p->keyed ? ss_flow_hint(a->flows, p->hash) : NULL;
+    return f && memcmp(&f->key, &p->key, sizeof(p->key)) == 0 ? flow_conn(f) : NULL;
 }
 
 /* Asks for the bytes [p, p + n), at most `max` cache lines of them. */
@@ -1075,12 +1085,12 @@ static void prefetch_range(const void *p, size_t n, size_t max)
  * packet will read: the segments it may acknowledge or join, and the
  * streams of the directions it carries data or an acknowledgement for.
  */
-static void prefetch_deep(prep_t *p)
+static void prefetch_deep(ss_analyzer_t *a, const prep_t *p)
 {
     const ss_packet_t *pkt = &p->pkt;
-    if (!p->hint || pkt->l4 != SS_L4_TCP || memcmp(&p->hint->key, &p->key, sizeof(p->key)) != 0)
+    const conn_t *c = hinted_conn(a, p);
+    if (!c || pkt->l4 != SS_L4_TCP)
         return;
-    const conn_t *c = flow_conn(p->hint);
     const ss_tcp_half_t *fwd = &c->tcp.half[p->keydir], *rev = &c->tcp.half[!p->keydir];
     bool ack = pkt->tcp.flags & SS_TCP_ACK;
     if (ack && rev->n_unacked)
@@ -1105,12 +1115,12 @@ static void prefetch_deep(prep_t *p)
  * Last (the stream has arrived): where the packet's bytes will be
  * remembered, and the candidate framings that still read them.
  */
-static void prefetch_io(prep_t *p)
+static void prefetch_io(ss_analyzer_t *a, const prep_t *p)
 {
     const ss_packet_t *pkt = &p->pkt;
-    if (!p->hint || pkt->l4 != SS_L4_TCP || !pkt->payload_caplen || memcmp(&p->hint->key, &p->key, sizeof(p->key)))
+    const conn_t *c = pkt->l4 == SS_L4_TCP && pkt->payload_caplen ? hinted_conn(a, p) : NULL;
+    if (!c)
         return;
-    const conn_t *c = flow_conn(p->hint);
     const reasm_dir_t *io = c->rs ? c->rs->io[p->keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C] : NULL;
     if (!io)
         return;
@@ -1283,9 +1293,9 @@ int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n)
         if (i + AHEAD_RECORD < n)
             prefetch_record(a, &ring[(i + AHEAD_RECORD) % PREP_RING]);
         if (i + AHEAD_DEEP < n)
-            prefetch_deep(&ring[(i + AHEAD_DEEP) % PREP_RING]);
+            prefetch_deep(a, &ring[(i + AHEAD_DEEP) % PREP_RING]);
         if (i + 1 < n)
-            prefetch_io(&ring[(i + 1) % PREP_RING]);
+            prefetch_io(a, &ring[(i + 1) % PREP_RING]);
         int rc = process(a, &frames[i], &ring[i % PREP_RING]);
         if (rc < 0)
             return rc;
