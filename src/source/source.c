@@ -121,12 +121,16 @@ static void block_close(ss_source_t *s)
         fseeko(s->file, 0, SEEK_END); /* cannot happen for a regular file; libpcap then sees the end */
 }
 
-/* True when the block holds `n` bytes from the next record on, reading more of the file if needed. */
-static bool block_have(ss_source_t *s, size_t n)
+/*
+ * True when the block holds `n` bytes from the next record on, reading more
+ * of the file if needed and `refill` allows (reading moves the records
+ * returned before).
+ */
+static bool block_have(ss_source_t *s, size_t n, bool refill)
 {
     if (s->blk_len - s->blk_pos >= n)
         return true;
-    if (n > s->blk_cap)
+    if (!refill || n > s->blk_cap)
         return false;
     size_t keep = s->blk_len - s->blk_pos;
     memmove(s->blk, s->blk + s->blk_pos, keep);
@@ -150,9 +154,7 @@ static bool block_have(ss_source_t *s, size_t n)
  */
 static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp, bool refill)
 {
-    if (!refill && s->blk_len - s->blk_pos < 16)
-        return NULL;
-    if (!block_have(s, 16))
+    if (!block_have(s, 16, refill))
         return NULL;
     const uint8_t *r = s->blk + s->blk_pos;
     int32_t sec, sub;
@@ -161,8 +163,7 @@ static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp, bool re
     memcpy(&sub, r + 4, 4);
     memcpy(&caplen, r + 8, 4);
     memcpy(&len, r + 12, 4);
-    if (caplen > s->blk_snap || (!refill && s->blk_len - s->blk_pos < 16 + (size_t)caplen) ||
-        !block_have(s, 16 + (size_t)caplen))
+    if (caplen > s->blk_snap || !block_have(s, 16 + (size_t)caplen, refill))
         return NULL;
     r = s->blk + s->blk_pos; /* the block may have moved */
     struct pcap_pkthdr *h = &s->blk_hdr;
