@@ -205,6 +205,9 @@ __attribute__((format(printf, 2, 3))) static void notice(ss_analyzer_t *a, const
 
 static conn_t *flow_conn(ss_flow_t *f) { return (conn_t *)(void *)f->ext; }
 
+/* The client/server direction (SS_DIR_*) of flow-key direction `keydir`. */
+static int conn_dir(const conn_t *c, int keydir) { return keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C; }
+
 static void reasm_close(ss_analyzer_t *a, conn_t *c);
 static void reasm_free(conn_t *c);
 static int flush_messages(ss_analyzer_t *a);
@@ -1099,7 +1102,7 @@ static void prefetch_deep(ss_analyzer_t *a, const prep_t *p)
         prefetch_range(fwd->unacked + fwd->n_unacked, sizeof(*fwd->unacked), 1);
     if (!c->rs)
         return;
-    int dir = p->keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
+    int dir = conn_dir(c, p->keydir);
     const reasm_dir_t *io = c->rs->io[dir], *rio = c->rs->io[!dir];
     const size_t hot = offsetof(reasm_dir_t, stream) + offsetof(ss_stream_t, gap_bytes);
     if (io && pkt->payload_len) {
@@ -1121,7 +1124,7 @@ static void prefetch_io(ss_analyzer_t *a, const prep_t *p)
     const conn_t *c = pkt->l4 == SS_L4_TCP && pkt->payload_caplen ? hinted_conn(a, p) : NULL;
     if (!c)
         return;
-    const reasm_dir_t *io = c->rs ? c->rs->io[p->keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C] : NULL;
+    const reasm_dir_t *io = c->rs ? c->rs->io[conn_dir(c, p->keydir)] : NULL;
     if (!io)
         return;
     const ss_stream_t *st = &io->stream;
@@ -1138,7 +1141,7 @@ static void prefetch_io(ss_analyzer_t *a, const prep_t *p)
 
 static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
 {
-    ss_packet_t pkt = p->pkt;
+    ss_packet_t *pkt = &p->pkt; /* fragment reassembly may change it in place */
     ss_csum_result_t csum;
     ss_tcp_result_t tres;
     ss_pkt_event_t pe;
@@ -1146,7 +1149,7 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
     a->frames++;
     a->cur_frame = frame->number;
     memset(&pe, 0, sizeof(pe));
-    pe.pkt = &pkt;
+    pe.pkt = pkt;
     if (!a->have_t0) {
         a->have_t0 = true;
         a->t0_sec = frame->ts_sec;
@@ -1154,13 +1157,13 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
     }
     pe.rel_ns = (frame->ts_sec - a->t0_sec) * 1000000000LL + ((int64_t)frame->ts_nsec - a->t0_nsec);
     if (a->cfg.verify_checksums) {
-        ss_checksum_verify(&pkt, &csum);
+        ss_checksum_verify(pkt, &csum);
         pe.csum = &csum;
     }
 
     int64_t t_ns = frame->ts_sec * 1000000000LL + frame->ts_nsec;
-    if ((pkt.flags & SS_PKT_FRAGMENT) && !(pkt.flags & SS_PKT_INVALID)) {
-        ss_ipfrag_add(a->frags, &pkt, t_ns);
+    if ((pkt->flags & SS_PKT_FRAGMENT) && !(pkt->flags & SS_PKT_INVALID)) {
+        ss_ipfrag_add(a->frags, pkt, t_ns);
         if (!a->frag_noticed && ss_ipfrag_evicted(a->frags)) {
             a->frag_noticed = true;
             notice(a,
@@ -1170,26 +1173,24 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
                    a->cur_frame, a->cfg.limits.max_fragments);
         }
     }
-    if (has_conversation(&pkt)) {
-        if (!p->keyed) { /* the last fragment of a datagram, now whole */
-            p->pkt = pkt;
+    if (has_conversation(pkt)) {
+        if (!p->keyed) /* the last fragment of a datagram, now whole */
             prep_key(p);
-        }
-        const ss_flow_key_t key = p->key;
+        const ss_flow_key_t *key = &p->key;
         int keydir = p->keydir;
-        ss_flow_t *f = ss_flow_lookup_hashed(a->flows, &key, p->hash, frame->ts_sec, frame->ts_nsec);
-        bool tcp_ok = pkt.l4 == SS_L4_TCP && ss_tcp_analyzable(&pkt);
+        ss_flow_t *f = ss_flow_lookup_hashed(a->flows, key, p->hash, frame->ts_sec, frame->ts_nsec);
+        bool tcp_ok = pkt->l4 == SS_L4_TCP && ss_tcp_analyzable(pkt);
         bool reused = false, reuse_candidate = false;
-        if (f && tcp_ok && ss_tcp_is_port_reuse(&flow_conn(f)->tcp, keydir, &pkt)) {
+        if (f && tcp_ok && ss_tcp_is_port_reuse(&flow_conn(f)->tcp, keydir, pkt)) {
             f = NULL; /* a new SYN on these ports: a new conversation */
             reuse_candidate = true;
         }
         if (!f) {
-            f = ss_flow_create(a->flows, &key, frame->ts_sec, frame->ts_nsec, frame->number);
+            f = ss_flow_create(a->flows, key, frame->ts_sec, frame->ts_nsec, frame->number);
             if (!f)
                 return SS_ERR_NOMEM;
             conn_t *nc = flow_conn(f);
-            conn_init(nc, f, &pkt, keydir, a->cfg.limits.max_unacked);
+            conn_init(nc, f, pkt, keydir, a->cfg.limits.max_unacked);
             nc->info.run_t0_ns = a->t0_sec * 1000000000LL + a->t0_nsec;
             if (a->cfg.reassemble) {
                 nc->rs = reasm_create(a, nc);
@@ -1200,22 +1201,22 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
         if (a->sink_err)
             return a->sink_err;
         conn_t *c = flow_conn(f);
-        int dir = keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
+        int dir = conn_dir(c, keydir);
         c->info.frames[dir]++;
         c->info.bytes[dir] += frame->wirelen;
-        c->info.payload[dir] += pkt.payload_len;
+        c->info.payload[dir] += pkt->payload_len;
         c->info.last_sec = frame->ts_sec;
         c->info.last_nsec = frame->ts_nsec;
         pe.conv = &c->info;
         pe.dir = dir;
-        if (pkt.l4 == SS_L4_UDP && c->rs) {
-            udp_datagram(a, c, dir, &pkt);
+        if (pkt->l4 == SS_L4_UDP && c->rs) {
+            udp_datagram(a, c, dir, pkt);
             pe.msgs = &a->seg;
         }
-        if (pkt.l4 == SS_L4_TCP) {
+        if (pkt->l4 == SS_L4_TCP) {
             ss_tcp_state_t before = c->tcp.state[keydir];
             bool acked_before = c->tcp.half[keydir].acked_peer_fin;
-            ss_tcp_process(&c->tcp, keydir, &pkt, t_ns, frame->number, &tres);
+            ss_tcp_process(&c->tcp, keydir, pkt, t_ns, frame->number, &tres);
             if (c->tcp.half[keydir].unacked_capped && !c->unacked_noticed[keydir]) {
                 c->unacked_noticed[keydir] = true;
                 notice(a,
@@ -1232,15 +1233,15 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
             c->acked_first_fin_now = c->tcp.half[keydir].acked_peer_fin;
             if (reused)
                 tres.flags |= SS_TA(REUSED_PORTS);
-            conv_tcp_update(c, dir, &pkt, &tres, before);
+            conv_tcp_update(c, dir, pkt, &tres, before);
             c->sum.state[SS_DIR_C2S] = c->tcp.state[c->client_keydir];
             c->sum.state[SS_DIR_S2C] = c->tcp.state[!c->client_keydir];
             for (int i = 0; i < tres.ntrans; i++) /* report ends as client/server */
-                tres.trans[i].end = tres.trans[i].end == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C;
+                tres.trans[i].end = conn_dir(c, tres.trans[i].end);
             pe.tcp = &tres;
             pe.conv_tcp = &c->sum;
             if (c->rs && tres.analyzed) {
-                if (reasm_packet(a, c, dir, keydir, &pkt, &tres) < 0)
+                if (reasm_packet(a, c, dir, keydir, pkt, &tres) < 0)
                     return SS_ERR_NOMEM;
                 if (a->seg.count || a->seg.buffered || a->seg.overlap)
                     pe.msgs = &a->seg;
@@ -1250,11 +1251,11 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
                 ss_flow_set_closed(a->flows, f);
         }
     }
-    if (pkt.quoted.valid) {
+    if (pkt->quoted.valid) {
         ss_flow_key_t key;
         int keydir;
-        ss_flow_key_make(&key, &keydir, pkt.quoted.proto, &pkt.quoted.src, pkt.quoted.sport,
-                         &pkt.quoted.dst, pkt.quoted.dport);
+        ss_flow_key_make(&key, &keydir, pkt->quoted.proto, &pkt->quoted.src, pkt->quoted.sport,
+                         &pkt->quoted.dst, pkt->quoted.dport);
         ss_flow_t *f = ss_flow_find(a->flows, &key);
         if (f)
             pe.quoted_conv = &flow_conn(f)->info;
