@@ -336,7 +336,7 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
 typedef struct progress {
     bool on;
     struct timespec start, last;
-    uint64_t packets, shown; /* read so far; when the bar was last drawn */
+    uint64_t packets;
 } progress_t;
 
 static double secs_since(const struct timespec *t)
@@ -887,11 +887,9 @@ int main(int argc, char **argv)
             n += got;
             last_frame = batch[got - 1].number;
             rc = ss_analyzer_feed_batch(an, batch, got);
-            prog.packets += got;
-            if (prog.on && prog.packets - prog.shown >= 4096) {
-                prog.shown = prog.packets;
+            prog.packets = n;
+            if (prog.on && (n - got) / 4096 != n / 4096)
                 progress_show(&prog, src, false);
-            }
         } else if (r == SS_SOURCE_TIMEOUT) {
             continue;
         } else if (r == SS_SOURCE_EOF) {
