@@ -194,7 +194,7 @@ void ss_auto_feed(ss_auto_t *a, const ss_stream_chunk_t *chunk);
  * the same stream (all zero when nothing fits).
  */
 void ss_auto_verdict(const ss_auto_t *a, ss_auto_verdict_t *v, ss_auto_stats_t *st);
-/* A verdict in words: in English in `why` (JSON), in the user's language in `why_local`. */
+/* A verdict in words: in English in `why` (JSON), in the user's language in `why_local` (unless NULL). */
 void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char *why_local, size_t locallen);
 /* Both at once: the framing in `out`, the confidence returned. */
 ss_confidence_t ss_auto_decide(ss_auto_t *a, ss_framing_t *out, char *why, size_t whylen, char *why_local,

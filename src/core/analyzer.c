@@ -572,13 +572,13 @@ static const ss_inferred_t *find_inferred(const ss_analyzer_t *a, const conn_t *
 }
 
 /* Direction d's framing is the verdict `v`: the summary's framing, confidence and why. */
-static void apply_verdict(reasm_t *rs, int d, const ss_auto_verdict_t *v, char *why_local, size_t locallen)
+static void apply_verdict(reasm_t *rs, int d, const ss_auto_verdict_t *v)
 {
     rs->spec[d] = v->framing;
     ss_framing_name(&v->framing, rs->sum[d].framing, sizeof(rs->sum[d].framing));
     rs->sum[d].inferred = true;
     rs->sum[d].confidence = v->confidence;
-    ss_auto_explain(v, rs->sum[d].inferred_why, sizeof(rs->sum[d].inferred_why), why_local, locallen);
+    ss_auto_explain(v, rs->sum[d].inferred_why, sizeof(rs->sum[d].inferred_why), NULL, 0);
 }
 
 /* The note that says which framing was inferred for each direction of conversation c, and why. */
@@ -623,7 +623,6 @@ static void infer_close(ss_analyzer_t *a, conn_t *c)
     ss_auto_verdict_t v[2];
     for (int d = 0; d < 2; d++) {
         ss_auto_stats_t st;
-        char why_local[256];
         if (rs->io[d] && rs->io[d]->autod) {
             ss_auto_verdict(rs->io[d]->autod, &v[d], &st);
         } else { /* nothing to infer from */
@@ -632,7 +631,7 @@ static void infer_close(ss_analyzer_t *a, conn_t *c)
             v[d].framing.kind = SS_FRAMING_NONE;
             v[d].why = SS_AUTO_WHY_NO_DATA;
         }
-        apply_verdict(rs, d, &v[d], why_local, sizeof(why_local));
+        apply_verdict(rs, d, &v[d]);
         ss_conv_msgs_t *sm = &rs->sum[d];
         sm->messages = st.messages;
         sm->incomplete = st.incomplete;
@@ -691,8 +690,7 @@ static reasm_t *reasm_create(ss_analyzer_t *a, conn_t *c)
             rs->infer = true;
         const ss_inferred_t *inf = find_inferred(a, c);
         if (inf && c->info.proto == 6) {
-            char why_local[256];
-            apply_verdict(rs, d, &inf->dir[d], why_local, sizeof(why_local));
+            apply_verdict(rs, d, &inf->dir[d]);
             if (d == 1)
                 inferred_notice(a, c, inf->dir);
         }

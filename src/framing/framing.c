@@ -117,16 +117,28 @@ int ss_framing_parse(const char *text, ss_framing_t *out, char *err, size_t errl
     return 0;
 }
 
+/* A fixed name into buf[n], cut as snprintf would cut it (every conversation names its framing). */
+static void name_copy(char *buf, size_t n, const char *s)
+{
+    if (n == 0)
+        return;
+    size_t len = strlen(s);
+    if (len > n - 1)
+        len = n - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+}
+
 const char *ss_framing_name(const ss_framing_t *f, char *buf, size_t n)
 {
     switch (f->kind) {
-    case SS_FRAMING_NONE: snprintf(buf, n, "none"); break;
-    case SS_FRAMING_AUTO: snprintf(buf, n, "auto"); break;
+    case SS_FRAMING_NONE: name_copy(buf, n, "none"); break;
+    case SS_FRAMING_AUTO: name_copy(buf, n, "auto"); break;
     case SS_FRAMING_LINE:
         if (f->delim_len == 2)
-            snprintf(buf, n, "line:crlf");
+            name_copy(buf, n, "line:crlf");
         else if (f->delim[0] == '\n')
-            snprintf(buf, n, "line");
+            name_copy(buf, n, "line");
         else
             snprintf(buf, n, "line:0x%02x", f->delim[0]);
         break;
@@ -138,7 +150,7 @@ const char *ss_framing_name(const ss_framing_t *f, char *buf, size_t n)
         }
         break;
     case SS_FRAMING_FILEXFER: snprintf(buf, n, "filexfer:%s", f->little_endian ? "le" : "be"); break;
-    case SS_FRAMING_CALLS: snprintf(buf, n, "send() calls"); break;
+    case SS_FRAMING_CALLS: name_copy(buf, n, "send() calls"); break;
     }
     return buf;
 }
@@ -819,18 +831,22 @@ void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char 
     switch ((ss_auto_why_t)v->why) {
     case SS_AUTO_WHY_NO_DATA:
         snprintf(why, whylen, "no data");
-        snprintf(why_local, locallen, "%s", _("no data"));
+        if (why_local)
+            snprintf(why_local, locallen, "%s", _("no data"));
         return;
     case SS_AUTO_WHY_NONE_TEXT:
         snprintf(why, whylen, "no framing fits the whole stream (text without a common delimiter at the end): "
                               "treated as unframed");
-        snprintf(why_local, locallen, "%s",
-                 _("no framing fits the whole stream (text without a common delimiter at the end): "
-                   "treated as unframed"));
+        if (why_local)
+            snprintf(why_local, locallen, "%s",
+                     _("no framing fits the whole stream (text without a common delimiter at the end): "
+                       "treated as unframed"));
         return;
     case SS_AUTO_WHY_NONE_BINARY:
         snprintf(why, whylen, "no framing fits the whole stream (binary data): treated as unframed");
-        snprintf(why_local, locallen, "%s", _("no framing fits the whole stream (binary data): treated as unframed"));
+        if (why_local)
+            snprintf(why_local, locallen, "%s",
+                     _("no framing fits the whole stream (binary data): treated as unframed"));
         return;
     case SS_AUTO_WHY_FITS: break;
     }
@@ -841,10 +857,11 @@ void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char 
                  n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter"
                         : "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter",
                  name, v->bytes, n);
-        snprintf(why_local, locallen,
-                 P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter",
-                    "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter", n),
-                 name, v->bytes, n);
+        if (why_local)
+            snprintf(why_local, locallen,
+                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message, each ended by the delimiter",
+                        "%s explains all %" PRIu64 " bytes as %" PRIu64 " messages, each ended by the delimiter", n),
+                     name, v->bytes, n);
     } else if (v->framing.kind == SS_FRAMING_FILEXFER) {
         snprintf(why, whylen,
                  n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
@@ -852,11 +869,13 @@ void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char 
                         : "%s explains all %" PRIu64 " bytes as %" PRIu64
                           " messages (header length, JSON header, file body)",
                  name, v->bytes, n);
-        snprintf(why_local, locallen,
-                 P_("%s explains all %" PRIu64 " bytes as %" PRIu64 " message (header length, JSON header, file body)",
-                    "%s explains all %" PRIu64 " bytes as %" PRIu64
-                    " messages (header length, JSON header, file body)", n),
-                 name, v->bytes, n);
+        if (why_local)
+            snprintf(why_local, locallen,
+                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " message (header length, JSON header, file body)",
+                        "%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " messages (header length, JSON header, file body)", n),
+                     name, v->bytes, n);
     } else {
         snprintf(why, whylen,
                  n == 1 ? "%s explains all %" PRIu64 " bytes as %" PRIu64
@@ -864,12 +883,13 @@ void ss_auto_explain(const ss_auto_verdict_t *v, char *why, size_t whylen, char 
                         : "%s explains all %" PRIu64 " bytes as %" PRIu64
                           " messages, each length landing exactly on the next",
                  name, v->bytes, n);
-        snprintf(why_local, locallen,
-                 P_("%s explains all %" PRIu64 " bytes as %" PRIu64
-                    " message, each length landing exactly on the next",
-                    "%s explains all %" PRIu64 " bytes as %" PRIu64
-                    " messages, each length landing exactly on the next", n),
-                 name, v->bytes, n);
+        if (why_local)
+            snprintf(why_local, locallen,
+                     P_("%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " message, each length landing exactly on the next",
+                        "%s explains all %" PRIu64 " bytes as %" PRIu64
+                        " messages, each length landing exactly on the next", n),
+                     name, v->bytes, n);
     }
 }
 
