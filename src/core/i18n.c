@@ -187,6 +187,11 @@ size_t ss_i18n_width(const char *s)
     size_t w = 0;
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
+        if (*p < 0x80) { /* most cells are ASCII */
+            w++;
+            p++;
+            continue;
+        }
         uint32_t c = *p;
         int more = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
         if (more)

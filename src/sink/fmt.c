@@ -33,14 +33,49 @@ int ss_ta_marker_bit(size_t slot, uint32_t flags)
 const char *const ss_tcp_flag_names[9] = {"FIN", "SYN", "RST", "PSH", "ACK",
                                            "URG", "ECE", "CWR", "AE"};
 
+char *ss_put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+/* `len` bytes of `s` into buf[n] as snprintf("%s") would put them (cut, always terminated). */
+static void put_cut(char *buf, size_t n, const char *s, size_t len)
+{
+    if (n == 0)
+        return;
+    if (len > n - 1)
+        len = n - 1;
+    memcpy(buf, s, len);
+    buf[len] = '\0';
+}
+
 const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t n)
 {
-    char ab[64];
-    ss_addr_str(a, ab, sizeof(ab));
-    if (a->family == 6)
-        snprintf(buf, n, "[%s]:%u", ab, port);
-    else
-        snprintf(buf, n, "%s:%u", ab, port);
+    /* Written piece by piece: the summary formats two per row, twice. */
+    char t[80], *p = t;
+    if (a->family == 4) {
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                *p++ = '.';
+            p = ss_put_u64(p, a->a[i]);
+        }
+    } else if (a->family == 6) {
+        *p++ = '[';
+        ss_addr_str(a, p, 64);
+        p += strlen(p);
+        *p++ = ']';
+    }
+    *p++ = ':';
+    p = ss_put_u64(p, port);
+    put_cut(buf, n, t, (size_t)(p - t));
     return buf;
 }
 
@@ -124,8 +159,99 @@ const char *ss_fmt_secs(int64_t ns, int decimals, char *buf, size_t n)
     for (int i = decimals; i < 9; i++)
         div *= 10;
     uint64_t frac = (a % 1000000000u) / div;
-    snprintf(buf, n, "%s%" PRIu64 ".%0*" PRIu64, ns < 0 ? "-" : "", a / 1000000000u, decimals, frac);
+    if (decimals < 1 || decimals > 9) {
+        snprintf(buf, n, "%s%" PRIu64 ".%0*" PRIu64, ns < 0 ? "-" : "", a / 1000000000u, decimals, frac);
+        return buf;
+    }
+    /* The same text as that snprintf, without it (the summary writes two per row, twice). */
+    char t[40], *p = t;
+    if (ns < 0)
+        *p++ = '-';
+    p = ss_put_u64(p, a / 1000000000u);
+    *p++ = '.';
+    for (int i = decimals - 1; i >= 0; i--, frac /= 10)
+        p[i] = (char)('0' + frac % 10);
+    p += decimals;
+    put_cut(buf, n, t, (size_t)(p - t));
     return buf;
+}
+
+/*
+ * Milliseconds as printf("%.1f") from 10 ms up, else "%.3f", of the double
+ * ns / 1e6. Written with integers where that gives the same text: for
+ * 0 <= ns < 2^53 the double is the exact quotient rounded once, which is
+ * nearer to it than any rounding boundary of the printed digits except an
+ * exact tie; ties and negative times go through printf.
+ */
+void ss_fmt_ms(char *buf, size_t n, int64_t ns)
+{
+    double ms = (double)ns / 1e6;
+    int dec = ms >= 10 ? 1 : 3;
+    uint64_t unit = dec == 1 ? 100000 : 1000, q = (uint64_t)ns / unit, r = (uint64_t)ns % unit;
+    if (ns < 0 || ns >= (INT64_C(1) << 53) || 2 * r == unit || n < 32) {
+        snprintf(buf, n, dec == 1 ? "%.1f" : "%.3f", ms);
+        return;
+    }
+    if (2 * r > unit)
+        q++;
+    uint64_t scale = dec == 1 ? 10 : 1000;
+    char *p = ss_put_u64(buf, q / scale);
+    *p++ = '.';
+    for (int i = dec - 1, f = (int)(q % scale); i >= 0; i--, f /= 10)
+        p[i] = (char)('0' + f % 10);
+    p[dec] = '\0';
+}
+
+/*
+ * snprintf(buf, n, fmt, ...) for formats made of text, "%s" and "%" PRIu64
+ * only, written here (the summary formats a few per row, twice); any other
+ * directive (a translation may number its arguments) goes to vsnprintf.
+ */
+void ss_fmt_text(char *buf, size_t n, const char *fmt, ...)
+{
+    static const char u64[] = "%" PRIu64;
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *f = strchr(fmt, '%'); f; f = strchr(f, '%')) {
+        if (f[1] == 's') {
+            f += 2;
+        } else if (strncmp(f, u64, sizeof(u64) - 1) == 0) {
+            f += sizeof(u64) - 1;
+        } else {
+            vsnprintf(buf, n, fmt, ap);
+            va_end(ap);
+            return;
+        }
+    }
+    if (n == 0) {
+        va_end(ap);
+        return;
+    }
+    char *p = buf, *end = buf + n - 1;
+    while (*fmt && p < end) {
+        if (*fmt != '%') {
+            *p++ = *fmt++;
+            continue;
+        }
+        char num[20];
+        const char *arg;
+        size_t k;
+        if (fmt[1] == 's') {
+            arg = va_arg(ap, const char *);
+            k = strlen(arg);
+            fmt += 2;
+        } else {
+            arg = num;
+            k = (size_t)(ss_put_u64(num, va_arg(ap, uint64_t)) - num);
+            fmt += sizeof(u64) - 1;
+        }
+        if (k > (size_t)(end - p))
+            k = (size_t)(end - p);
+        memcpy(p, arg, k);
+        p += k;
+    }
+    *p = '\0';
+    va_end(ap);
 }
 
 void ss_json_str(FILE *out, const char *s)

@@ -21,6 +21,9 @@ extern const char *const ss_tcp_flag_names[9];
 #define SS_TA_MARKER_SLOTS 12
 int ss_ta_marker_bit(size_t slot, uint32_t flags);
 
+/* Writes v in decimal at p (at most 20 bytes, not terminated); returns the end. */
+char *ss_put_u64(char *p, uint64_t v);
+
 /* "addr:port", IPv6 addresses in brackets. */
 const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t n);
 
@@ -32,6 +35,12 @@ const char *ss_fmt_tcp_options(const ss_tcp_opts_t *o, char *buf, size_t n);
 
 /* Signed nanoseconds as seconds with `decimals` (1..9) digits: "-0.250000". */
 const char *ss_fmt_secs(int64_t ns, int decimals, char *buf, size_t n);
+
+/* Milliseconds as printf would write the double ns / 1e6: "%.1f" from 10 ms up, else "%.3f" (n >= 32 is fastest). */
+void ss_fmt_ms(char *buf, size_t n, int64_t ns);
+
+/* snprintf(buf, n, fmt, ...), faster for formats of text, "%s" and "%" PRIu64 only. */
+__attribute__((format(printf, 3, 4))) void ss_fmt_text(char *buf, size_t n, const char *fmt, ...);
 
 /* Writes s as a JSON string literal (with quotes). */
 void ss_json_str(FILE *out, const char *s);

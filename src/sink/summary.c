@@ -106,9 +106,10 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
     return 0;
 }
 
+/* Order of rows by start, for qsort of row pointers (a row is some 800 bytes to move). */
 static int by_start(const void *x, const void *y)
 {
-    const row_t *a = x, *b = y;
+    const row_t *a = *(const row_t *const *)x, *b = *(const row_t *const *)y;
     int64_t ta = a->info.first_sec * 1000000000LL + a->info.first_nsec;
     int64_t tb = b->info.first_sec * 1000000000LL + b->info.first_nsec;
     if (ta != tb)
@@ -158,24 +159,53 @@ typedef struct table {
     void (*fill)(const struct table *t, size_t row, char cell[MAXCOLS][CELL]);
     const summary_sink_t *m;
     tr_memo_t *mc;
-    const size_t *idx; /* the row of m->rows each table row shows, or NULL for all in order */
+    const row_t *const *rows; /* the row each table row shows */
     size_t nrows;
 } table_t;
 
-/* `n` spaces. */
-static void pad(FILE *o, size_t n)
+/* A table row is put together in a buffer and written with one call. */
+typedef struct line {
+    FILE *o;
+    size_t at;
+    char buf[2048];
+} line_t;
+
+static void line_put(line_t *l, const char *s, size_t n)
 {
-    static const char sp[] = "                                                                ";
-    while (n > 0) {
-        size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
-        fwrite(sp, 1, k, o);
+    while (n) {
+        if (l->at == sizeof(l->buf)) { /* only for cells and headings wider than a row can be here */
+            fwrite(l->buf, 1, l->at, l->o);
+            l->at = 0;
+        }
+        size_t k = sizeof(l->buf) - l->at < n ? sizeof(l->buf) - l->at : n;
+        memcpy(l->buf + l->at, s, k);
+        l->at += k;
+        s += k;
         n -= k;
     }
 }
 
+/* `n` spaces. */
+static void line_pad(line_t *l, size_t n)
+{
+    static const char sp[] = "                                                                ";
+    while (n > 0) {
+        size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+        line_put(l, sp, k);
+        n -= k;
+    }
+}
+
+static void line_end(line_t *l)
+{
+    line_put(l, "\n", 1);
+    fwrite(l->buf, 1, l->at, l->o);
+    l->at = 0;
+}
+
 static void print_table(FILE *o, const table_t *t)
 {
-    size_t w[MAXCOLS], cw[MAXCOLS];
+    size_t w[MAXCOLS];
     char cells[MAXCOLS][CELL];
     for (int c = 0; c < t->ncols; c++)
         w[c] = ss_i18n_width(t->head[c]);
@@ -187,46 +217,29 @@ static void print_table(FILE *o, const table_t *t)
                 w[c] = x;
         }
     }
+    line_t *l = &(line_t){.o = o};
     for (int c = 0; c < t->ncols; c++) {
         if (c)
-            fputs("  ", o);
-        fputs(t->head[c], o);
+            line_put(l, "  ", 2);
+        line_put(l, t->head[c], strlen(t->head[c]));
         if (c < t->ncols - 1)
-            pad(o, w[c] - ss_i18n_width(t->head[c]));
+            line_pad(l, w[c] - ss_i18n_width(t->head[c]));
     }
-    fputc('\n', o);
+    line_end(l);
     for (size_t r = 0; r < t->nrows; r++) {
         t->fill(t, r, cells);
-        for (int c = 0; c < t->ncols; c++)
-            cw[c] = ss_i18n_width(cells[c]);
         for (int c = 0; c < t->ncols; c++) {
+            size_t cw = ss_i18n_width(cells[c]), len = strlen(cells[c]);
             if (c)
-                fputs("  ", o);
-            if (t->right[c]) {
-                pad(o, w[c] - cw[c]);
-                fputs(cells[c], o);
-            } else {
-                fputs(cells[c], o);
-                if (c < t->ncols - 1)
-                    pad(o, w[c] - cw[c]);
-            }
+                line_put(l, "  ", 2);
+            if (t->right[c])
+                line_pad(l, w[c] - cw);
+            line_put(l, cells[c], len);
+            if (!t->right[c] && c < t->ncols - 1)
+                line_pad(l, w[c] - cw);
         }
-        fputc('\n', o);
+        line_end(l);
     }
-}
-
-/* A cell of one number, or of two or three separated by " / ": written without printf. */
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
 }
 
 /* `s` into a cell, cut at CELL - 1 bytes as snprintf would be. */
@@ -239,19 +252,38 @@ static void cell_str(char *cell, const char *s)
     cell[n] = '\0';
 }
 
-static void cell_u64(char *cell, uint64_t v) { *put_u64(cell, v) = '\0'; }
+/* A cell of one number, or of two or three separated by " / ": written without printf. */
+static void cell_u64(char *cell, uint64_t v) { *ss_put_u64(cell, v) = '\0'; }
+
+static char *put_sep(char *p)
+{
+    memcpy(p, " / ", 3);
+    return p + 3;
+}
 
 static void cell_pair(char *cell, uint64_t a, uint64_t b)
 {
-    char *p = put_u64(cell, a);
-    memcpy(p, " / ", 3);
-    *put_u64(p + 3, b) = '\0';
+    *ss_put_u64(put_sep(ss_put_u64(cell, a)), b) = '\0';
 }
 
-static void fmt_ms(char *buf, size_t n, int64_t ns)
+static void cell_triple(char *cell, uint64_t a, uint64_t b, uint64_t c)
 {
-    double ms = (double)ns / 1e6;
-    snprintf(buf, n, ms >= 10 ? "%.1f" : "%.3f", ms);
+    *ss_put_u64(put_sep(ss_put_u64(put_sep(ss_put_u64(cell, a)), b)), c) = '\0';
+}
+
+/* Two texts joined by `sep` into a cell, cut at CELL - 1 bytes as snprintf would be. */
+static void cell_join(char *cell, const char *a, const char *sep, const char *b)
+{
+    size_t at = 0;
+    const char *part[3] = {a, sep, b};
+    for (int i = 0; i < 3 && at < CELL - 1; i++) {
+        size_t n = strlen(part[i]);
+        if (n > CELL - 1 - at)
+            n = CELL - 1 - at;
+        memcpy(cell + at, part[i], n);
+        at += n;
+    }
+    cell[at] = '\0';
 }
 
 static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
@@ -262,8 +294,8 @@ static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
     int64_t dur = (i->last_sec - i->first_sec) * 1000000000LL + ((int64_t)i->last_nsec - i->first_nsec);
     cell_u64(cell[0], i->index);
     cell_str(cell[1], i->proto == 6 ? "TCP" : "UDP");
-    snprintf(cell[2], CELL, "%s \u2192 %s", ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)),
-             ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
+    cell_join(cell[2], ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)), " \u2192 ",
+              ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
     cell_str(cell[3], ss_fmt_secs(start, 6, t1, sizeof(t1)));
     cell_str(cell[4], ss_fmt_secs(dur, 6, t2, sizeof(t2)));
     cell_pair(cell[5], i->frames[0], i->frames[1]);
@@ -280,8 +312,8 @@ static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
         cell_str(cell[8], TM_("not captured (scale unknown)"));
     } else if (t->has_irtt) {
         char ms[32];
-        fmt_ms(ms, sizeof(ms), t->irtt_ns);
-        snprintf(cell[8], CELL, TM_("%s (iRTT %s ms)"), tr_memo(mc, ss_handshake_name(hs)), ms);
+        ss_fmt_ms(ms, sizeof(ms), t->irtt_ns);
+        ss_fmt_text(cell[8], CELL, TM_("%s (iRTT %s ms)"), tr_memo(mc, ss_handshake_name(hs)), ms);
     } else {
         cell_str(cell[8], tr_memo(mc, ss_handshake_name(hs)));
     }
@@ -293,17 +325,17 @@ static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
     switch (cl) {
     case SS_CLOSE_FIN:
         /* TRANSLATORS: the close cell: "FIN four-way, client first". */
-        snprintf(cell[9], CELL, TM_("FIN %s, %s first"), tr_memo(mc, ss_fin_style_name(t->fin_style)), who_fin);
+        ss_fmt_text(cell[9], CELL, TM_("FIN %s, %s first"), tr_memo(mc, ss_fin_style_name(t->fin_style)), who_fin);
         if (t->half_close)
             strncat(cell[9], TM_(", half-close"), CELL - strlen(cell[9]) - 1);
         break;
     case SS_CLOSE_HALF:
-        snprintf(cell[9], CELL, TM_("half: only %s sent FIN"), who_fin);
+        ss_fmt_text(cell[9], CELL, TM_("half: only %s sent FIN"), who_fin);
         break;
     case SS_CLOSE_RST:
         /* TRANSLATORS: the close cell: "RST by client in ESTABLISHED" (a TCP state name). */
-        snprintf(cell[9], CELL, TM_("RST by %s in %s"), t->first_rst == SS_DIR_C2S ? TM_("client") : TM_("server"),
-                 ss_tcp_state_name(t->rst_state));
+        ss_fmt_text(cell[9], CELL, TM_("RST by %s in %s"), t->first_rst == SS_DIR_C2S ? TM_("client") : TM_("server"),
+                    ss_tcp_state_name(t->rst_state));
         break;
     case SS_CLOSE_REFUSED:
         cell_str(cell[9], TM_("refused (RST)"));
@@ -313,7 +345,7 @@ static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
         cell_str(cell[9], TM_("open"));
         break;
     }
-    snprintf(cell[10], CELL, "%s / %s", ss_tcp_state_name(t->state[0]), ss_tcp_state_name(t->state[1]));
+    cell_join(cell[10], ss_tcp_state_name(t->state[0]), " / ", ss_tcp_state_name(t->state[1]));
     cell_str(cell[11], r->history);
 }
 
@@ -322,21 +354,30 @@ static void analysis_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CEL
     const ss_conv_tcp_t *t = &r->tcp;
     const uint64_t *n = t->counts;
     cell_u64(cell[0], r->info.index);
-    snprintf(cell[1], CELL, TM_("%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)"), n[SS_TA_BIT_RETRANSMISSION],
-             n[SS_TA_BIT_FAST_RETRANSMISSION], n[SS_TA_BIT_SPURIOUS_RETRANSMISSION]);
+    ss_fmt_text(cell[1], CELL, TM_("%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)"), n[SS_TA_BIT_RETRANSMISSION],
+                n[SS_TA_BIT_FAST_RETRANSMISSION], n[SS_TA_BIT_SPURIOUS_RETRANSMISSION]);
     cell_u64(cell[2], n[SS_TA_BIT_OUT_OF_ORDER]);
     cell_pair(cell[3], n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
     cell_u64(cell[4], n[SS_TA_BIT_DUPLICATE_ACK]);
-    snprintf(cell[5], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, n[SS_TA_BIT_ZERO_WINDOW],
-             n[SS_TA_BIT_ZERO_WINDOW_PROBE], n[SS_TA_BIT_WINDOW_FULL]);
+    cell_triple(cell[5], n[SS_TA_BIT_ZERO_WINDOW], n[SS_TA_BIT_ZERO_WINDOW_PROBE], n[SS_TA_BIT_WINDOW_FULL]);
     cell_u64(cell[6], n[SS_TA_BIT_WINDOW_UPDATE]);
     cell_u64(cell[7], n[SS_TA_BIT_KEEP_ALIVE]);
     if (t->rtt_samples) {
         char a[32], b[32], c[32];
-        fmt_ms(a, sizeof(a), t->rtt_min_ns);
-        fmt_ms(b, sizeof(b), t->rtt_sum_ns / (int64_t)t->rtt_samples);
-        fmt_ms(c, sizeof(c), t->rtt_max_ns);
-        snprintf(cell[8], CELL, "%s / %s / %s (%" PRIu64 ")", a, b, c, t->rtt_samples);
+        ss_fmt_ms(a, sizeof(a), t->rtt_min_ns);
+        ss_fmt_ms(b, sizeof(b), t->rtt_sum_ns / (int64_t)t->rtt_samples);
+        ss_fmt_ms(c, sizeof(c), t->rtt_max_ns);
+        char *p = cell[8];
+        for (const char *part[3] = {a, b, c}, **q = part; q < part + 3; q++) {
+            if (q > part)
+                p = put_sep(p);
+            size_t k = strlen(*q);
+            memcpy(p, *q, k);
+            p += k;
+        }
+        memcpy(p, " (", 2);
+        p = ss_put_u64(p + 2, t->rtt_samples);
+        memcpy(p, ")", 2);
     } else {
         cell_str(cell[8], "-");
     }
@@ -345,7 +386,7 @@ static void analysis_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CEL
 
 static const row_t *table_row(const table_t *t, size_t r)
 {
-    return &t->m->rows[t->idx ? t->idx[r] : r];
+    return t->rows[r];
 }
 
 static void fill_conv(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
@@ -369,7 +410,7 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     cell_str(cell[1], d == 0 ? TM_("c\u2192s") : TM_("s\u2192c"));
     if (g->inferred)
         /* TRANSLATORS: a framing found by --framing auto, and how sure: "len32 (auto, high)". */
-        snprintf(cell[2], CELL, TM_("%s (auto, %s)"), g->framing, tr_memo(mc, ss_confidence_name(g->confidence)));
+        ss_fmt_text(cell[2], CELL, TM_("%s (auto, %s)"), g->framing, tr_memo(mc, ss_confidence_name(g->confidence)));
     else
         cell_str(cell[2], strcmp(g->framing, "send() calls") == 0 ? TM_("send() calls") : g->framing);
     cell_u64(cell[3], g->messages);
@@ -379,17 +420,17 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     cell_u64(cell[7], g->largest);
     cell_u64(cell[8], g->gap_bytes);
     if (g->traced)
-        snprintf(cell[9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls, g->glued_recvs);
+        cell_triple(cell[9], g->send_calls, g->recv_calls, g->glued_recvs);
     else
         cell_str(cell[9], "-");
     if (g->broken)
-        snprintf(cell[10], CELL, TM_("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
-                 g->broken_why_local ? g->broken_why_local : "");
+        ss_fmt_text(cell[10], CELL, TM_("framing lost at byte %" PRIu64 ": %s"), g->broken_at,
+                    g->broken_why_local ? g->broken_why_local : "");
     else if (g->overlap_differs)
-        snprintf(cell[10], CELL, TM_("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
+        ss_fmt_text(cell[10], CELL, TM_("%" PRIu32 " resends carried different bytes"), g->overlap_differs);
     else if (g->udp_missing || g->udp_late)
-        snprintf(cell[10], CELL, TM_("%" PRIu64 " datagrams never seen, %" PRIu64 " late"), g->udp_missing,
-                 g->udp_late);
+        ss_fmt_text(cell[10], CELL, TM_("%" PRIu64 " datagrams never seen, %" PRIu64 " late"), g->udp_missing,
+                    g->udp_late);
     else
         cell_str(cell[10], "-");
 }
@@ -398,17 +439,20 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
 {
     summary_sink_t *m = (summary_sink_t *)s;
     FILE *o = m->out;
-    if (m->n)
-        qsort(m->rows, m->n, sizeof(*m->rows), by_start);
-    /* The analysis and message tables show some of the conversations: which ones. */
-    size_t *idx = malloc((m->n ? m->n : 1) * sizeof(*idx));
-    if (!idx)
-        return SS_ERR_NOMEM;
+    /* The rows by start; the analysis and message tables show some of them: which ones. */
+    const row_t **order = malloc((m->n ? m->n : 1) * sizeof(*order));
+    const row_t **idx = malloc((m->n ? m->n : 1) * sizeof(*idx));
     tr_memo_t *mc = calloc(1, sizeof(*mc));
-    if (!mc) {
+    if (!order || !idx || !mc) {
+        free(order);
         free(idx);
+        free(mc);
         return SS_ERR_NOMEM;
     }
+    for (size_t i = 0; i < m->n; i++)
+        order[i] = &m->rows[i];
+    if (m->n)
+        qsort(order, m->n, sizeof(*order), by_start);
     table_t t = {0};
     t.m = m;
     t.mc = mc;
@@ -424,6 +468,7 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
         t.right[c] = c == 0 || (c >= 3 && c <= 7);
     }
     t.fill = fill_conv;
+    t.rows = order;
     t.nrows = m->n;
     print_table(o, &t);
     if (m->unlisted)
@@ -432,8 +477,8 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
 
     size_t ntcp = 0;
     for (size_t i = 0; i < m->n; i++)
-        if (m->rows[i].is_tcp)
-            idx[ntcp++] = i;
+        if (order[i]->is_tcp)
+            idx[ntcp++] = order[i];
     if (ntcp) {
         static const char *const h2[] = {"#", N_("retransmissions"), N_("out-of-order"), N_("lost / ACKed unseen"),
                                          N_("dup ACKs"), N_("zero window / probes / full"), N_("window updates"),
@@ -446,15 +491,15 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
             t.right[c] = c != 8;
         }
         t.fill = fill_analysis;
-        t.idx = idx;
+        t.rows = idx;
         t.nrows = ntcp;
         print_table(o, &t);
     }
     /* Messages: one row per direction of each framed conversation. */
     size_t nframed = 0;
     for (size_t i = 0; i < m->n; i++)
-        if (m->rows[i].has_msgs)
-            idx[nframed++] = i;
+        if (order[i]->has_msgs)
+            idx[nframed++] = order[i];
     if (nframed) {
         static const char *const h3[] = {"#", N_("dir"), N_("framing"), N_("messages"), N_("incomplete"),
                                          N_("coalesced segments"), N_("split messages"), N_("largest"),
@@ -465,7 +510,7 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
             t.right[c] = c == 0 || (c >= 3 && c <= 9);
         }
         t.fill = fill_msgs;
-        t.idx = idx;
+        t.rows = idx;
         t.nrows = 2 * nframed;
         fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("Messages"), m->color ? "\033[0m" : "");
         print_table(o, &t);
@@ -473,6 +518,7 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
     if (end->stats_valid)
         fprintf(o, _("\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n"),
                 end->pcap_received, end->pcap_dropped);
+    free(order);
     free(idx);
     free(mc);
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;

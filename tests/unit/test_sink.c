@@ -5,12 +5,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
 
 #include <cmocka.h>
 
 #include "pktbuild.h"
 #include "segscope/analyzer.h"
 #include "segscope/sink.h"
+#include "segscope/i18n.h"
+#include "../../src/sink/internal.h"
 
 /* ---- a small JSON checker ----------------------------------------------- */
 
@@ -739,6 +744,152 @@ static void test_sink_follow_terminal_controls_shown_as_hex_utf8_as_text(void **
     ss_pb_trace_fini(&t);
 }
 
+/* ---- formatting helpers: the same text as the printf calls they replace ---- */
+
+static uint64_t fmt_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* A random value of random magnitude, either sign. */
+static int64_t fmt_rand_i64(uint64_t *x)
+{
+    uint64_t v = fmt_rand(x) >> (fmt_rand(x) % 64);
+    return fmt_rand(x) % 4 == 0 ? (int64_t)(0 - v) : (int64_t)v;
+}
+
+static void test_sink_fmt_helpers_write_what_printf_writes(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    char got[200], want[200];
+
+    /* milliseconds: "%.1f" from 10 ms up, else "%.3f", of ns / 1e6 (ties and huge values included) */
+    const int64_t ms_edges[] = {0, 1, 499, 500, 501, 1500, 2500, 999499, 999500, 999999, 9999499, 9999500,
+                                9999999, 10000000, 10049999, 10050000, 10050001, 10150000, 123456789,
+                                (INT64_C(1) << 53) - 1, INT64_C(1) << 53, INT64_MAX, -1, -500, -10050000,
+                                INT64_MIN};
+    for (size_t i = 0; i < 300000 + sizeof(ms_edges) / sizeof(ms_edges[0]); i++) {
+        int64_t ns = i < sizeof(ms_edges) / sizeof(ms_edges[0]) ? ms_edges[i] : fmt_rand_i64(&x);
+        if (i % 7 == 0 && ns > 0) /* exact ties of the printed digits */
+            ns = ns / 1000 * 1000 + 500;
+        double ms = (double)ns / 1e6;
+        snprintf(want, 32, ms >= 10 ? "%.1f" : "%.3f", ms);
+        ss_fmt_ms(got, 32, ns);
+        if (strcmp(got, want) != 0)
+            fail_msg("ms of %" PRId64 " ns: got %s, printf %s", ns, got, want);
+    }
+
+    /* seconds with 1..9 decimals, cut to small buffers as snprintf cuts */
+    for (int i = 0; i < 200000; i++) {
+        int64_t ns = i == 0 ? INT64_MIN : i == 1 ? INT64_MAX : fmt_rand_i64(&x);
+        int dec = 1 + (int)(fmt_rand(&x) % 9);
+        size_t n = i % 5 == 0 ? fmt_rand(&x) % 24 : 40;
+        uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns, div = 1;
+        for (int k = dec; k < 9; k++)
+            div *= 10;
+        memset(want, 'x', 41);
+        memset(got, 'x', 41);
+        snprintf(want, n, "%s%" PRIu64 ".%0*" PRIu64, ns < 0 ? "-" : "", a / 1000000000u, dec,
+                 (a % 1000000000u) / div);
+        ss_fmt_secs(ns, dec, got, n);
+        if (memcmp(got, want, 41) != 0)
+            fail_msg("secs of %" PRId64 " ns, %d decimals, %zu bytes: got %.40s, printf %.40s", ns, dec, n, got,
+                     want);
+    }
+
+    /* endpoints: dotted quads, RFC 5952 IPv6 in brackets, cut to small buffers */
+    for (int i = 0; i < 100000; i++) {
+        ss_addr_t ad;
+        memset(&ad, 0, sizeof(ad));
+        ad.family = i % 3 == 0 ? 6 : i % 3 == 1 ? 4 : 0;
+        for (int k = 0; k < 16; k++) /* runs of zero groups, so that "::" appears in places */
+            ad.a[k] = fmt_rand(&x) % 3 == 0 ? 0 : (uint8_t)fmt_rand(&x);
+        uint16_t port = (uint16_t)fmt_rand(&x);
+        size_t n = i % 4 == 0 ? fmt_rand(&x) % 60 : 80;
+        char ab[64] = "";
+        if (ad.family == 4)
+            inet_ntop(AF_INET, ad.a, ab, sizeof(ab));
+        else if (ad.family == 6)
+            inet_ntop(AF_INET6, ad.a, ab, sizeof(ab));
+        memset(want, 'x', 81);
+        memset(got, 'x', 81);
+        snprintf(want, n, ad.family == 6 ? "[%s]:%u" : "%s:%u", ab, port);
+        ss_fmt_endpoint(&ad, port, got, n);
+        if (memcmp(got, want, 81) != 0)
+            fail_msg("endpoint %s port %u in %zu bytes: got %.80s, printf %.80s", ab, port, n, got, want);
+    }
+
+    /* text of %s and %PRIu64 written directly; other formats through vsnprintf; cut at n - 1 bytes */
+    for (int i = 0; i < 20000; i++) {
+        char s1[120], s2[120];
+        size_t l1 = fmt_rand(&x) % sizeof(s1), l2 = fmt_rand(&x) % sizeof(s2);
+        for (size_t k = 0; k < l1; k++)
+            s1[k] = (char)(0x20 + fmt_rand(&x) % 0x5f);
+        for (size_t k = 0; k < l2; k++)
+            s2[k] = (char)(0x80 + fmt_rand(&x) % 0x40); /* bytes of UTF-8 sequences: cut as bytes, like printf */
+        s1[l1] = s2[l2] = '\0';
+        uint64_t u = fmt_rand(&x) >> (fmt_rand(&x) % 64), v = fmt_rand(&x), w = i % 9;
+        volatile size_t vn = i % 3 == 0 ? fmt_rand(&x) % 170 : 160; /* cut on purpose */
+        size_t n = vn;
+        memset(want, 'x', 200);
+        memset(got, 'x', 200);
+        switch (i % 6) {
+        case 0:
+            snprintf(want, n, "%s (iRTT %s ms)", s1, s2);
+            ss_fmt_text(got, n, "%s (iRTT %s ms)", s1, s2);
+            break;
+        case 1:
+            snprintf(want, n, "%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)", u, v, w);
+            ss_fmt_text(got, n, "%" PRIu64 " (%" PRIu64 " fast, %" PRIu64 " spurious)", u, v, w);
+            break;
+        case 2:
+            snprintf(want, n, "framing lost at byte %" PRIu64 ": %s", u, s1);
+            ss_fmt_text(got, n, "framing lost at byte %" PRIu64 ": %s", u, s1);
+            break;
+        case 3: /* 100%% is not one of the fast directives */
+            snprintf(want, n, "%s: 100%% of %" PRIu64, s2, v);
+            ss_fmt_text(got, n, "%s: 100%% of %" PRIu64, s2, v);
+            break;
+        case 4: /* nor is %u */
+            snprintf(want, n, "%u resends of %s", (unsigned)w, s1);
+            ss_fmt_text(got, n, "%u resends of %s", (unsigned)w, s1);
+            break;
+        default:
+            snprintf(want, n, "%s%s", s1, s2);
+            ss_fmt_text(got, n, "%s%s", s1, s2);
+            break;
+        }
+        if (memcmp(got, want, 200) != 0)
+            fail_msg("case %d, %zu bytes: got %.199s, printf %.199s", i % 6, n, got, want);
+    }
+    /* numbered arguments (a translation may reorder) take the vsnprintf path */
+    ss_fmt_text(got, sizeof(got), "%2$s (auto, %1$s)", "high", "len32");
+    assert_string_equal(got, "len32 (auto, high)");
+
+    for (int i = 0; i < 1000; i++) {
+        uint64_t v = i < 3 ? (uint64_t[]){0, 9, UINT64_MAX}[i] : fmt_rand(&x) >> (fmt_rand(&x) % 64);
+        char *e = ss_put_u64(got, v);
+        *e = '\0';
+        snprintf(want, sizeof(want), "%" PRIu64, v);
+        assert_string_equal(got, want);
+    }
+}
+
+static void test_sink_width_counts_wide_characters_twice(void **state)
+{
+    (void)state;
+    assert_int_equal(ss_i18n_width(""), 0);
+    assert_int_equal(ss_i18n_width("abc"), 3);
+    assert_int_equal(ss_i18n_width("c\u2192s"), 3);             /* an arrow is one column */
+    assert_int_equal(ss_i18n_width("\u4e2d\u6587"), 4);         /* two Han characters: two columns each */
+    assert_int_equal(ss_i18n_width("TCP \u91cd\u4f20 3"), 10); /* ASCII around wide characters */
+    assert_int_equal(ss_i18n_width("\xef\xbc\x8c"), 2);        /* fullwidth comma */
+}
+
 /* ---- summary ------------------------------------------------------------ */
 
 static void test_sink_summary_many_conversations_keeps_first_and_counts_rest(void **state)
@@ -786,6 +937,8 @@ int main(void)
         cmocka_unit_test(test_sink_text_rel_time_negative_when_time_goes_back),
         cmocka_unit_test(test_sink_follow_terminal_controls_shown_as_hex_utf8_as_text),
         cmocka_unit_test(test_sink_summary_many_conversations_keeps_first_and_counts_rest),
+        cmocka_unit_test(test_sink_fmt_helpers_write_what_printf_writes),
+        cmocka_unit_test(test_sink_width_counts_wide_characters_twice),
     };
     return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }
