@@ -587,35 +587,35 @@ int main(int argc, char **argv)
             cfg.limits.max_closed = (uint32_t)u;
             break;
         case OPT_MAX_UNACKED:
-            if (!number_arg(optarg, 0, UINT32_MAX, "segscope: --max-unacked needs a number of segments\n", &u))
+            if (!number_arg(optarg, 0, UINT32_MAX, _("segscope: --max-unacked needs a number of segments\n"), &u))
                 return EXIT_USAGE;
             cfg.limits.max_unacked = (uint32_t)u;
             break;
         case OPT_MAX_HTML_ELEMENTS:
-            if (!number_arg(optarg, 1, UINT32_MAX, "segscope: --max-html-elements needs a positive number\n", &u))
+            if (!number_arg(optarg, 1, UINT32_MAX, _("segscope: --max-html-elements needs a positive number\n"), &u))
                 return EXIT_USAGE;
             cfg.limits.max_html_elements = (uint32_t)u;
             break;
         case OPT_MAX_FRAGMENTS:
             if (!number_arg(optarg, 1, UINT32_MAX,
-                            "segscope: --max-fragments needs a positive number of datagrams\n", &u))
+                            _("segscope: --max-fragments needs a positive number of datagrams\n"), &u))
                 return EXIT_USAGE;
             cfg.limits.max_fragments = (uint32_t)u;
             break;
         case OPT_MAX_OOO_SEGS:
-            if (!number_arg(optarg, 0, UINT32_MAX, "segscope: --max-ooo-segs needs a number of segments\n", &u))
+            if (!number_arg(optarg, 0, UINT32_MAX, _("segscope: --max-ooo-segs needs a number of segments\n"), &u))
                 return EXIT_USAGE;
             cfg.limits.max_ooo_segs = (uint32_t)u;
             break;
         case OPT_MAX_OOO_BYTES:
-            if (!number_arg(optarg, 0, UINT64_MAX, "segscope: --max-ooo-bytes needs a number of bytes\n", &u))
+            if (!number_arg(optarg, 0, UINT64_MAX, _("segscope: --max-ooo-bytes needs a number of bytes\n"), &u))
                 return EXIT_USAGE;
             cfg.limits.max_ooo_bytes = u;
             break;
         case OPT_REASM_BUDGET:
             /* 0 would read as "no budget" below; a budget of nothing is --max-ooo-segs 0. */
             if (!number_arg(optarg, 1, UINT64_MAX,
-                            "segscope: --reasm-budget needs a positive number of bytes\n", &u))
+                            _("segscope: --reasm-budget needs a positive number of bytes\n"), &u))
                 return EXIT_USAGE;
             cfg.limits.reasm_budget = u;
             break;
