@@ -20,9 +20,25 @@ const char *ss_addr_str(const ss_addr_t *a, char *buf, size_t buflen)
     if (buflen == 0)
         return buf;
     buf[0] = '\0';
-    if (a->family == 4)
-        inet_ntop(AF_INET, a->a, buf, (socklen_t)buflen);
-    else if (a->family == 6)
+    if (a->family == 4) {
+        /* inet_ntop's text, written here (the summary writes two addresses per row, twice) */
+        char t[16], *p = t;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = a->a[i];
+            if (i)
+                *p++ = '.';
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
+        }
+        size_t len = (size_t)(p - t);
+        if (len < buflen) { /* as inet_ntop: nothing when it does not fit */
+            memcpy(buf, t, len);
+            buf[len] = '\0';
+        }
+    } else if (a->family == 6)
         inet_ntop(AF_INET6, a->a, buf, (socklen_t)buflen);
     return buf;
 }

@@ -46,8 +46,7 @@ char *ss_put_u64(char *p, uint64_t v)
     return p;
 }
 
-/* `len` bytes of `s` into buf[n] as snprintf("%s") would put them (cut, always terminated). */
-static void put_cut(char *buf, size_t n, const char *s, size_t len)
+void ss_put_cut(char *buf, size_t n, const char *s, size_t len)
 {
     if (n == 0)
         return;
@@ -61,21 +60,15 @@ const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t
 {
     /* Written piece by piece: the summary formats two per row, twice. */
     char t[80], *p = t;
-    if (a->family == 4) {
-        for (int i = 0; i < 4; i++) {
-            if (i)
-                *p++ = '.';
-            p = ss_put_u64(p, a->a[i]);
-        }
-    } else if (a->family == 6) {
+    if (a->family == 6)
         *p++ = '[';
-        ss_addr_str(a, p, 64);
-        p += strlen(p);
+    ss_addr_str(a, p, 64);
+    p += strlen(p);
+    if (a->family == 6)
         *p++ = ']';
-    }
     *p++ = ':';
     p = ss_put_u64(p, port);
-    put_cut(buf, n, t, (size_t)(p - t));
+    ss_put_cut(buf, n, t, (size_t)(p - t));
     return buf;
 }
 
@@ -172,7 +165,7 @@ const char *ss_fmt_secs(int64_t ns, int decimals, char *buf, size_t n)
     for (int i = decimals - 1; i >= 0; i--, frac /= 10)
         p[i] = (char)('0' + frac % 10);
     p += decimals;
-    put_cut(buf, n, t, (size_t)(p - t));
+    ss_put_cut(buf, n, t, (size_t)(p - t));
     return buf;
 }
 

@@ -24,6 +24,9 @@ int ss_ta_marker_bit(size_t slot, uint32_t flags);
 /* Writes v in decimal at p (at most 20 bytes, not terminated); returns the end. */
 char *ss_put_u64(char *p, uint64_t v);
 
+/* `len` bytes of `s` into buf[n] as snprintf("%s") would put them: cut at n - 1, terminated. */
+void ss_put_cut(char *buf, size_t n, const char *s, size_t len);
+
 /* "addr:port", IPv6 addresses in brackets. */
 const char *ss_fmt_endpoint(const ss_addr_t *a, uint16_t port, char *buf, size_t n);
 

@@ -243,47 +243,16 @@ static void print_table(FILE *o, const table_t *t)
 }
 
 /* `s` into a cell, cut at CELL - 1 bytes as snprintf would be. */
-static void cell_str(char *cell, const char *s)
-{
-    size_t n = strlen(s);
-    if (n > CELL - 1)
-        n = CELL - 1;
-    memcpy(cell, s, n);
-    cell[n] = '\0';
-}
+static void cell_str(char *cell, const char *s) { ss_put_cut(cell, CELL, s, strlen(s)); }
 
-/* A cell of one number, or of two or three separated by " / ": written without printf. */
+/* A cell of one number, or of two separated by " / ": written without printf. */
 static void cell_u64(char *cell, uint64_t v) { *ss_put_u64(cell, v) = '\0'; }
-
-static char *put_sep(char *p)
-{
-    memcpy(p, " / ", 3);
-    return p + 3;
-}
 
 static void cell_pair(char *cell, uint64_t a, uint64_t b)
 {
-    *ss_put_u64(put_sep(ss_put_u64(cell, a)), b) = '\0';
-}
-
-static void cell_triple(char *cell, uint64_t a, uint64_t b, uint64_t c)
-{
-    *ss_put_u64(put_sep(ss_put_u64(put_sep(ss_put_u64(cell, a)), b)), c) = '\0';
-}
-
-/* Two texts joined by `sep` into a cell, cut at CELL - 1 bytes as snprintf would be. */
-static void cell_join(char *cell, const char *a, const char *sep, const char *b)
-{
-    size_t at = 0;
-    const char *part[3] = {a, sep, b};
-    for (int i = 0; i < 3 && at < CELL - 1; i++) {
-        size_t n = strlen(part[i]);
-        if (n > CELL - 1 - at)
-            n = CELL - 1 - at;
-        memcpy(cell + at, part[i], n);
-        at += n;
-    }
-    cell[at] = '\0';
+    char *p = ss_put_u64(cell, a);
+    memcpy(p, " / ", 3);
+    *ss_put_u64(p + 3, b) = '\0';
 }
 
 static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
@@ -294,8 +263,8 @@ static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
     int64_t dur = (i->last_sec - i->first_sec) * 1000000000LL + ((int64_t)i->last_nsec - i->first_nsec);
     cell_u64(cell[0], i->index);
     cell_str(cell[1], i->proto == 6 ? "TCP" : "UDP");
-    cell_join(cell[2], ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)), " \u2192 ",
-              ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
+    ss_fmt_text(cell[2], CELL, "%s \u2192 %s", ss_fmt_endpoint(&i->addr[0], i->port[0], a, sizeof(a)),
+                ss_fmt_endpoint(&i->addr[1], i->port[1], b, sizeof(b)));
     cell_str(cell[3], ss_fmt_secs(start, 6, t1, sizeof(t1)));
     cell_str(cell[4], ss_fmt_secs(dur, 6, t2, sizeof(t2)));
     cell_pair(cell[5], i->frames[0], i->frames[1]);
@@ -345,7 +314,7 @@ static void conv_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CELL])
         cell_str(cell[9], TM_("open"));
         break;
     }
-    cell_join(cell[10], ss_tcp_state_name(t->state[0]), " / ", ss_tcp_state_name(t->state[1]));
+    ss_fmt_text(cell[10], CELL, "%s / %s", ss_tcp_state_name(t->state[0]), ss_tcp_state_name(t->state[1]));
     cell_str(cell[11], r->history);
 }
 
@@ -359,7 +328,8 @@ static void analysis_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CEL
     cell_u64(cell[2], n[SS_TA_BIT_OUT_OF_ORDER]);
     cell_pair(cell[3], n[SS_TA_BIT_LOST_SEGMENT], n[SS_TA_BIT_ACK_LOST_SEGMENT]);
     cell_u64(cell[4], n[SS_TA_BIT_DUPLICATE_ACK]);
-    cell_triple(cell[5], n[SS_TA_BIT_ZERO_WINDOW], n[SS_TA_BIT_ZERO_WINDOW_PROBE], n[SS_TA_BIT_WINDOW_FULL]);
+    ss_fmt_text(cell[5], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, n[SS_TA_BIT_ZERO_WINDOW],
+                n[SS_TA_BIT_ZERO_WINDOW_PROBE], n[SS_TA_BIT_WINDOW_FULL]);
     cell_u64(cell[6], n[SS_TA_BIT_WINDOW_UPDATE]);
     cell_u64(cell[7], n[SS_TA_BIT_KEEP_ALIVE]);
     if (t->rtt_samples) {
@@ -367,17 +337,7 @@ static void analysis_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CEL
         ss_fmt_ms(a, sizeof(a), t->rtt_min_ns);
         ss_fmt_ms(b, sizeof(b), t->rtt_sum_ns / (int64_t)t->rtt_samples);
         ss_fmt_ms(c, sizeof(c), t->rtt_max_ns);
-        char *p = cell[8];
-        for (const char *part[3] = {a, b, c}, **q = part; q < part + 3; q++) {
-            if (q > part)
-                p = put_sep(p);
-            size_t k = strlen(*q);
-            memcpy(p, *q, k);
-            p += k;
-        }
-        memcpy(p, " (", 2);
-        p = ss_put_u64(p + 2, t->rtt_samples);
-        memcpy(p, ")", 2);
+        ss_fmt_text(cell[8], CELL, "%s / %s / %s (%" PRIu64 ")", a, b, c, t->rtt_samples);
     } else {
         cell_str(cell[8], "-");
     }
@@ -420,7 +380,8 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
     cell_u64(cell[7], g->largest);
     cell_u64(cell[8], g->gap_bytes);
     if (g->traced)
-        cell_triple(cell[9], g->send_calls, g->recv_calls, g->glued_recvs);
+        ss_fmt_text(cell[9], CELL, "%" PRIu64 " / %" PRIu64 " / %" PRIu64, g->send_calls, g->recv_calls,
+                    g->glued_recvs);
     else
         cell_str(cell[9], "-");
     if (g->broken)

@@ -821,6 +821,18 @@ static void test_sink_fmt_helpers_write_what_printf_writes(void **state)
         ss_fmt_endpoint(&ad, port, got, n);
         if (memcmp(got, want, 81) != 0)
             fail_msg("endpoint %s port %u in %zu bytes: got %.80s, printf %.80s", ab, port, n, got, want);
+        /* the address alone, as inet_ntop writes it: nothing when it does not fit */
+        size_t an = i % 2 ? fmt_rand(&x) % 48 : 64;
+        memset(want, 'x', 81);
+        memset(got, 'x', 81);
+        if (an) {
+            want[0] = '\0';
+            if (ad.family == 4 || ad.family == 6)
+                inet_ntop(ad.family == 4 ? AF_INET : AF_INET6, ad.a, want, (socklen_t)an);
+        }
+        ss_addr_str(&ad, got, an);
+        if (memcmp(got, want, 81) != 0)
+            fail_msg("address %s in %zu bytes: got %.80s, inet_ntop %.80s", ab, an, got, want);
     }
 
     /* text of %s and %PRIu64 written directly; other formats through vsnprintf; cut at n - 1 bytes */
