@@ -7,6 +7,7 @@
 
 #include "segscope/apptrace.h"
 #include "segscope/decode.h"
+#include "segscope/flow.h"
 #include "segscope/framing.h"
 #include "segscope/limits.h"
 #include "segscope/sink.h"
@@ -94,6 +95,29 @@ int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame);
  * follow the failing one are not analysed.
  */
 int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n);
+
+/*
+ * A frame decoded ahead of its analysis, with its conversation's key and
+ * hash when it has one. ss_analyzer_prepare reads nothing but the frame, so
+ * another thread may prepare frames while the analyzer works (ss_reader
+ * does).
+ */
+typedef struct ss_prepared {
+    ss_packet_t pkt;
+    ss_flow_key_t key;
+    uint32_t hash;
+    int keydir;
+    bool keyed; /* key, keydir and hash hold the conversation's (before any fragment reassembly) */
+} ss_prepared_t;
+
+void ss_analyzer_prepare(const ss_frame_t *frame, ss_prepared_t *p);
+
+/*
+ * As ss_analyzer_feed_batch, for frames already prepared (prep[i] from
+ * frames[i]). The prepared packets are the analyzer's while it runs (it
+ * may change one in place, when a fragmented datagram completes).
+ */
+int ss_analyzer_feed_prepared(ss_analyzer_t *a, const ss_frame_t *frames, ss_prepared_t *prep, size_t n);
 
 /*
  * Ends the run: reports the conversations still open, then calls every

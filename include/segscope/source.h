@@ -84,6 +84,21 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf);
  */
 int ss_source_next_batch(ss_source_t *s, ss_frame_t *frames, size_t max, size_t *n, char *errbuf);
 
+/* Size of the blocks a saved pcap file is read in (see ss_source_swap_block). */
+#define SS_SOURCE_BLOCK_BYTES (512u * 1024u)
+
+/*
+ * For a reader that keeps the frames of a batch while it reads on (as
+ * ss_reader's thread does). When the source reads its file in blocks,
+ * the frames returned so far lie in the block in hand: this hands that
+ * block to the caller, who owns it from then on (to free(), or to give
+ * back later as `fresh`), and goes on reading in `fresh`, a malloc()ed
+ * block of SS_SOURCE_BLOCK_BYTES. Returns NULL, and keeps nothing, when the
+ * source does not read in blocks (stdin, pcapng, live: frames then stay
+ * valid only until the next read) or `fresh` is NULL.
+ */
+void *ss_source_swap_block(ss_source_t *s, void *fresh);
+
 /* Link-layer type of the source (LINKTYPE_* value). */
 int ss_source_linktype(const ss_source_t *s);
 /* Whether the source is a live interface. */

@@ -1012,15 +1012,6 @@ static void reasm_free(conn_t *c)
     c->info.msgs = NULL;
 }
 
-/* A frame decoded ahead of its turn, with its conversation's key when it has one. */
-typedef struct prep {
-    ss_packet_t pkt;
-    ss_flow_key_t key;
-    int keydir;
-    bool keyed;     /* key and hash hold the conversation's (before any fragment reassembly) */
-    uint32_t hash;
-} prep_t;
-
 /* Whether a decoded packet belongs to a TCP or UDP conversation. */
 static bool has_conversation(const ss_packet_t *pkt)
 {
@@ -1029,29 +1020,34 @@ static bool has_conversation(const ss_packet_t *pkt)
     return (pkt->l4 == SS_L4_TCP || udp_ok) && pkt->ports_valid && !(pkt->flags & SS_PKT_FRAGMENT);
 }
 
-static void prep_key(prep_t *p)
+static void prep_key(ss_prepared_t *p)
 {
     ss_flow_key_from_packet(&p->pkt, &p->key, &p->keydir);
     p->hash = ss_flow_key_hash(&p->key);
     p->keyed = true;
 }
 
-/* Decodes a frame and asks for its conversation's index entry. */
-static void prepare(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
+void ss_analyzer_prepare(const ss_frame_t *frame, ss_prepared_t *p)
 {
     ss_decode(frame, &p->pkt);
     p->keyed = false;
-    if (has_conversation(&p->pkt)) {
+    if (has_conversation(&p->pkt))
         prep_key(p);
+}
+
+/* Decodes a frame and asks for its conversation's index entry. */
+static void prepare(ss_analyzer_t *a, const ss_frame_t *frame, ss_prepared_t *p)
+{
+    ss_analyzer_prepare(frame, p);
+    if (p->keyed)
         ss_flow_prefetch(a->flows, p->hash);
-    }
 }
 
 /*
  * Later (the index entry has arrived): asks for the parts of the flow
  * record that every packet reads.
  */
-static void prefetch_record(ss_analyzer_t *a, const prep_t *p)
+static void prefetch_record(ss_analyzer_t *a, const ss_prepared_t *p)
 {
     const ss_flow_t *f = p->keyed ? ss_flow_hint(a->flows, p->hash) : NULL;
     if (!f)
@@ -1067,7 +1063,7 @@ static void prefetch_record(ss_analyzer_t *a, const prep_t *p)
  * (frames analysed since it was decoded may have removed or replaced it:
  * the table is asked again each time, never a pointer kept).
  */
-static const conn_t *hinted_conn(ss_analyzer_t *a, const prep_t *p)
+static const conn_t *hinted_conn(ss_analyzer_t *a, const ss_prepared_t *p)
 {
     ss_flow_t *f = p->keyed ? ss_flow_hint(a->flows, p->hash) : NULL;
     return f && memcmp(&f->key, &p->key, sizeof(p->key)) == 0 ? flow_conn(f) : NULL;
@@ -1086,7 +1082,7 @@ static void prefetch_range(const void *p, size_t n, size_t max)
  * packet will read: the segments it may acknowledge or join, and the
  * streams of the directions it carries data or an acknowledgement for.
  */
-static void prefetch_deep(ss_analyzer_t *a, const prep_t *p)
+static void prefetch_deep(ss_analyzer_t *a, const ss_prepared_t *p)
 {
     const ss_packet_t *pkt = &p->pkt;
     const conn_t *c = hinted_conn(a, p);
@@ -1116,7 +1112,7 @@ static void prefetch_deep(ss_analyzer_t *a, const prep_t *p)
  * Last (the stream has arrived): where the packet's bytes will be
  * remembered, and the candidate framings that still read them.
  */
-static void prefetch_io(ss_analyzer_t *a, const prep_t *p)
+static void prefetch_io(ss_analyzer_t *a, const ss_prepared_t *p)
 {
     const ss_packet_t *pkt = &p->pkt;
     const conn_t *c = pkt->l4 == SS_L4_TCP && pkt->payload_caplen ? hinted_conn(a, p) : NULL;
@@ -1137,7 +1133,7 @@ static void prefetch_io(ss_analyzer_t *a, const prep_t *p)
             prefetch_range(&io->autod->cand[__builtin_ctz(m)], sizeof(ss_auto_cand_t), 2);
 }
 
-static int process(ss_analyzer_t *a, const ss_frame_t *frame, prep_t *p)
+static int process(ss_analyzer_t *a, const ss_frame_t *frame, ss_prepared_t *p)
 {
     ss_packet_t *pkt = &p->pkt; /* fragment reassembly may change it in place */
     ss_csum_result_t csum;
@@ -1284,7 +1280,7 @@ _Static_assert(AHEAD_INDEX < PREP_RING && AHEAD_RECORD < AHEAD_INDEX && AHEAD_DE
 
 int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n)
 {
-    prep_t ring[PREP_RING];
+    ss_prepared_t ring[PREP_RING];
     size_t next = 0; /* the next frame to decode */
     for (size_t i = 0; i < n; i++) {
         for (; next < n && next <= i + AHEAD_INDEX; next++)
@@ -1302,9 +1298,31 @@ int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n)
     return 0;
 }
 
+/* The same look-ahead over frames decoded before (on the reader's thread): only the loads are left to ask for. */
+int ss_analyzer_feed_prepared(ss_analyzer_t *a, const ss_frame_t *frames, ss_prepared_t *prep, size_t n)
+{
+    for (size_t i = 0; i < n && i < AHEAD_INDEX; i++)
+        if (prep[i].keyed)
+            ss_flow_prefetch(a->flows, prep[i].hash);
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD_INDEX < n && prep[i + AHEAD_INDEX].keyed)
+            ss_flow_prefetch(a->flows, prep[i + AHEAD_INDEX].hash);
+        if (i + AHEAD_RECORD < n)
+            prefetch_record(a, &prep[i + AHEAD_RECORD]);
+        if (i + AHEAD_DEEP < n)
+            prefetch_deep(a, &prep[i + AHEAD_DEEP]);
+        if (i + 1 < n)
+            prefetch_io(a, &prep[i + 1]);
+        int rc = process(a, &frames[i], &prep[i]);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
 int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
 {
-    prep_t p;
+    ss_prepared_t p;
     prepare(a, frame, &p);
     return process(a, frame, &p);
 }

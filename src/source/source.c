@@ -92,7 +92,7 @@ int ss_source_open_stream(ss_source_t **out, FILE *fp, char *errbuf)
     return 0;
 }
 
-#define BLOCK_BYTES (1u << 20)
+#define BLOCK_BYTES SS_SOURCE_BLOCK_BYTES
 
 /* Reads the file in blocks when it is a classic pcap file libpcap passes records of unchanged; else libpcap reads it. */
 static void block_open(ss_source_t *s)
@@ -175,6 +175,20 @@ static const u_char *block_next(ss_source_t *s, struct pcap_pkthdr **hp, bool re
     s->blk_pos += 16 + (size_t)caplen;
     *hp = h;
     return r + 16;
+}
+
+void *ss_source_swap_block(ss_source_t *s, void *fresh)
+{
+    if (!s->blk || !fresh)
+        return NULL;
+    uint8_t *old = s->blk;
+    size_t keep = s->blk_len - s->blk_pos; /* the start of a record not returned yet */
+    memcpy(fresh, old + s->blk_pos, keep);
+    s->blk = fresh;
+    s->blk_off += s->blk_pos;
+    s->blk_pos = 0;
+    s->blk_len = keep;
+    return old;
 }
 
 int ss_source_open_file(ss_source_t **out, const char *path, char *errbuf)

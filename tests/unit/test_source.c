@@ -1,4 +1,4 @@
-/* test_source.c - reading saved captures through libpcap: errors, frames, truncation, filters. */
+/* test_source.c - reading saved captures through libpcap: errors, frames, truncation, filters; the reader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 
 #include "pktbuild.h"
 #include "segscope/err.h"
+#include "segscope/reader.h"
 #include "segscope/source.h"
 
 /* ---- a temporary directory per run -------------------------------------- */
@@ -479,6 +480,218 @@ static void test_source_invalid_filter_error(void **state)
     ss_source_close(s);
 }
 
+/* ---- the reader: batches read ahead on a thread ------------------------- */
+
+/* What ss_source_next gives: every frame (bytes copied) and the end. */
+typedef struct expect {
+    ss_frame_t *fr;
+    uint8_t (*data)[200];
+    size_t n;
+    int end_rc;
+    char end_err[SS_SOURCE_ERRBUF];
+} expect_t;
+
+static void expect_read(expect_t *e, const char *path, const char *filter, size_t cap)
+{
+    char err[SS_SOURCE_ERRBUF] = "";
+    ss_source_t *s = NULL;
+    e->fr = calloc(cap + 1, sizeof(*e->fr)); /* + 1: the read that finds the end */
+    e->data = calloc(cap, sizeof(*e->data));
+    assert_non_null(e->fr);
+    assert_non_null(e->data);
+    e->n = 0;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    if (filter)
+        assert_int_equal(ss_source_set_filter(s, filter, err), 0);
+    int rc;
+    while ((rc = ss_source_next(s, &e->fr[e->n], err)) == SS_SOURCE_FRAME) {
+        assert_true(e->n < cap && e->fr[e->n].caplen <= sizeof(e->data[0]));
+        memcpy(e->data[e->n], e->fr[e->n].data, e->fr[e->n].caplen);
+        e->n++;
+    }
+    e->end_rc = rc;
+    snprintf(e->end_err, sizeof(e->end_err), "%s", err);
+    ss_source_close(s);
+}
+
+/* A batch frame is the expected one; its decoding, when given, is what ss_analyzer_prepare makes of it. */
+static void assert_batch_frame(const ss_batch_t *b, size_t k, const expect_t *e, size_t i)
+{
+    const ss_frame_t *f = &b->frames[k], *w = &e->fr[i];
+    assert_int_equal(f->number, w->number);
+    assert_int_equal(f->caplen, w->caplen);
+    assert_int_equal(f->wirelen, w->wirelen);
+    assert_int_equal(f->ts_sec, w->ts_sec);
+    assert_int_equal(f->ts_nsec, w->ts_nsec);
+    assert_memory_equal(f->data, e->data[i], w->caplen);
+    if (!b->prep)
+        return;
+    ss_prepared_t p;
+    ss_analyzer_prepare(f, &p);
+    const ss_prepared_t *q = &b->prep[k];
+    assert_ptr_equal(q->pkt.frame, f);
+    assert_int_equal(q->pkt.flags, p.pkt.flags);
+    assert_int_equal(q->pkt.l4, p.pkt.l4);
+    assert_int_equal(q->pkt.payload_off, p.pkt.payload_off);
+    assert_int_equal(q->pkt.payload_caplen, p.pkt.payload_caplen);
+    assert_int_equal(q->keyed, p.keyed);
+    if (p.keyed) {
+        assert_int_equal(q->hash, p.hash);
+        assert_int_equal(q->keydir, p.keydir);
+        assert_memory_equal(&q->key, &p.key, sizeof(p.key));
+    }
+}
+
+/*
+ * The reader, on a thread or not, with or without a limit and a filter,
+ * gives the frames ss_source_next gives, in order, and then the same end:
+ * across the source's blocks, past the record from which libpcap reads the
+ * file itself (the reader then copies the frames), and up to a record cut
+ * off at the end. Every few batches the caller dawdles before checking
+ * the batch, while the thread reads on: the batch must stay intact.
+ */
+static void test_reader_gives_what_the_source_gives(void **state)
+{
+    (void)state;
+    enum { N = 40000 };
+    char path[256], cut[256], err[SS_SOURCE_ERRBUF];
+    tmp_path(path, sizeof(path), "reader.pcap");
+    tmp_path(cut, sizeof(cut), "reader-cut.pcap");
+    write_blocks_file(path, N, 30000);
+    long size = file_size(path);
+    assert_true(size > 3 * (long)SS_SOURCE_BLOCK_BYTES);
+    /* The same file cut 20 bytes into its last record. */
+    {
+        FILE *in = fopen(path, "rb"), *out = fopen(cut, "wb");
+        assert_non_null(in);
+        assert_non_null(out);
+        uint8_t *all = malloc((size_t)size);
+        assert_non_null(all);
+        assert_int_equal(fread(all, 1, (size_t)size, in), (size_t)size);
+        uint32_t last_caplen = 40 + (N - 1) % 81;
+        size_t keep = (size_t)size - last_caplen + 4;
+        assert_int_equal(fwrite(all, 1, keep, out), keep);
+        free(all);
+        fclose(in);
+        assert_int_equal(fclose(out), 0);
+    }
+    const char *const files[] = {path, cut};
+    static const char *const filters[] = {NULL, "len > 100"};
+    static const uint64_t limits[] = {0, 1, 1023, 1024, 1025, 31111, N - 1, N, N + 5};
+    for (size_t fi = 0; fi < 2; fi++)
+        for (size_t xi = 0; xi < 2; xi++) {
+            expect_t e;
+            expect_read(&e, files[fi], filters[xi], N);
+            assert_int_equal(e.end_rc, fi == 0 ? SS_SOURCE_EOF : SS_ERR_TRUNCATED);
+            for (size_t li = 0; li < sizeof(limits) / sizeof(limits[0]); li++)
+                for (int th = 0; th < 2; th++) {
+                    ss_source_t *s = NULL;
+                    ss_reader_t *r = NULL;
+                    assert_int_equal(ss_source_open_file(&s, files[fi], err), 0);
+                    if (filters[xi])
+                        assert_int_equal(ss_source_set_filter(s, filters[xi], err), 0);
+                    ss_reader_opts_t o = {.thread = th == 1, .limit = limits[li]};
+                    assert_int_equal(ss_reader_open(&r, s, &o), 0);
+                    assert_int_equal(ss_reader_threaded(r), th == 1);
+                    size_t total = 0, batches = 0;
+                    uint64_t done = 0, fsize = 0;
+                    ss_batch_t b;
+                    int rc;
+                    while ((rc = ss_reader_next(r, &b, err)) == SS_SOURCE_FRAME) {
+                        assert_true(b.n >= 1);
+                        assert_true(total + b.n <= e.n);
+                        assert_int_equal(b.prep != NULL, th == 1);
+                        if (th == 1 && ++batches % 4 == 0)
+                            usleep(300);
+                        for (size_t k = 0; k < b.n; k++)
+                            assert_batch_frame(&b, k, &e, total + k);
+                        total += b.n;
+                        uint64_t d, t;
+                        ss_reader_progress(r, &d, &t);
+                        assert_true(d >= done && t == (uint64_t)file_size(files[fi]));
+                        done = d;
+                        fsize = t;
+                    }
+                    size_t want = limits[li] && limits[li] < e.n ? (size_t)limits[li] : e.n;
+                    assert_int_equal(total, want);
+                    assert_true(fsize > 0 || total == 0);
+                    bool by_limit = limits[li] && limits[li] <= e.n; /* the end is not read then */
+                    if (by_limit) {
+                        assert_int_equal(rc, SS_SOURCE_EOF);
+                    } else {
+                        assert_int_equal(rc, e.end_rc);
+                        assert_string_equal(err, e.end_err);
+                    }
+                    /* The end again, and again. */
+                    err[0] = '\0';
+                    assert_int_equal(ss_reader_next(r, &b, err), rc);
+                    assert_int_equal(b.n, 0);
+                    if (!by_limit)
+                        assert_string_equal(err, e.end_err);
+                    assert_int_equal(ss_reader_next(r, &b, err), rc);
+                    ss_reader_close(r);
+                    ss_source_close(s);
+                }
+            free(e.fr);
+            free(e.data);
+        }
+}
+
+/* Closing a reader that reads ahead, before or in the middle of the file, stops its thread. */
+static void test_reader_close_early(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF];
+    tmp_path(path, sizeof(path), "reader-early.pcap");
+    write_blocks_file(path, 30000, 29000);
+    for (int taken = 0; taken < 3; taken++) {
+        ss_source_t *s = NULL;
+        ss_reader_t *r = NULL;
+        assert_int_equal(ss_source_open_file(&s, path, err), 0);
+        ss_reader_opts_t o = {.thread = true};
+        assert_int_equal(ss_reader_open(&r, s, &o), 0);
+        assert_true(ss_reader_threaded(r));
+        ss_batch_t b;
+        for (int i = 0; i < taken; i++)
+            assert_int_equal(ss_reader_next(r, &b, err), SS_SOURCE_FRAME);
+        if (taken == 2)
+            usleep(20000); /* the ring is full: the thread waits for room */
+        ss_reader_close(r);
+        /* The source is the caller's again, where the thread left it. */
+        ss_frame_t f;
+        assert_int_equal(ss_source_next(s, &f, err), SS_SOURCE_FRAME);
+        ss_source_close(s);
+    }
+    ss_reader_close(NULL);
+}
+
+/* A capture that is not a regular file (a pipe, a stream in memory) is read on the caller's thread. */
+static void test_reader_stream_not_threaded(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF];
+    tmp_path(path, sizeof(path), "reader-stream.pcap");
+    wframe_t w[2];
+    mk_tcp(&w[0], 1001, 1, 10, 0);
+    mk_udp(&w[1], 2002, 11, 0);
+    write_pcap(path, w, 2, PCAP_TSTAMP_PRECISION_NANO);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_stream(&s, f, err), 0);
+    ss_reader_t *r = NULL;
+    ss_reader_opts_t o = {.thread = true};
+    assert_int_equal(ss_reader_open(&r, s, &o), 0);
+    assert_false(ss_reader_threaded(r));
+    ss_batch_t b;
+    size_t total = 0;
+    while (ss_reader_next(r, &b, err) == SS_SOURCE_FRAME)
+        total += b.n;
+    assert_int_equal(total, 2);
+    ss_reader_close(r);
+    ss_source_close(s);
+}
+
 static void test_source_strerror_texts(void **state)
 {
     (void)state;
@@ -502,6 +715,9 @@ int main(void)
         cmocka_unit_test(test_source_filter_tcp_keeps_only_tcp),
         cmocka_unit_test(test_source_invalid_filter_error),
         cmocka_unit_test(test_source_strerror_texts),
+        cmocka_unit_test(test_reader_gives_what_the_source_gives),
+        cmocka_unit_test(test_reader_close_early),
+        cmocka_unit_test(test_reader_stream_not_threaded),
     };
     return cmocka_run_group_tests_name("source", tests, group_setup, group_teardown);
 }
