@@ -17,13 +17,13 @@
 #include "segscope/analyzer.h"
 #include "segscope/err.h"
 #include "segscope/i18n.h"
+#include "segscope/reader.h"
 #include "segscope/source.h"
 #include "segscope/version.h"
 
 #define EXIT_USAGE 2
 
 /* Frames read and analysed at a time (the analyzer looks ahead within them). */
-#define FEED_BATCH 64
 
 /*
  * The signal handler needs to reach the open source; this is the program's
@@ -62,6 +62,9 @@ static void usage(FILE *o)
             "                      user id), as tcpdump -Z does; ignored when not root\n"
             "  -q                  no progress bar (shown on standard error while a large\n"
             "                      file is read with the output going elsewhere)\n"
+            "  --threads N         a saved file: 2 reads and decodes it on a second thread\n"
+            "                      while the first analyses (the default with two or more\n"
+            "                      CPUs), 1 does both on one; the results are the same\n"
             "\n"
             "Output:\n"
             "  --json              JSON Lines, one record per packet (see docs/json.md)\n"
@@ -294,13 +297,17 @@ static const char two_pass_needs_file[] =
  * pass, the real one, frames with them. Returns 0, or EXIT_USAGE after
  * printing why.
  */
-static int infer_framings(const char *rfile, const char *filter, ss_config_t *cfg, ss_inferred_t **out, size_t *nout)
+static int infer_framings(const char *rfile, const char *filter, ss_config_t *cfg, bool thread, ss_inferred_t **out,
+                          size_t *nout)
 {
     char err[SS_SOURCE_ERRBUF] = "";
     ss_source_t *src = NULL;
+    ss_reader_t *rd = NULL;
     *out = NULL;
     *nout = 0;
-    if (ss_source_open_file(&src, rfile, err) < 0 || (filter && ss_source_set_filter(src, filter, err) < 0)) {
+    ss_reader_opts_t ro = {.thread = thread};
+    if (ss_source_open_file(&src, rfile, err) < 0 || (filter && ss_source_set_filter(src, filter, err) < 0) ||
+        ss_reader_open(&rd, src, &ro) < 0) {
         ss_source_close(src);
         return 0; /* the real pass reports the problem */
     }
@@ -310,15 +317,16 @@ static int infer_framings(const char *rfile, const char *filter, ss_config_t *cf
     c1.keep_inferred = true;
     ss_analyzer_t *an = ss_analyzer_create(&c1, NULL, 0);
     if (!an) {
+        ss_reader_close(rd);
         ss_source_close(src);
         fprintf(stderr, "%s", _("segscope: out of memory\n"));
         return EXIT_USAGE;
     }
-    ss_frame_t batch[FEED_BATCH];
-    size_t got;
-    while (ss_source_next_batch(src, batch, FEED_BATCH, &got, err) == SS_SOURCE_FRAME)
-        if (ss_analyzer_feed_batch(an, batch, got) < 0)
+    ss_batch_t batch;
+    while (ss_reader_next(rd, &batch, err) == SS_SOURCE_FRAME)
+        if (ss_reader_feed(an, &batch) < 0)
             break;
+    ss_reader_close(rd);
     ss_run_end_t end;
     memset(&end, 0, sizeof(end));
     ss_analyzer_finish(an, &end);
@@ -346,10 +354,10 @@ static double secs_since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
-static void progress_show(progress_t *p, ss_source_t *src, bool final)
+static void progress_show(progress_t *p, const ss_reader_t *rd, bool final)
 {
     uint64_t done, total;
-    ss_source_progress(src, &done, &total);
+    ss_reader_progress(rd, &done, &total);
     if (!p->on || total == 0)
         return;
     if (final) {
@@ -455,6 +463,7 @@ enum {
     OPT_PCAPNG,
     OPT_CSV,
     OPT_LANG,
+    OPT_THREADS,
 };
 
 int main(int argc, char **argv)
@@ -486,6 +495,7 @@ int main(int argc, char **argv)
         {"app-trace", required_argument, NULL, OPT_APP_TRACE},
         {"hex", no_argument, NULL, OPT_HEX},
         {"lang", required_argument, NULL, OPT_LANG},
+        {"threads", required_argument, NULL, OPT_THREADS},
         {"relinquish-privileges", required_argument, NULL, 'Z'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
@@ -499,6 +509,8 @@ int main(int argc, char **argv)
     const char *app_trace_path = NULL;
     uint64_t follow_stream = 0;
     int color = -1; /* -1 = when stdout is a terminal */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = ncpu > 1 ? 2 : 1;
     ss_config_t cfg;
     ss_live_opts_t lo;
     ss_config_init(&cfg);
@@ -530,6 +542,11 @@ int main(int argc, char **argv)
         case 'D': return list_interfaces();
         case 'Z': zuser = optarg; break;
         case 'q': quiet = true; break;
+        case OPT_THREADS:
+            if (!number_arg(optarg, 1, 2, _("segscope: --threads needs 1 or 2\n"), &u))
+                return EXIT_USAGE;
+            threads = (unsigned)u;
+            break;
         case OPT_JSON: json = true; break;
         case OPT_NO_COLOR: color = 0; break;
         case OPT_COLOR: color = 1; break;
@@ -777,7 +794,7 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    g_source = src;
+    g_source = ss_source_is_live(src) ? src : NULL; /* a file is read on its own thread: it stops between batches */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* A closed pipe (segscope ... | head) ends the program quietly, as it does cat or tcpdump. */
@@ -848,7 +865,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s", _(two_pass_needs_file));
             setup_rc = EXIT_USAGE;
         } else {
-            setup_rc = infer_framings(rfile, filter, &cfg, &inferred, &ninferred);
+            setup_rc = infer_framings(rfile, filter, &cfg, threads > 1, &inferred, &ninferred);
         }
         if (setup_rc == 0)
             ss_analyzer_set_inferred(an, inferred, ninferred);
@@ -878,18 +895,20 @@ int main(int argc, char **argv)
     progress_t prog = {.on = !live && !quiet && isatty(STDERR_FILENO) && !isatty(STDOUT_FILENO)};
     clock_gettime(CLOCK_MONOTONIC, &prog.start);
     prog.last = prog.start;
-    ss_frame_t batch[FEED_BATCH];
-    while (rc == 0 && !g_stop && (count == 0 || n < count)) {
-        size_t got;
-        int r = ss_source_next_batch(src, batch, count == 0 || count - n > FEED_BATCH ? FEED_BATCH : count - n, &got,
-                                     err);
+    ss_reader_t *rd = NULL;
+    ss_reader_opts_t ro = {.thread = threads > 1, .limit = count};
+    if (rc == 0)
+        rc = ss_reader_open(&rd, src, &ro);
+    while (rc == 0 && !g_stop) {
+        ss_batch_t batch;
+        int r = ss_reader_next(rd, &batch, err);
         if (r == SS_SOURCE_FRAME) {
-            n += got;
-            last_frame = batch[got - 1].number;
-            rc = ss_analyzer_feed_batch(an, batch, got);
+            n += batch.n;
+            last_frame = batch.frames[batch.n - 1].number;
+            rc = ss_reader_feed(an, &batch);
             prog.packets = n;
-            if (prog.on && (n - got) / 4096 != n / 4096)
-                progress_show(&prog, src, false);
+            if (prog.on && (n - batch.n) / 4096 != n / 4096)
+                progress_show(&prog, rd, false);
         } else if (r == SS_SOURCE_TIMEOUT) {
             continue;
         } else if (r == SS_SOURCE_EOF) {
@@ -919,7 +938,9 @@ int main(int argc, char **argv)
         }
     }
     g_source = NULL;
-    progress_show(&prog, src, true);
+    if (rd)
+        progress_show(&prog, rd, true);
+    ss_reader_close(rd);
     if (rc < 0) {
         fprintf(stderr, _("segscope: %s\n"), rc == SS_ERR_IO ? _("cannot write the output") : _(ss_strerror(rc)));
         status = EXIT_USAGE;
