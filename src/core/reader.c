@@ -20,6 +20,7 @@
 
 enum {
     SLOTS = 4,          /* batches in the ring */
+    WAKE_FREE = 2,      /* a thread that found the ring full waits for this many free slots */
     SLOT_FRAMES = 1024, /* frames in a batch at most */
     SYNC_FRAMES = 64,   /* frames a batch read on the caller's thread holds */
 };
@@ -56,6 +57,7 @@ struct ss_reader {
     size_t nfull;  /* slots handed over and not given back (the caller's included) */
     bool holding;  /* the caller holds slots[head] */
     bool stop;     /* ss_reader_close asks the thread to end */
+    bool waiting;  /* the thread waits for room */
     /* the thread's own */
     int pending_rc; /* an end read after frames the slot already held: it goes in the next slot */
     char pending_err[SS_SOURCE_ERRBUF];
@@ -166,8 +168,12 @@ static void *run(void *arg)
     size_t tail = 0;
     for (;;) {
         pthread_mutex_lock(&r->mu);
-        while (r->nfull == SLOTS && !r->stop)
-            pthread_cond_wait(&r->freed, &r->mu);
+        if (r->nfull == SLOTS) { /* to be woken once per WAKE_FREE batches, not per batch */
+            r->waiting = true;
+            while (r->nfull > SLOTS - WAKE_FREE && !r->stop)
+                pthread_cond_wait(&r->freed, &r->mu);
+            r->waiting = false;
+        }
         bool stop = r->stop;
         pthread_mutex_unlock(&r->mu);
         if (stop)
@@ -278,7 +284,8 @@ int ss_reader_next(ss_reader_t *r, ss_batch_t *b, char *errbuf)
         r->holding = false;
         r->nfull--;
         r->head = (r->head + 1) % SLOTS;
-        pthread_cond_signal(&r->freed);
+        if (r->waiting && r->nfull <= SLOTS - WAKE_FREE)
+            pthread_cond_signal(&r->freed);
     }
     while (r->nfull == 0)
         pthread_cond_wait(&r->filled, &r->mu);
