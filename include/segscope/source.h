@@ -85,7 +85,7 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf);
 int ss_source_next_batch(ss_source_t *s, ss_frame_t *frames, size_t max, size_t *n, char *errbuf);
 
 /* Size of the blocks a saved pcap file is read in (see ss_source_swap_block). */
-#define SS_SOURCE_BLOCK_BYTES (512u * 1024u)
+#define SS_SOURCE_BLOCK_BYTES (256u * 1024u)
 
 /*
  * For a reader that keeps the frames of a batch while it reads on (as

@@ -21,7 +21,7 @@
 enum {
     SLOTS = 4,          /* batches in the ring */
     WAKE_FREE = 2,      /* a thread that found the ring full waits for this many free slots */
-    SLOT_FRAMES = 1024, /* frames in a batch at most */
+    SLOT_FRAMES = 512,  /* frames in a batch at most (a block holds about 400 of 650 bytes) */
     SYNC_FRAMES = 64,   /* frames a batch read on the caller's thread holds */
 };
 /* Frames copied into a batch (when the source does not read in blocks) stop after this many bytes. */
