@@ -23,8 +23,6 @@
 
 #define EXIT_USAGE 2
 
-/* Frames read and analysed at a time (the analyzer looks ahead within them). */
-
 /*
  * The signal handler needs to reach the open source; this is the program's
  * only mutable file-scope state, and the library has none.
@@ -794,7 +792,7 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    g_source = ss_source_is_live(src) ? src : NULL; /* a file is read on its own thread: it stops between batches */
+    g_source = ss_source_is_live(src) ? src : NULL; /* only a live read waits; a file stops between batches */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     /* A closed pipe (segscope ... | head) ends the program quietly, as it does cat or tcpdump. */
