@@ -1035,14 +1035,6 @@ void ss_analyzer_prepare(const ss_frame_t *frame, ss_prepared_t *p)
         prep_key(p);
 }
 
-/* Decodes a frame and asks for its conversation's index entry. */
-static void prepare(ss_analyzer_t *a, const ss_frame_t *frame, ss_prepared_t *p)
-{
-    ss_analyzer_prepare(frame, p);
-    if (p->keyed)
-        ss_flow_prefetch(a->flows, p->hash);
-}
-
 /*
  * Later (the index entry has arrived): asks for the parts of the flow
  * record that every packet reads.
@@ -1275,56 +1267,55 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, ss_prepared_t *p)
  * frame in order, exactly as ss_analyzer_feed would run it.
  */
 enum { AHEAD_INDEX = 10, AHEAD_RECORD = 6, AHEAD_DEEP = 3, PREP_RING = 16 };
+_Static_assert((PREP_RING & (PREP_RING - 1)) == 0, "the ring is indexed with a mask");
 _Static_assert(AHEAD_INDEX < PREP_RING && AHEAD_RECORD < AHEAD_INDEX && AHEAD_DEEP < AHEAD_RECORD && AHEAD_DEEP > 1,
                "each stage looks at frames decoded and not yet analysed, after the stage before it");
 
-int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n)
+/*
+ * The loop all three entry points share. prep[k & mask] is frame k's
+ * prepared packet: a ring of PREP_RING decoded here as the loop goes
+ * (`decode`), or every frame's, prepared before (mask SIZE_MAX).
+ */
+static int feed(ss_analyzer_t *a, const ss_frame_t *frames, ss_prepared_t *prep, size_t mask, bool decode, size_t n)
 {
-    ss_prepared_t ring[PREP_RING];
-    size_t next = 0; /* the next frame to decode */
+    size_t next = 0; /* the next frame whose index entry to ask for (decoding it first) */
     for (size_t i = 0; i < n; i++) {
-        for (; next < n && next <= i + AHEAD_INDEX; next++)
-            prepare(a, &frames[next], &ring[next % PREP_RING]);
+        for (; next < n && next <= i + AHEAD_INDEX; next++) {
+            ss_prepared_t *p = &prep[next & mask];
+            if (decode)
+                ss_analyzer_prepare(&frames[next], p);
+            if (p->keyed)
+                ss_flow_prefetch(a->flows, p->hash);
+        }
         if (i + AHEAD_RECORD < n)
-            prefetch_record(a, &ring[(i + AHEAD_RECORD) % PREP_RING]);
+            prefetch_record(a, &prep[(i + AHEAD_RECORD) & mask]);
         if (i + AHEAD_DEEP < n)
-            prefetch_deep(a, &ring[(i + AHEAD_DEEP) % PREP_RING]);
+            prefetch_deep(a, &prep[(i + AHEAD_DEEP) & mask]);
         if (i + 1 < n)
-            prefetch_io(a, &ring[(i + 1) % PREP_RING]);
-        int rc = process(a, &frames[i], &ring[i % PREP_RING]);
+            prefetch_io(a, &prep[(i + 1) & mask]);
+        int rc = process(a, &frames[i], &prep[i & mask]);
         if (rc < 0)
             return rc;
     }
     return 0;
+}
+
+int ss_analyzer_feed_batch(ss_analyzer_t *a, const ss_frame_t *frames, size_t n)
+{
+    ss_prepared_t ring[PREP_RING];
+    return feed(a, frames, ring, PREP_RING - 1, true, n);
 }
 
 /* The same look-ahead over frames decoded before (on the reader's thread): only the loads are left to ask for. */
 int ss_analyzer_feed_prepared(ss_analyzer_t *a, const ss_frame_t *frames, ss_prepared_t *prep, size_t n)
 {
-    for (size_t i = 0; i < n && i < AHEAD_INDEX; i++)
-        if (prep[i].keyed)
-            ss_flow_prefetch(a->flows, prep[i].hash);
-    for (size_t i = 0; i < n; i++) {
-        if (i + AHEAD_INDEX < n && prep[i + AHEAD_INDEX].keyed)
-            ss_flow_prefetch(a->flows, prep[i + AHEAD_INDEX].hash);
-        if (i + AHEAD_RECORD < n)
-            prefetch_record(a, &prep[i + AHEAD_RECORD]);
-        if (i + AHEAD_DEEP < n)
-            prefetch_deep(a, &prep[i + AHEAD_DEEP]);
-        if (i + 1 < n)
-            prefetch_io(a, &prep[i + 1]);
-        int rc = process(a, &frames[i], &prep[i]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return feed(a, frames, prep, SIZE_MAX, false, n);
 }
 
 int ss_analyzer_feed(ss_analyzer_t *a, const ss_frame_t *frame)
 {
     ss_prepared_t p;
-    prepare(a, frame, &p);
-    return process(a, frame, &p);
+    return feed(a, frame, &p, 0, true, 1);
 }
 
 typedef struct collect {
