@@ -82,6 +82,12 @@ static bool copy_room(slot_t *s, size_t add)
     return true;
 }
 
+/* Frames that may be read next, at most `max`: 0 once the limit is reached. */
+static size_t room_under_limit(const ss_reader_t *r, size_t max)
+{
+    return r->limit && r->limit - r->given < max ? (size_t)(r->limit - r->given) : max;
+}
+
 static void set_end(slot_t *s, int rc, const char *err)
 {
     s->rc = rc;
@@ -101,9 +107,7 @@ static void fill(ss_reader_t *r, slot_t *s)
         return;
     }
     for (;;) {
-        size_t room = SLOT_FRAMES - s->n;
-        if (r->limit && r->limit - r->given < room)
-            room = (size_t)(r->limit - r->given);
+        size_t room = room_under_limit(r, SLOT_FRAMES - s->n);
         if (room == 0) {
             if (s->n == 0)
                 set_end(s, SS_SOURCE_EOF, "");
@@ -263,9 +267,7 @@ int ss_reader_next(ss_reader_t *r, ss_batch_t *b, char *errbuf)
         return r->end_rc;
     }
     if (!r->threaded) {
-        size_t max = SYNC_FRAMES;
-        if (r->limit && r->limit - r->given < max)
-            max = (size_t)(r->limit - r->given);
+        size_t max = room_under_limit(r, SYNC_FRAMES);
         if (max == 0)
             return give_end(r, SS_SOURCE_EOF, "", errbuf);
         errbuf[0] = '\0'; /* the source writes it for errors only */
