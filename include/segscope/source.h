@@ -84,8 +84,12 @@ int ss_source_next(ss_source_t *s, ss_frame_t *frame, char *errbuf);
  */
 int ss_source_next_batch(ss_source_t *s, ss_frame_t *frames, size_t max, size_t *n, char *errbuf);
 
-/* Size of the blocks a saved pcap file is read in (see ss_source_swap_block). */
-#define SS_SOURCE_BLOCK_BYTES (256u * 1024u)
+/*
+ * Size of the blocks a saved pcap file is read in (see ss_source_swap_block):
+ * 256 KiB, and room for a record header, so that a record of libpcap's
+ * largest snapshot length (262144) fits in one.
+ */
+#define SS_SOURCE_BLOCK_BYTES (256u * 1024u + 16u)
 
 /*
  * For a reader that keeps the frames of a batch while it reads on (as

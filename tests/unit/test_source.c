@@ -351,6 +351,56 @@ static void test_source_block_reader_matches_libpcap(void **state)
 }
 
 /*
+ * A record of libpcap's largest snapshot length (262144 bytes) fits in a
+ * block: the block reader reads on past it, and keeps its blocks (a block
+ * can still be swapped), where a smaller block would have handed the rest
+ * of the file to libpcap.
+ */
+static void test_source_largest_record_stays_in_blocks(void **state)
+{
+    (void)state;
+    char path[256], err[SS_SOURCE_ERRBUF] = "";
+    tmp_path(path, sizeof(path), "largest.pcap");
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    put32(f, 0xa1b2c3d4u);
+    put32(f, 2u | (4u << 16));
+    put32(f, 0);
+    put32(f, 0);
+    put32(f, 262144); /* snapshot length */
+    put32(f, 1);      /* Ethernet */
+    static uint8_t data[262144];
+    static const uint32_t caplens[] = {60, 262144, 70, 262144, 80};
+    for (uint32_t i = 0; i < 5; i++) {
+        put32(f, 100 + i);
+        put32(f, 0);
+        put32(f, caplens[i]);
+        put32(f, caplens[i]);
+        memset(data, (int)i, caplens[i]);
+        assert_int_equal(fwrite(data, 1, caplens[i], f), caplens[i]);
+    }
+    assert_int_equal(fclose(f), 0);
+
+    ss_source_t *s = NULL;
+    assert_int_equal(ss_source_open_file(&s, path, err), 0);
+    for (uint32_t i = 0; i < 5; i++) {
+        ss_frame_t fr;
+        assert_int_equal(ss_source_next(s, &fr, err), SS_SOURCE_FRAME);
+        assert_int_equal(fr.caplen, caplens[i]);
+        assert_int_equal(fr.data[0], i);
+        assert_int_equal(fr.data[fr.caplen - 1], i);
+        void *fresh = malloc(SS_SOURCE_BLOCK_BYTES);
+        assert_non_null(fresh);
+        void *old = ss_source_swap_block(s, fresh);
+        assert_non_null(old); /* still reading in blocks */
+        free(old);
+    }
+    ss_frame_t fr;
+    assert_int_equal(ss_source_next(s, &fr, err), SS_SOURCE_EOF);
+    ss_source_close(s);
+}
+
+/*
  * Batches: every frame of a batch is still intact when the batch is
  * complete (checked only then), batches of any size give the frames
  * libpcap gives, in order, numbered by position even with a filter, across
@@ -712,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_source_file_cut_mid_record_truncated_after_whole_frames),
         cmocka_unit_test(test_source_block_reader_matches_libpcap),
         cmocka_unit_test(test_source_batches_match_libpcap),
+        cmocka_unit_test(test_source_largest_record_stays_in_blocks),
         cmocka_unit_test(test_source_filter_tcp_keeps_only_tcp),
         cmocka_unit_test(test_source_invalid_filter_error),
         cmocka_unit_test(test_source_strerror_texts),
