@@ -94,6 +94,12 @@ ss_flow_t *ss_flow_lookup_hashed(ss_flow_table_t *t, const ss_flow_key_t *key, u
  */
 void ss_flow_prefetch(const ss_flow_table_t *t, uint32_t hash);
 ss_flow_t *ss_flow_hint(const ss_flow_table_t *t, uint32_t hash);
+/*
+ * Flows removed from the table so far. A flow pointer stays valid (the
+ * record is not freed) for as long as this count has not changed, so a
+ * caller may keep a hint across a few packets instead of asking again.
+ */
+uint64_t ss_flow_table_removed(const ss_flow_table_t *t);
 
 /* Finds the current flow for `key` without marking it as seen, or NULL. */
 ss_flow_t *ss_flow_find(ss_flow_table_t *t, const ss_flow_key_t *key);

@@ -12,6 +12,7 @@
 #include "segscope/flow.h"
 #include "segscope/grow.h"
 #include "segscope/i18n.h"
+#include "segscope/pool.h"
 #include "segscope/stream.h"
 #include "segscope/tcp.h"
 #include "ipfrag.h"
@@ -35,6 +36,9 @@ typedef struct reasm_dir {
     ss_framer_t *framer; /* ... or else the framer (either right after this struct) */
     ss_stream_t stream;  /* its fields every segment reads first, so two cache lines hold all these */
 } reasm_dir_t;
+
+/* Directions' streams kept for reuse when their conversation ends (two per conversation). */
+enum { DIRS_KEPT = 512 };
 
 /* Reassembly and framing of a conversation (allocated only with --framing). */
 typedef struct reasm {
@@ -94,6 +98,7 @@ struct ss_analyzer {
     uint32_t cont_done_part;  /* ... and its part count if it ended there */
     uint64_t mq_dropped;
     ss_stream_budget_t budget;
+    ss_pool_t dirs[2]; /* the streams of ended conversations, for new ones: with a framer, with candidates */
     ss_seg_msgs_t seg;     /* the current packet's message annotation */
     int seg_dir;
     queued_msg_t *mq;
@@ -209,7 +214,7 @@ static conn_t *flow_conn(ss_flow_t *f) { return (conn_t *)(void *)f->ext; }
 static int conn_dir(const conn_t *c, int keydir) { return keydir == c->client_keydir ? SS_DIR_C2S : SS_DIR_S2C; }
 
 static void reasm_close(ss_analyzer_t *a, conn_t *c);
-static void reasm_free(conn_t *c);
+static void reasm_free(ss_analyzer_t *a, conn_t *c);
 static int flush_messages(ss_analyzer_t *a);
 
 static void on_release(void *ctx, ss_flow_t *f, int reason)
@@ -219,7 +224,7 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
     (void)reason;
     if (a->finishing) {
         ss_tcp_conn_fini(&c->tcp);
-        reasm_free(c);
+        reasm_free(a, c);
         return; /* already reported in order */
     }
     reasm_close(a, c);
@@ -244,7 +249,7 @@ static void on_release(void *ctx, ss_flow_t *f, int reason)
     if (rc < 0 && a->sink_err == 0)
         a->sink_err = rc;
     ss_tcp_conn_fini(&c->tcp);
-    reasm_free(c);
+    reasm_free(a, c);
 }
 
 ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sinks, size_t nsinks)
@@ -256,6 +261,8 @@ ss_analyzer_t *ss_analyzer_create(const ss_config_t *cfg, ss_sink_t *const *sink
     a->sinks = sinks;
     a->nsinks = nsinks;
     a->budget.max = a->cfg.limits.reasm_budget;
+    ss_pool_init(&a->dirs[0], sizeof(reasm_dir_t) + sizeof(ss_framer_t), DIRS_KEPT);
+    ss_pool_init(&a->dirs[1], sizeof(reasm_dir_t) + sizeof(ss_auto_t), DIRS_KEPT);
     for (size_t i = 0; i < nsinks; i++)
         a->wants |= sinks[i]->ops->wants ? sinks[i]->ops->wants : UINT32_MAX;
     /* With reassembly, each conversation's reasm_t follows its conn_t in the flow record. */
@@ -397,9 +404,9 @@ static void conv_tcp_update(conn_t *c, int dir, const ss_packet_t *pkt, const ss
             t->rst_state = sender_state_before;
         }
     }
-    for (int b = 0; b < SS_TA_COUNT; b++)
-        if (r->flags & (1u << b))
-            t->counts[b]++;
+    _Static_assert(SS_TA_COUNT < 32, "the flags are bits of a uint32_t");
+    for (uint32_t m = r->flags & ((1u << SS_TA_COUNT) - 1); m; m &= m - 1) /* the flags raised: most packets none */
+        t->counts[__builtin_ctz(m)]++;
     if (r->has_ack_rtt) {
         if (t->rtt_samples == 0 || r->ack_rtt_ns < t->rtt_min_ns)
             t->rtt_min_ns = r->ack_rtt_ns;
@@ -546,7 +553,7 @@ static void on_chunk(void *ctx, const ss_stream_chunk_t *ch)
     g->open_end = fr->in_msg && fr->cur.index == g->last;
 }
 
-static void reasm_dir_free(reasm_dir_t *io)
+static void reasm_dir_free(ss_analyzer_t *a, reasm_dir_t *io)
 {
     if (!io)
         return;
@@ -555,7 +562,7 @@ static void reasm_dir_free(reasm_dir_t *io)
         ss_auto_fini(io->autod);
     else if (io->framer)
         ss_framer_fini(io->framer);
-    free(io);
+    ss_pool_put(&a->dirs[io->autod != NULL], io);
 }
 
 static const ss_inferred_t *find_inferred(const ss_analyzer_t *a, const conn_t *c)
@@ -720,7 +727,10 @@ static reasm_dir_t *reasm_io(ss_analyzer_t *a, reasm_t *rs, int d)
         return rs->io[d];
     const ss_limits_t *l = &a->cfg.limits;
     /* One allocation: the candidates or the framer follow the stream. */
-    reasm_dir_t *io = calloc(1, sizeof(*io) + (rs->infer ? sizeof(ss_auto_t) : sizeof(ss_framer_t)));
+    ss_pool_t *pool = &a->dirs[rs->infer];
+    reasm_dir_t *io = ss_pool_get(pool);
+    if (io)
+        memset(io, 0, pool->size);
     if (!io)
         return NULL;
     if (rs->infer) {
@@ -1000,12 +1010,12 @@ static void reasm_close(ss_analyzer_t *a, conn_t *c)
         report_recvs(a, c, d);
 }
 
-static void reasm_free(conn_t *c)
+static void reasm_free(ss_analyzer_t *a, conn_t *c)
 {
     if (!c->rs)
         return;
     for (int d = 0; d < 2; d++) {
-        reasm_dir_free(c->rs->io[d]);
+        reasm_dir_free(a, c->rs->io[d]);
         free(c->rs->bounds[d]);
     }
     c->rs = NULL; /* its memory goes with the flow record */
@@ -1036,12 +1046,25 @@ void ss_analyzer_prepare(const ss_frame_t *frame, ss_prepared_t *p)
 }
 
 /*
- * Later (the index entry has arrived): asks for the parts of the flow
- * record that every packet reads.
+ * A frame's conversation as the table held it when its record was asked
+ * for, kept for the later stages while no flow has been removed (so the
+ * pointer is still to a live record). It may be another conversation with
+ * the same hash: then only the wrong lines are loaded.
  */
-static void prefetch_record(ss_analyzer_t *a, const ss_prepared_t *p)
+typedef struct hint {
+    const conn_t *c;
+    uint64_t removed; /* ss_flow_table_removed then; UINT64_MAX: not asked yet */
+} hint_t;
+
+/*
+ * Later (the index entry has arrived): asks for the parts of the flow
+ * record that every packet reads, and keeps the hint.
+ */
+static void prefetch_record(ss_analyzer_t *a, const ss_prepared_t *p, hint_t *h)
 {
     const ss_flow_t *f = p->keyed ? ss_flow_hint(a->flows, p->hash) : NULL;
+    h->c = f ? flow_conn((ss_flow_t *)f) : NULL;
+    h->removed = ss_flow_table_removed(a->flows);
     if (!f)
         return;
     const char *r = (const char *)f;
@@ -1051,14 +1074,16 @@ static void prefetch_record(ss_analyzer_t *a, const ss_prepared_t *p)
 }
 
 /*
- * The conversation of a frame decoded ahead, as the table holds it now
- * (frames analysed since it was decoded may have removed or replaced it:
- * the table is asked again each time, never a pointer kept).
+ * The conversation of a frame decoded ahead: the hint while it still holds,
+ * else as the table holds it now (frames analysed since may have removed
+ * or replaced it).
  */
-static const conn_t *hinted_conn(ss_analyzer_t *a, const ss_prepared_t *p)
+static const conn_t *hinted_conn(ss_analyzer_t *a, const ss_prepared_t *p, const hint_t *h)
 {
+    if (h->removed == ss_flow_table_removed(a->flows))
+        return h->c;
     ss_flow_t *f = p->keyed ? ss_flow_hint(a->flows, p->hash) : NULL;
-    return f && memcmp(&f->key, &p->key, sizeof(p->key)) == 0 ? flow_conn(f) : NULL;
+    return f ? flow_conn(f) : NULL;
 }
 
 /* Asks for the bytes [p, p + n), at most `max` cache lines of them. */
@@ -1074,10 +1099,10 @@ static void prefetch_range(const void *p, size_t n, size_t max)
  * packet will read: the segments it may acknowledge or join, and the
  * streams of the directions it carries data or an acknowledgement for.
  */
-static void prefetch_deep(ss_analyzer_t *a, const ss_prepared_t *p)
+static void prefetch_deep(ss_analyzer_t *a, const ss_prepared_t *p, const hint_t *h)
 {
     const ss_packet_t *pkt = &p->pkt;
-    const conn_t *c = hinted_conn(a, p);
+    const conn_t *c = hinted_conn(a, p, h);
     if (!c || pkt->l4 != SS_L4_TCP)
         return;
     const ss_tcp_half_t *fwd = &c->tcp.half[p->keydir], *rev = &c->tcp.half[!p->keydir];
@@ -1104,10 +1129,10 @@ static void prefetch_deep(ss_analyzer_t *a, const ss_prepared_t *p)
  * Last (the stream has arrived): where the packet's bytes will be
  * remembered, and the candidate framings that still read them.
  */
-static void prefetch_io(ss_analyzer_t *a, const ss_prepared_t *p)
+static void prefetch_io(ss_analyzer_t *a, const ss_prepared_t *p, const hint_t *h)
 {
     const ss_packet_t *pkt = &p->pkt;
-    const conn_t *c = pkt->l4 == SS_L4_TCP && pkt->payload_caplen ? hinted_conn(a, p) : NULL;
+    const conn_t *c = pkt->l4 == SS_L4_TCP && pkt->payload_caplen ? hinted_conn(a, p, h) : NULL;
     if (!c)
         return;
     const reasm_dir_t *io = c->rs ? c->rs->io[conn_dir(c, p->keydir)] : NULL;
@@ -1279,6 +1304,9 @@ _Static_assert(AHEAD_INDEX < PREP_RING && AHEAD_RECORD < AHEAD_INDEX && AHEAD_DE
 static int feed(ss_analyzer_t *a, const ss_frame_t *frames, ss_prepared_t *prep, size_t mask, bool decode, size_t n)
 {
     size_t next = 0; /* the next frame whose index entry to ask for (decoding it first) */
+    hint_t hint[PREP_RING]; /* hint[k % PREP_RING]: frame k's, from its record stage */
+    for (size_t k = 0; k < AHEAD_RECORD && k < n; k++)
+        hint[k].removed = UINT64_MAX; /* these frames have no record stage in this call */
     for (size_t i = 0; i < n; i++) {
         for (; next < n && next <= i + AHEAD_INDEX; next++) {
             ss_prepared_t *p = &prep[next & mask];
@@ -1288,11 +1316,11 @@ static int feed(ss_analyzer_t *a, const ss_frame_t *frames, ss_prepared_t *prep,
                 ss_flow_prefetch(a->flows, p->hash);
         }
         if (i + AHEAD_RECORD < n)
-            prefetch_record(a, &prep[(i + AHEAD_RECORD) & mask]);
+            prefetch_record(a, &prep[(i + AHEAD_RECORD) & mask], &hint[(i + AHEAD_RECORD) % PREP_RING]);
         if (i + AHEAD_DEEP < n)
-            prefetch_deep(a, &prep[(i + AHEAD_DEEP) & mask]);
+            prefetch_deep(a, &prep[(i + AHEAD_DEEP) & mask], &hint[(i + AHEAD_DEEP) % PREP_RING]);
         if (i + 1 < n)
-            prefetch_io(a, &prep[(i + 1) & mask]);
+            prefetch_io(a, &prep[(i + 1) & mask], &hint[(i + 1) % PREP_RING]);
         int rc = process(a, &frames[i], &prep[i & mask]);
         if (rc < 0)
             return rc;
@@ -1374,6 +1402,8 @@ void ss_analyzer_destroy(ss_analyzer_t *a)
         return;
     a->finishing = true;
     ss_flow_table_destroy(a->flows);
+    for (int i = 0; i < 2; i++)
+        ss_pool_drain(&a->dirs[i]);
     ss_ipfrag_destroy(a->frags);
     free(a->mq);
     free(a->inf);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "segscope/flow.h"
+#include "segscope/pool.h"
 
 /*
  * The table: an open-addressing index of (hash, id) pairs, and per flow id
@@ -14,6 +15,9 @@
 enum { LIST_ALL = 0, LIST_ENDED = 1 }; /* every flow, the ended ones */
 
 #define NIL UINT32_MAX
+
+/* Records of removed flows kept for the next ones (a conversation ends about as often as one starts). */
+enum { RECS_KEPT = 256 };
 
 typedef struct slot {
     uint32_t hash;
@@ -44,6 +48,8 @@ struct ss_flow_table {
     uint64_t closed_released;
     uint64_t next_index[2]; /* TCP, UDP */
     uint64_t evicted;
+    uint64_t removed; /* flows removed (their records freed) so far */
+    ss_pool_t recs;   /* records of removed flows, handed out again */
     ss_flow_release_fn release;
     void *ctx;
 };
@@ -125,6 +131,7 @@ ss_flow_table_t *ss_flow_table_create(const ss_limits_t *limits, size_t ext_size
     if (t->limits.max_flows == 0)
         t->limits.max_flows = 1;
     t->ext_size = ext_size;
+    ss_pool_init(&t->recs, sizeof(ss_flow_t) + ext_size, RECS_KEPT);
     t->release = release;
     t->ctx = ctx;
     for (int l = 0; l < 2; l++)
@@ -219,9 +226,10 @@ static void remove_flow(ss_flow_table_t *t, ss_flow_t *f, int reason)
         t->evicted++;
     t->flow[f->id] = NULL;
     t->free_ids[t->nfree++] = f->id;
+    t->removed++;
     if (t->release)
         t->release(t->ctx, f, reason);
-    free(f);
+    ss_pool_put(&t->recs, f);
 }
 
 void ss_flow_table_destroy(ss_flow_table_t *t)
@@ -235,6 +243,7 @@ void ss_flow_table_destroy(ss_flow_table_t *t)
     free(t->link[0]);
     free(t->link[1]);
     free(t->free_ids);
+    ss_pool_drain(&t->recs);
     free(t);
 }
 
@@ -378,12 +387,12 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
     if ((t->list[LIST_ALL].n + 1) * 2 > t->nslots && !grow_slots(t) && t->list[LIST_ALL].n + 1 >= t->nslots)
         return NULL; /* the index must keep one empty slot */
     size_t size = sizeof(ss_flow_t) + t->ext_size;
-    ss_flow_t *f = malloc(size);
+    ss_flow_t *f = ss_pool_get(&t->recs);
     if (!f)
         return NULL;
     uint32_t id = take_id(t);
     if (id == NIL) {
-        free(f);
+        ss_pool_put(&t->recs, f);
         return NULL;
     }
     memset(f, 0, size);
@@ -407,6 +416,7 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
 
 size_t ss_flow_table_count(const ss_flow_table_t *t) { return t->list[LIST_ALL].n; }
 uint64_t ss_flow_table_evicted(const ss_flow_table_t *t) { return t->evicted; }
+uint64_t ss_flow_table_removed(const ss_flow_table_t *t) { return t->removed; }
 uint64_t ss_flow_table_closed_released(const ss_flow_table_t *t) { return t->closed_released; }
 
 void ss_flow_table_foreach(ss_flow_table_t *t, void (*fn)(void *ctx, ss_flow_t *f), void *ctx)

@@ -10,6 +10,7 @@
 
 #include "pktbuild.h"
 #include "segscope/flow.h"
+#include "segscope/pool.h"
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -537,6 +538,63 @@ static void test_flow_removals_keep_index_and_lru_exact(void **state)
     ss_flow_table_destroy(t);
 }
 
+/* Every removal is counted (hints kept across packets rely on it), and a record handed out again is cleared. */
+static void test_flow_removed_counted_and_reused_record_cleared(void **state)
+{
+    (void)state;
+    rel_log_t log;
+    ss_flow_table_t *t = mk_table(2, 10, &log);
+    ss_flow_key_t a = mk_key(6, 1), b = mk_key(6, 2), c = mk_key(6, 3), d = mk_key(6, 4);
+    ss_flow_t *fa = ss_flow_create(t, &a, 1, 0, 1);
+    memset(fa->ext, 0xAA, 64);
+    assert_int_equal(ss_flow_table_removed(t), 0);
+    ss_flow_t *fa2 = ss_flow_create(t, &a, 2, 0, 2); /* replaced: the new one may get the old record */
+    assert_non_null(fa2);
+    assert_int_equal(ss_flow_table_removed(t), 1);
+    const uint8_t *ext = (const uint8_t *)fa2->ext;
+    for (size_t i = 0; i < 64; i++)
+        assert_int_equal(ext[i], 0); /* whichever record it got, it starts cleared */
+    assert_int_equal(fa2->first_frame, 2);
+    ss_flow_t *fb = ss_flow_create(t, &b, 3, 0, 3);
+    assert_int_equal(ss_flow_table_removed(t), 1);
+    ss_flow_set_closed(t, fb);
+    assert_non_null(ss_flow_create(t, &c, 4, 0, 4)); /* the cap: the least recently seen goes */
+    assert_int_equal(ss_flow_table_removed(t), 2);
+    assert_non_null(ss_flow_create(t, &d, 100, 0, 5)); /* idle past 10 s: both others expire */
+    assert_int_equal(ss_flow_table_removed(t), 4);
+    assert_null(ss_flow_lookup(t, &a, 100, 0));
+    assert_int_equal(ss_flow_table_removed(t), 4); /* a miss removes nothing */
+    ss_flow_table_destroy(t);
+    assert_int_equal(log.n, 5);
+}
+
+static void test_pool_hands_back_and_keeps_at_most_keep(void **state)
+{
+    (void)state;
+    ss_pool_t p;
+    ss_pool_init(&p, 1, 2);
+    assert_int_equal(p.size, sizeof(void *)); /* a block holds at least the list's link */
+    ss_pool_init(&p, 100, 2);
+    void *x = ss_pool_get(&p), *y = ss_pool_get(&p), *z = ss_pool_get(&p);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_non_null(z);
+    ss_pool_put(&p, x);
+    ss_pool_put(&p, y);
+    ss_pool_put(&p, z); /* over `keep`: freed */
+    ss_pool_put(&p, NULL);
+    assert_int_equal(p.n, 2);
+    assert_ptr_equal(ss_pool_get(&p), y); /* the last one put back comes first */
+    assert_ptr_equal(ss_pool_get(&p), x);
+    assert_int_equal(p.n, 0);
+    ss_pool_put(&p, x);
+    ss_pool_put(&p, y);
+    ss_pool_drain(&p);
+    assert_int_equal(p.n, 0);
+    assert_null(p.head);
+    ss_pool_drain(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -556,6 +614,8 @@ int main(void)
         cmocka_unit_test(test_flow_many_flows_all_found),
         cmocka_unit_test(test_flow_hint_and_hashed_lookup),
         cmocka_unit_test(test_flow_removals_keep_index_and_lru_exact),
+        cmocka_unit_test(test_flow_removed_counted_and_reused_record_cleared),
+        cmocka_unit_test(test_pool_hands_back_and_keeps_at_most_keep),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
