@@ -478,10 +478,14 @@ static void test_auto_binary_byte_anywhere(void **state)
     assert_non_null(a);
     for (unsigned b = 0; b < 256; b++) {
         bool want = (b < 0x20 && b != '\n' && b != '\r' && b != '\t') || b == 0x7F;
-        for (unsigned pos = 0; pos < 19; pos++) {
-            uint8_t d[19];
+        /* 35 bytes: every lane of two 16-byte blocks, and the 3 bytes after them. */
+        for (unsigned pos = 0; pos < 35; pos++) {
+            uint8_t d[35];
             memset(d, 'a', sizeof(d));
-            d[3] = '\n'; /* a line ending elsewhere in the same word */
+            d[3] = '\n'; /* line endings and a tab elsewhere in the same block */
+            d[20] = '\r';
+            d[21] = '\n';
+            d[33] = '\t';
             d[pos] = (uint8_t)b;
             ss_auto_init(a, 1 << 20);
             ss_stream_chunk_t c = {0, d, sizeof(d), 1, false};
