@@ -727,12 +727,12 @@ static reasm_dir_t *reasm_io(ss_analyzer_t *a, reasm_t *rs, int d)
         return rs->io[d];
     const ss_limits_t *l = &a->cfg.limits;
     /* One allocation: the candidates or the framer follow the stream. */
-    ss_pool_t *pool = &a->dirs[rs->infer];
-    reasm_dir_t *io = ss_pool_get(pool);
-    if (io)
-        memset(io, 0, pool->size);
+    reasm_dir_t *io = ss_pool_get(&a->dirs[rs->infer]);
     if (!io)
         return NULL;
+    /* The init calls below clear the stream and the candidates or framer: only the pointers are left. */
+    io->autod = NULL;
+    io->framer = NULL;
     if (rs->infer) {
         io->autod = (ss_auto_t *)(void *)(io + 1);
         ss_auto_init(io->autod, l->max_message);

@@ -9,6 +9,7 @@
  * peer's ACK (or the end of the stream) passes them, so a consumer can
  * resynchronise instead of waiting forever.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ struct ss_stream_seg {
 void ss_stream_init(ss_stream_t *s, uint32_t max_ooo_segs, uint64_t max_ooo_bytes,
                     ss_stream_budget_t *budget, ss_stream_deliver_fn deliver, void *ctx)
 {
-    memset(s, 0, sizeof(*s));
+    memset(s, 0, offsetof(ss_stream_t, recent)); /* recent[] is read only where it was written */
     s->max_ooo_segs = max_ooo_segs;
     s->max_ooo_bytes = max_ooo_bytes;
     s->budget = budget;
