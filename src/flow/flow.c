@@ -48,7 +48,7 @@ struct ss_flow_table {
     uint64_t closed_released;
     uint64_t next_index[2]; /* TCP, UDP */
     uint64_t evicted;
-    uint64_t removed; /* flows removed (their records freed) so far */
+    uint64_t removed; /* flows removed (their records given back) so far */
     ss_pool_t recs;   /* records of removed flows, handed out again */
     ss_flow_release_fn release;
     void *ctx;
@@ -386,8 +386,7 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
         remove_flow(t, t->flow[t->list[LIST_ALL].head], SS_FLOW_RELEASE_CAP);
     if ((t->list[LIST_ALL].n + 1) * 2 > t->nslots && !grow_slots(t) && t->list[LIST_ALL].n + 1 >= t->nslots)
         return NULL; /* the index must keep one empty slot */
-    size_t size = sizeof(ss_flow_t) + t->ext_size;
-    ss_flow_t *f = ss_pool_get(&t->recs);
+    ss_flow_t *f = ss_pool_get(&t->recs); /* t->recs.size bytes: the flow and its ext area */
     if (!f)
         return NULL;
     uint32_t id = take_id(t);
@@ -395,7 +394,7 @@ ss_flow_t *ss_flow_create(ss_flow_table_t *t, const ss_flow_key_t *key, int64_t 
         ss_pool_put(&t->recs, f);
         return NULL;
     }
-    memset(f, 0, size);
+    memset(f, 0, t->recs.size);
     f->key = *key;
     f->hash = ss_flow_key_hash(key);
     f->id = id;
