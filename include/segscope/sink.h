@@ -68,6 +68,20 @@ ss_sink_t *ss_sink_summary_create(FILE *out, bool color);
  */
 ss_sink_t *ss_sink_summary_create_capped(FILE *out, bool color, size_t max_rows);
 
+typedef struct ss_summary_opts {
+    bool color;
+    size_t max_rows; /* as for ss_sink_summary_create_capped */
+    /*
+     * Format each conversation's rows on a thread of the sink's own, while
+     * the analysis goes on (the tables are the same either way). When the
+     * thread cannot be started, they are formatted on the caller's.
+     */
+    bool thread;
+} ss_summary_opts_t;
+
+/* The same, with options. NULL on ENOMEM. */
+ss_sink_t *ss_sink_summary_create_opts(FILE *out, const ss_summary_opts_t *o);
+
 /*
  * JSON Lines (docs/json.md), written to `out` (not closed); `packets` false
  * leaves out the packet records (conversations only). NULL on ENOMEM.

@@ -60,9 +60,11 @@ static void usage(FILE *o)
             "                      user id), as tcpdump -Z does; ignored when not root\n"
             "  -q                  no progress bar (shown on standard error while a large\n"
             "                      file is read with the output going elsewhere)\n"
-            "  --threads N         a saved file: 2 reads and decodes it on a second thread\n"
-            "                      while the first analyses (the default with two or more\n"
-            "                      CPUs), 1 does both on one; the results are the same\n"
+            "  --threads N         2 reads and decodes a saved file on a second thread\n"
+            "                      while the first analyses, and formats the --summary\n"
+            "                      tables on a third as conversations end (the default\n"
+            "                      with two or more CPUs); 1 does all on one thread; the\n"
+            "                      results are the same\n"
             "\n"
             "Output:\n"
             "  --json              JSON Lines, one record per packet (see docs/json.md)\n"
@@ -840,7 +842,8 @@ int main(int argc, char **argv)
         }
         /* Live, the tables come after Ctrl-C: the capture's summary. */
         if (summary || live)
-            oom |= !(sinks[nsinks++] = ss_sink_summary_create(stdout, color == 1));
+            oom |= !(sinks[nsinks++] = ss_sink_summary_create_opts(
+                         stdout, &(ss_summary_opts_t){.color = color == 1, .thread = threads > 1}));
     }
     if (html.f)
         oom |= !(sinks[nsinks++] = ss_sink_html_create(

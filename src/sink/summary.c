@@ -1,5 +1,16 @@
-/* summary.c - the per-conversation tables (--summary), printed at the end of the run. */
+/*
+ * summary.c - the per-conversation tables (--summary), printed at the end of the run.
+ *
+ * Each conversation reported is formatted once, into its cells: their text
+ * and display widths, kept in one arena (a few hundred bytes a row, where
+ * the record it comes from is some 800). The end then only sorts the rows
+ * and pads the cells to the widest of each column. With a thread of its
+ * own, the sink formats the rows there while the analysis goes on: the
+ * analysing thread only copies each record and hands it over.
+ */
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,15 +64,64 @@ static void keep_msgs(row_msgs_t *k, const ss_conv_msgs_t *g)
         k->broken_why_local = strdup(g->broken_why_local); /* NULL when out of memory: shown as "" */
 }
 
+/* A conversation kept for the tables: where it goes in them, and where its cells are. */
+typedef struct srow {
+    int64_t start; /* its first packet, in nanoseconds since the epoch */
+    uint64_t index;
+    int proto;
+    bool is_tcp, has_msgs;
+    size_t at; /* its cells in the arena: Conversations, then TCP analysis (TCP), then two Messages rows (framed) */
+} srow_t;
+
+/*
+ * Translations looked up once per call site: gettext is slow next to the
+ * rest of a row. Keyed by the address of the text, which is the same at
+ * every call of one site.
+ */
+#define MEMO_SLOTS 64
+
+typedef struct tr_memo {
+    const char *id[MEMO_SLOTS];
+    const char *tr[MEMO_SLOTS];
+} tr_memo_t;
+
+enum { T_CONV, T_TCP, T_MSGS, NTABLES };
+#define MAXCOLS 16
+#define CELL 160 /* a cell's text is cut at CELL - 1 bytes, so its length fits in a byte */
+
+/* The formatted rows: written by whoever formats (the sink's thread, if it has one), read at the end. */
+typedef struct kept {
+    srow_t *rows;
+    size_t n, cap;
+    uint8_t *arena; /* per cell: its length, its width, its bytes */
+    size_t used, arena_cap;
+    size_t w[NTABLES][MAXCOLS]; /* the widest cell of each column so far */
+    tr_memo_t mc;
+    bool oom;
+} kept_t;
+
+/* Rows handed to the sink's thread, and the thread's state. */
+typedef struct worker {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t more;
+    row_t *q; /* handed over, not formatted yet */
+    size_t qn, qcap;
+    bool waiting; /* the thread waits for rows */
+    bool closing; /* the end: format what is left, then return */
+    bool oom;     /* a row could not be handed over */
+} worker_t;
+
 typedef struct summary_sink {
     ss_sink_t base;
     FILE *out;
     bool color;
-    row_t *rows;
-    size_t n, cap;
+    size_t n;          /* conversations kept (formatted, or handed over to be) */
     size_t max_rows;   /* conversations kept; the rest are only counted */
     uint64_t unlisted; /* conversations reported after the table was full */
-    bool oom;
+    kept_t k;
+    bool threaded;     /* the rows are formatted on the sink's thread, `w` */
+    worker_t w;
 } summary_sink_t;
 
 static int summary_begin(ss_sink_t *s, const ss_run_info_t *info)
@@ -69,6 +129,58 @@ static int summary_begin(ss_sink_t *s, const ss_run_info_t *info)
     (void)s;
     (void)info;
     return 0;
+}
+
+/* What the tables show of a conversation, copied from its record (the history and the notes are copies). */
+static void copy_row(row_t *r, const ss_conv_info_t *conv)
+{
+    memset(r, 0, sizeof(*r));
+    r->info = *conv;
+    if (conv->tcp) {
+        r->is_tcp = true;
+        r->tcp = *conv->tcp;
+        snprintf(r->history, sizeof(r->history), "%s", r->tcp.history ? r->tcp.history : "");
+        r->tcp.history = NULL;
+    }
+    if (conv->msgs) {
+        r->has_msgs = true;
+        keep_msgs(&r->msgs[0], &conv->msgs[0]);
+        keep_msgs(&r->msgs[1], &conv->msgs[1]);
+    }
+    r->info.tcp = NULL;
+    r->info.msgs = NULL;
+}
+
+static void free_row(row_t *r)
+{
+    free(r->msgs[0].broken_why_local);
+    free(r->msgs[1].broken_why_local);
+}
+
+static bool keep_row(kept_t *k, const row_t *r);
+
+/* Rows handed over together: the thread is woken once per so many. */
+enum { HAND_BATCH = 32 };
+
+/* Gives a row to the sink's thread, which then owns its copies. */
+static int hand_over(summary_sink_t *m, const row_t *r)
+{
+    worker_t *w = &m->w;
+    pthread_mutex_lock(&w->mu);
+    row_t *nq = ss_grow(w->q, w->qn, &w->qcap, sizeof(*nq), 64);
+    if (nq) {
+        w->q = nq;
+        w->q[w->qn++] = *r;
+        if (w->waiting && w->qn >= HAND_BATCH)
+            pthread_cond_signal(&w->more);
+    } else {
+        w->oom = true;
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (nq)
+        return 0;
+    free_row((row_t *)r);
+    return SS_ERR_NOMEM;
 }
 
 static int summary_event(ss_sink_t *s, const ss_event_t *ev)
@@ -81,55 +193,15 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
         m->unlisted++;
         return 0;
     }
-    row_t *nr = ss_grow(m->rows, m->n, &m->cap, sizeof(*nr), 64);
-    if (!nr) {
-        m->oom = true;
-        return SS_ERR_NOMEM;
-    }
-    m->rows = nr;
-    row_t *r = &m->rows[m->n++];
-    memset(r, 0, sizeof(*r));
-    r->info = *ev->u.conv;
-    if (ev->u.conv->tcp) {
-        r->is_tcp = true;
-        r->tcp = *ev->u.conv->tcp;
-        snprintf(r->history, sizeof(r->history), "%s", r->tcp.history ? r->tcp.history : "");
-        r->tcp.history = NULL;
-    }
-    if (ev->u.conv->msgs) {
-        r->has_msgs = true;
-        keep_msgs(&r->msgs[0], &ev->u.conv->msgs[0]);
-        keep_msgs(&r->msgs[1], &ev->u.conv->msgs[1]);
-    }
-    r->info.tcp = NULL;
-    r->info.msgs = NULL;
-    return 0;
+    m->n++;
+    row_t r;
+    copy_row(&r, ev->u.conv);
+    if (m->threaded)
+        return hand_over(m, &r);
+    bool ok = keep_row(&m->k, &r);
+    free_row(&r);
+    return ok ? 0 : SS_ERR_NOMEM;
 }
-
-/* Order of rows by start, for qsort of row pointers (a row is some 800 bytes to move). */
-static int by_start(const void *x, const void *y)
-{
-    const row_t *a = *(const row_t *const *)x, *b = *(const row_t *const *)y;
-    int64_t ta = a->info.first_sec * 1000000000LL + a->info.first_nsec;
-    int64_t tb = b->info.first_sec * 1000000000LL + b->info.first_nsec;
-    if (ta != tb)
-        return ta < tb ? -1 : 1;
-    if (a->info.proto != b->info.proto)
-        return a->info.proto - b->info.proto;
-    return a->info.index < b->info.index ? -1 : a->info.index > b->info.index;
-}
-
-/*
- * Translations looked up once per call site: a table of many rows formats
- * each row twice, and gettext is slow next to the rest. Keyed by the
- * address of the text, which is the same at every call of one site.
- */
-#define MEMO_SLOTS 64
-
-typedef struct tr_memo {
-    const char *id[MEMO_SLOTS];
-    const char *tr[MEMO_SLOTS];
-} tr_memo_t;
 
 __attribute__((format_arg(2))) static const char *tr_memo(tr_memo_t *mc, const char *msgid)
 {
@@ -143,104 +215,6 @@ __attribute__((format_arg(2))) static const char *tr_memo(tr_memo_t *mc, const c
 
 /* _(text) through the memo `mc` in scope (its own keyword for xgettext). */
 #define TM_(text) tr_memo(mc, text)
-
-/*
- * A simple table printed with column widths. Each row's cells are formatted
- * twice, by `fill`, once to measure and once to print, so that a table of
- * many rows costs no more memory than one row.
- */
-#define MAXCOLS 16
-#define CELL 160
-
-typedef struct table {
-    int ncols;
-    const char *head[MAXCOLS];
-    bool right[MAXCOLS];
-    void (*fill)(const struct table *t, size_t row, char cell[MAXCOLS][CELL]);
-    const summary_sink_t *m;
-    tr_memo_t *mc;
-    const row_t *const *rows; /* the row each table row shows */
-    size_t nrows;
-} table_t;
-
-/* A table row is put together in a buffer and written with one call. */
-typedef struct line {
-    FILE *o;
-    size_t at;
-    char buf[2048];
-} line_t;
-
-static void line_put(line_t *l, const char *s, size_t n)
-{
-    while (n) {
-        if (l->at == sizeof(l->buf)) { /* only for cells and headings wider than a row can be here */
-            fwrite(l->buf, 1, l->at, l->o);
-            l->at = 0;
-        }
-        size_t k = sizeof(l->buf) - l->at < n ? sizeof(l->buf) - l->at : n;
-        memcpy(l->buf + l->at, s, k);
-        l->at += k;
-        s += k;
-        n -= k;
-    }
-}
-
-/* `n` spaces. */
-static void line_pad(line_t *l, size_t n)
-{
-    static const char sp[] = "                                                                ";
-    while (n > 0) {
-        size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
-        line_put(l, sp, k);
-        n -= k;
-    }
-}
-
-static void line_end(line_t *l)
-{
-    line_put(l, "\n", 1);
-    fwrite(l->buf, 1, l->at, l->o);
-    l->at = 0;
-}
-
-static void print_table(FILE *o, const table_t *t)
-{
-    size_t w[MAXCOLS];
-    char cells[MAXCOLS][CELL];
-    for (int c = 0; c < t->ncols; c++)
-        w[c] = ss_i18n_width(t->head[c]);
-    for (size_t r = 0; r < t->nrows; r++) {
-        t->fill(t, r, cells);
-        for (int c = 0; c < t->ncols; c++) {
-            size_t x = ss_i18n_width(cells[c]);
-            if (x > w[c])
-                w[c] = x;
-        }
-    }
-    line_t *l = &(line_t){.o = o};
-    for (int c = 0; c < t->ncols; c++) {
-        if (c)
-            line_put(l, "  ", 2);
-        line_put(l, t->head[c], strlen(t->head[c]));
-        if (c < t->ncols - 1)
-            line_pad(l, w[c] - ss_i18n_width(t->head[c]));
-    }
-    line_end(l);
-    for (size_t r = 0; r < t->nrows; r++) {
-        t->fill(t, r, cells);
-        for (int c = 0; c < t->ncols; c++) {
-            size_t cw = ss_i18n_width(cells[c]), len = strlen(cells[c]);
-            if (c)
-                line_put(l, "  ", 2);
-            if (t->right[c])
-                line_pad(l, w[c] - cw);
-            line_put(l, cells[c], len);
-            if (!t->right[c] && c < t->ncols - 1)
-                line_pad(l, w[c] - cw);
-        }
-        line_end(l);
-    }
-}
 
 /* `s` into a cell, cut at CELL - 1 bytes as snprintf would be. */
 static void cell_str(char *cell, const char *s) { ss_put_cut(cell, CELL, s, strlen(s)); }
@@ -344,28 +318,10 @@ static void analysis_cells(tr_memo_t *mc, const row_t *r, char cell[MAXCOLS][CEL
     cell_u64(cell[9], t->max_bif);
 }
 
-static const row_t *table_row(const table_t *t, size_t r)
+/* Messages: one table row per direction of a framed conversation. */
+static void msgs_cells(tr_memo_t *mc, const row_t *r, int d, char cell[MAXCOLS][CELL])
 {
-    return t->rows[r];
-}
-
-static void fill_conv(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
-{
-    conv_cells(t->mc, table_row(t, r), cell);
-}
-
-static void fill_analysis(const table_t *t, size_t r, char cell[MAXCOLS][CELL])
-{
-    analysis_cells(t->mc, table_row(t, r), cell);
-}
-
-/* Messages: two table rows per framed conversation, one per direction. */
-static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
-{
-    const row_t *r = table_row(t, k / 2);
-    int d = (int)(k % 2);
     const row_msgs_t *g = &r->msgs[d];
-    tr_memo_t *mc = t->mc;
     cell_u64(cell[0], r->info.index);
     cell_str(cell[1], d == 0 ? TM_("c\u2192s") : TM_("s\u2192c"));
     if (g->inferred)
@@ -396,48 +352,311 @@ static void fill_msgs(const table_t *t, size_t k, char cell[MAXCOLS][CELL])
         cell_str(cell[10], "-");
 }
 
+/* Columns of each table. */
+static const int ncols[NTABLES] = {12, 10, 11};
+
+/* Appends a table row's cells to the arena and widens the columns they are wider than. */
+static bool put_cells(kept_t *k, int t, char cell[MAXCOLS][CELL])
+{
+    size_t len[MAXCOLS], need = 0;
+    for (int c = 0; c < ncols[t]; c++) {
+        len[c] = strlen(cell[c]); /* < CELL: every cell is written cut to fit */
+        need += 2 + len[c];
+    }
+    if (k->arena_cap - k->used < need) {
+        size_t cap = k->arena_cap ? k->arena_cap : 64 * 1024;
+        while (cap - k->used < need) {
+            if (cap > SIZE_MAX / 2)
+                return false;
+            cap *= 2;
+        }
+        uint8_t *na = realloc(k->arena, cap);
+        if (!na)
+            return false;
+        k->arena = na;
+        k->arena_cap = cap;
+    }
+    uint8_t *p = k->arena + k->used;
+    for (int c = 0; c < ncols[t]; c++) {
+        size_t w = ss_i18n_width(cell[c]); /* <= len: a column per byte at most */
+        p[0] = (uint8_t)len[c];
+        p[1] = (uint8_t)w;
+        memcpy(p + 2, cell[c], len[c]);
+        p += 2 + len[c];
+        if (w > k->w[t][c])
+            k->w[t][c] = w;
+    }
+    k->used = (size_t)(p - k->arena);
+    return true;
+}
+
+/* Formats a conversation's rows of the three tables into `k`; false (and nothing kept) when out of memory. */
+static bool keep_row(kept_t *k, const row_t *r)
+{
+    if (k->oom)
+        return false;
+    srow_t *nr = ss_grow(k->rows, k->n, &k->cap, sizeof(*nr), 64);
+    if (!nr) {
+        k->oom = true;
+        return false;
+    }
+    k->rows = nr;
+    srow_t *sr = &k->rows[k->n];
+    sr->start = r->info.first_sec * 1000000000LL + r->info.first_nsec;
+    sr->index = r->info.index;
+    sr->proto = r->info.proto;
+    sr->is_tcp = r->is_tcp;
+    sr->has_msgs = r->has_msgs;
+    sr->at = k->used;
+    char cell[MAXCOLS][CELL];
+    conv_cells(&k->mc, r, cell);
+    bool ok = put_cells(k, T_CONV, cell);
+    if (ok && r->is_tcp) {
+        analysis_cells(&k->mc, r, cell);
+        ok = put_cells(k, T_TCP, cell);
+    }
+    for (int d = 0; ok && r->has_msgs && d < 2; d++) {
+        msgs_cells(&k->mc, r, d, cell);
+        ok = put_cells(k, T_MSGS, cell);
+    }
+    if (!ok) {
+        k->used = sr->at;
+        k->oom = true;
+        return false;
+    }
+    k->n++;
+    return true;
+}
+
+/* The sink's thread: formats the rows handed over, until the end and none are left. */
+static void *work(void *arg)
+{
+    summary_sink_t *m = arg;
+    worker_t *w = &m->w;
+    row_t *mine = NULL;
+    size_t mcap = 0;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->qn == 0 && !w->closing) {
+            w->waiting = true;
+            pthread_cond_wait(&w->more, &w->mu);
+            w->waiting = false;
+        }
+        if (w->qn == 0)
+            break; /* the end, and everything formatted */
+        /* Takes the rows handed over; the sink goes on in the array formatted last. */
+        row_t *batch = w->q;
+        size_t n = w->qn, cap = w->qcap;
+        w->q = mine;
+        w->qcap = mcap;
+        w->qn = 0;
+        mine = batch;
+        mcap = cap;
+        pthread_mutex_unlock(&w->mu);
+        for (size_t i = 0; i < n; i++) {
+            keep_row(&m->k, &mine[i]);
+            free_row(&mine[i]);
+        }
+        pthread_mutex_lock(&w->mu);
+    }
+    pthread_mutex_unlock(&w->mu);
+    free(mine);
+    return NULL;
+}
+
+/* Starts the sink's thread; false (and nothing to undo) when it cannot. */
+static bool start_worker(summary_sink_t *m)
+{
+    worker_t *w = &m->w;
+    if (pthread_mutex_init(&w->mu, NULL) != 0)
+        return false;
+    if (pthread_cond_init(&w->more, NULL) != 0) {
+        pthread_mutex_destroy(&w->mu);
+        return false;
+    }
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signals */
+    int rc = pthread_create(&w->thread, NULL, work, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        return true;
+    pthread_cond_destroy(&w->more);
+    pthread_mutex_destroy(&w->mu);
+    return false;
+}
+
+/* Waits for the sink's thread to format every row handed over; `k` is then this thread's. */
+static void stop_worker(summary_sink_t *m)
+{
+    if (!m->threaded)
+        return;
+    worker_t *w = &m->w;
+    pthread_mutex_lock(&w->mu);
+    w->closing = true;
+    pthread_cond_signal(&w->more);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->thread, NULL);
+    pthread_cond_destroy(&w->more);
+    pthread_mutex_destroy(&w->mu);
+    free(w->q); /* empty: the thread formatted (and freed the copies of) every row */
+    w->q = NULL;
+    m->threaded = false;
+}
+
+/* A table row is put together in a buffer and written with one call. */
+typedef struct line {
+    FILE *o;
+    size_t at;
+    char buf[2048];
+} line_t;
+
+static void line_put(line_t *l, const char *s, size_t n)
+{
+    while (n) {
+        if (l->at == sizeof(l->buf)) { /* only for cells and headings wider than a row can be here */
+            fwrite(l->buf, 1, l->at, l->o);
+            l->at = 0;
+        }
+        size_t k = sizeof(l->buf) - l->at < n ? sizeof(l->buf) - l->at : n;
+        memcpy(l->buf + l->at, s, k);
+        l->at += k;
+        s += k;
+        n -= k;
+    }
+}
+
+/* `n` spaces. */
+static void line_pad(line_t *l, size_t n)
+{
+    static const char sp[] = "                                                                ";
+    while (n > 0) {
+        size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+        line_put(l, sp, k);
+        n -= k;
+    }
+}
+
+static void line_end(line_t *l)
+{
+    line_put(l, "\n", 1);
+    fwrite(l->buf, 1, l->at, l->o);
+    l->at = 0;
+}
+
+/* A table as laid out: its headings, the columns' widths and which are right-aligned. */
+typedef struct table {
+    int t, ncols;
+    const char *head[MAXCOLS];
+    bool right[MAXCOLS];
+    size_t w[MAXCOLS];
+} table_t;
+
+/* Writes one row from its cells at `p`; returns the cells after them. */
+static const uint8_t *print_row(line_t *l, const table_t *t, const uint8_t *p)
+{
+    for (int c = 0; c < t->ncols; c++) {
+        size_t len = p[0], cw = p[1];
+        if (c)
+            line_put(l, "  ", 2);
+        if (t->right[c])
+            line_pad(l, t->w[c] - cw);
+        line_put(l, (const char *)p + 2, len);
+        if (!t->right[c] && c < t->ncols - 1)
+            line_pad(l, t->w[c] - cw);
+        p += 2 + len;
+    }
+    line_end(l);
+    return p;
+}
+
+/* The cells after the `n` cells at `p`. */
+static const uint8_t *skip_cells(const uint8_t *p, int n)
+{
+    for (int c = 0; c < n; c++)
+        p += 2 + p[0];
+    return p;
+}
+
+/* Table `t`: its headings (translated here), then a row (two for Messages) per listed conversation. */
+static void print_table(FILE *o, const kept_t *k, int t, const char *const *head, const srow_t *const *rows,
+                        size_t nrows)
+{
+    table_t tb = {.t = t, .ncols = ncols[t]};
+    for (int c = 0; c < tb.ncols; c++) {
+        tb.head[c] = ss_i18n_tr(head[c]);
+        size_t hw = ss_i18n_width(tb.head[c]);
+        tb.w[c] = hw > k->w[t][c] ? hw : k->w[t][c];
+        switch (t) {
+        case T_CONV: tb.right[c] = c == 0 || (c >= 3 && c <= 7); break;
+        case T_TCP: tb.right[c] = c != 8; break;
+        default: tb.right[c] = c == 0 || (c >= 3 && c <= 9); break;
+        }
+    }
+    line_t *l = &(line_t){.o = o};
+    for (int c = 0; c < tb.ncols; c++) {
+        if (c)
+            line_put(l, "  ", 2);
+        line_put(l, tb.head[c], strlen(tb.head[c]));
+        if (c < tb.ncols - 1)
+            line_pad(l, tb.w[c] - ss_i18n_width(tb.head[c]));
+    }
+    line_end(l);
+    for (size_t r = 0; r < nrows; r++) {
+        const srow_t *sr = rows[r];
+        const uint8_t *p = k->arena + sr->at;
+        if (t != T_CONV)
+            p = skip_cells(p, ncols[T_CONV]);
+        if (t == T_MSGS && sr->is_tcp)
+            p = skip_cells(p, ncols[T_TCP]);
+        p = print_row(l, &tb, p);
+        if (t == T_MSGS)
+            print_row(l, &tb, p);
+    }
+}
+
+/* Order of rows by start, for qsort of row pointers. */
+static int by_start(const void *x, const void *y)
+{
+    const srow_t *a = *(const srow_t *const *)x, *b = *(const srow_t *const *)y;
+    if (a->start != b->start)
+        return a->start < b->start ? -1 : 1;
+    if (a->proto != b->proto)
+        return a->proto - b->proto;
+    return a->index < b->index ? -1 : a->index > b->index;
+}
+
 static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
 {
     summary_sink_t *m = (summary_sink_t *)s;
     FILE *o = m->out;
+    stop_worker(m);
+    const kept_t *k = &m->k;
     /* The rows by start; the analysis and message tables show some of them: which ones. */
-    const row_t **order = malloc((m->n ? m->n : 1) * sizeof(*order));
-    const row_t **idx = malloc((m->n ? m->n : 1) * sizeof(*idx));
-    tr_memo_t *mc = calloc(1, sizeof(*mc));
-    if (!order || !idx || !mc) {
+    const srow_t **order = malloc((k->n ? k->n : 1) * sizeof(*order));
+    const srow_t **idx = malloc((k->n ? k->n : 1) * sizeof(*idx));
+    if (!order || !idx) {
         free(order);
         free(idx);
-        free(mc);
         return SS_ERR_NOMEM;
     }
-    for (size_t i = 0; i < m->n; i++)
-        order[i] = &m->rows[i];
-    if (m->n)
-        qsort(order, m->n, sizeof(*order), by_start);
-    table_t t = {0};
-    t.m = m;
-    t.mc = mc;
+    for (size_t i = 0; i < k->n; i++)
+        order[i] = &k->rows[i];
+    if (k->n)
+        qsort(order, k->n, sizeof(*order), by_start);
     fprintf(o, "%s%s%s (%" PRIu64 ")\n", m->color ? "\033[1m" : "", _("Conversations"), m->color ? "\033[0m" : "",
             (uint64_t)m->n + m->unlisted);
     static const char *const h1[] = {"#", N_("proto"), N_("client \u2192 server"), N_("start"), N_("duration"),
                                      N_("frames c\u2192s / s\u2192c"), N_("bytes c\u2192s / s\u2192c"),
                                      N_("payload c\u2192s / s\u2192c"), N_("handshake"), N_("close"),
                                      N_("final state client / server"), N_("history")};
-    t.ncols = 12;
-    for (int c = 0; c < t.ncols; c++) {
-        t.head[c] = ss_i18n_tr(h1[c]);
-        t.right[c] = c == 0 || (c >= 3 && c <= 7);
-    }
-    t.fill = fill_conv;
-    t.rows = order;
-    t.nrows = m->n;
-    print_table(o, &t);
+    print_table(o, k, T_CONV, h1, order, k->n);
     if (m->unlisted)
         fprintf(o, _("(%" PRIu64 " more conversations not listed: the tables keep the first %zu reported)\n"),
                 m->unlisted, m->n);
 
     size_t ntcp = 0;
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; i < k->n; i++)
         if (order[i]->is_tcp)
             idx[ntcp++] = order[i];
     if (ntcp) {
@@ -446,52 +665,36 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                                          N_("keep-alives"), N_("RTT ms min / avg / max (samples)"),
                                          N_("max in flight")};
         fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("TCP analysis"), m->color ? "\033[0m" : "");
-        t.ncols = 10;
-        for (int c = 0; c < t.ncols; c++) {
-            t.head[c] = ss_i18n_tr(h2[c]);
-            t.right[c] = c != 8;
-        }
-        t.fill = fill_analysis;
-        t.rows = idx;
-        t.nrows = ntcp;
-        print_table(o, &t);
+        print_table(o, k, T_TCP, h2, idx, ntcp);
     }
     /* Messages: one row per direction of each framed conversation. */
     size_t nframed = 0;
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = 0; i < k->n; i++)
         if (order[i]->has_msgs)
             idx[nframed++] = order[i];
     if (nframed) {
         static const char *const h3[] = {"#", N_("dir"), N_("framing"), N_("messages"), N_("incomplete"),
                                          N_("coalesced segments"), N_("split messages"), N_("largest"),
                                          N_("gap bytes"), N_("send() / recv() calls / glued recvs"), N_("notes")};
-        t.ncols = 11;
-        for (int c = 0; c < t.ncols; c++) {
-            t.head[c] = ss_i18n_tr(h3[c]);
-            t.right[c] = c == 0 || (c >= 3 && c <= 9);
-        }
-        t.fill = fill_msgs;
-        t.rows = idx;
-        t.nrows = 2 * nframed;
         fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("Messages"), m->color ? "\033[0m" : "");
-        print_table(o, &t);
+        print_table(o, k, T_MSGS, h3, idx, nframed);
     }
     if (end->stats_valid)
         fprintf(o, _("\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n"),
                 end->pcap_received, end->pcap_dropped);
     free(order);
     free(idx);
-    free(mc);
+    if (k->oom || m->w.oom)
+        return SS_ERR_NOMEM; /* some rows could not be kept: the tables above lack them */
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;
 }
 
 static void summary_destroy(ss_sink_t *s)
 {
     summary_sink_t *m = (summary_sink_t *)s;
-    for (size_t i = 0; i < m->n; i++)
-        for (int d = 0; d < 2; d++)
-            free(m->rows[i].msgs[d].broken_why_local);
-    free(m->rows);
+    stop_worker(m); /* when the run ended without summary_end */
+    free(m->k.rows);
+    free(m->k.arena);
     free(m);
 }
 
@@ -499,16 +702,22 @@ static void summary_destroy(ss_sink_t *s)
 static const ss_sink_ops_t summary_ops = {summary_begin, summary_event, summary_end, summary_destroy,
                                           SS_SINK_WANTS(SS_EV_CONVERSATION)};
 
-ss_sink_t *ss_sink_summary_create_capped(FILE *out, bool color, size_t max_rows)
+ss_sink_t *ss_sink_summary_create_opts(FILE *out, const ss_summary_opts_t *o)
 {
     summary_sink_t *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
     m->base.ops = &summary_ops;
     m->out = out;
-    m->color = color;
-    m->max_rows = max_rows ? max_rows : SS_SUMMARY_DEFAULT_MAX_ROWS;
+    m->color = o->color;
+    m->max_rows = o->max_rows ? o->max_rows : SS_SUMMARY_DEFAULT_MAX_ROWS;
+    m->threaded = o->thread && start_worker(m);
     return &m->base;
+}
+
+ss_sink_t *ss_sink_summary_create_capped(FILE *out, bool color, size_t max_rows)
+{
+    return ss_sink_summary_create_opts(out, &(ss_summary_opts_t){.color = color, .max_rows = max_rows});
 }
 
 ss_sink_t *ss_sink_summary_create(FILE *out, bool color)

@@ -934,6 +934,125 @@ static void test_sink_summary_many_conversations_keeps_first_and_counts_rest(voi
     ss_pb_trace_fini(&t);
 }
 
+/* Conversations of every kind the tables show: TCP with line-framed data (closed by FIN or RST), and UDP. */
+static void many_conversations(ss_pb_trace_t *t, int n)
+{
+    ss_pb_trace_init(t, SS_LINK_ETHERNET, 1700000000, 0);
+    ss_pb_link_t l = ss_pb_link(SS_LINK_ETHERNET);
+    static const char *const lines[] = {"hello\n", "a\nb\n", "\x01\x02binary", "no end"};
+    for (int i = 0; i < n; i++) {
+        uint16_t cport = (uint16_t)(20000 + i);
+        if (i % 7 == 3) {
+            ss_pb_pkt_t p = ss_pb_udp4("10.0.1.1", cport, "10.0.1.2", 53);
+            p.udp.payload = (const uint8_t *)"query";
+            p.udp.payload_len = 5;
+            assert_non_null(ss_pb_trace_add(t, &l, &p));
+            ss_pb_trace_advance(t, 10);
+            continue;
+        }
+        const char *data = lines[i % 4];
+        uint32_t cs = 1000u * (uint32_t)i, ss = 7000000u + 1000u * (uint32_t)i, len = (uint32_t)strlen(data);
+        struct { bool c2s; uint16_t flags; uint32_t seq, ack; const char *d; } seg[] = {
+            {true, SS_TCP_SYN, cs, 0, NULL},
+            {false, SS_TCP_SYN | SS_TCP_ACK, ss, cs + 1, NULL},
+            {true, SS_TCP_ACK, cs + 1, ss + 1, NULL},
+            {true, SS_TCP_ACK | SS_TCP_PSH, cs + 1, ss + 1, data},
+            {false, SS_TCP_ACK | SS_TCP_PSH, ss + 1, cs + 1 + len, data},
+            {true, i % 5 == 0 ? SS_TCP_RST : SS_TCP_FIN | SS_TCP_ACK, cs + 1 + len, ss + 1 + len, NULL},
+        };
+        for (size_t k = 0; k < sizeof(seg) / sizeof(seg[0]); k++) {
+            ss_pb_pkt_t p = seg[k].c2s ? ss_pb_tcp4("10.0.0.1", cport, "10.0.0.2", 9001)
+                                       : ss_pb_tcp4("10.0.0.2", 9001, "10.0.0.1", cport);
+            p.tcp.flags = seg[k].flags;
+            p.tcp.seq = seg[k].seq;
+            p.tcp.ack = seg[k].ack;
+            p.tcp.win = 65535;
+            if (seg[k].d) {
+                p.tcp.payload = (const uint8_t *)seg[k].d;
+                p.tcp.payload_len = strlen(seg[k].d);
+            }
+            assert_non_null(ss_pb_trace_add(t, &l, &p));
+            ss_pb_trace_advance(t, 10);
+        }
+    }
+}
+
+/* The tables of `t` with --framing auto, keeping `max_rows`, formatted on the sink's thread or not. */
+static char *summary_of(const ss_pb_trace_t *t, size_t max_rows, bool thread)
+{
+    ss_config_t cfg;
+    ss_config_init(&cfg);
+    char err[128];
+    assert_int_equal(ss_config_set_framing(&cfg, "auto", err, sizeof(err)), 0);
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_summary_create_opts(m.f, &(ss_summary_opts_t){.max_rows = max_rows, .thread = thread});
+    assert_non_null(s);
+    assert_int_equal(ss_pb_run(s, &cfg, t), 0);
+    ss_sink_destroy(s);
+    char *out = strdup(ss_pb_memout_text(&m));
+    assert_non_null(out);
+    ss_pb_memout_close(&m);
+    return out;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static void test_sink_summary_thread_writes_the_same_tables(void **state)
+{
+    (void)state;
+    ss_pb_trace_t t;
+    many_conversations(&t, 300); /* many batches handed over, of TCP, UDP, framed and not */
+    char *one = summary_of(&t, 0, false), *two = summary_of(&t, 0, true);
+    assert_string_equal(one, two);
+    assert_non_null(strstr(one, "Conversations (300)\n"));
+    assert_non_null(strstr(one, "10.0.0.1:20299"));
+    assert_non_null(strstr(one, "10.0.1.1:20003"));
+    assert_non_null(strstr(one, "RST by client"));
+    assert_non_null(strstr(one, "line (auto, low)"));
+    /*
+     * Titles, headings and blank lines: 2 + 3 + 3; then a row per
+     * conversation, one per TCP conversation, and two per framed one
+     * (every one here: UDP datagrams are messages).
+     */
+    size_t ntcp = 300 - 43;
+    assert_int_equal(count_lines(one), 8 + 300 + ntcp + 2 * 300);
+    free(one);
+    free(two);
+    /* Capped: the same rows kept either way. */
+    one = summary_of(&t, 100, false);
+    two = summary_of(&t, 100, true);
+    assert_string_equal(one, two);
+    assert_non_null(strstr(one, "(200 more conversations not listed: the tables keep the first 100 reported)"));
+    free(one);
+    free(two);
+    ss_pb_trace_fini(&t);
+}
+
+/* A sink whose run never reached its end stops its thread when destroyed. */
+static void test_sink_summary_thread_stopped_without_end(void **state)
+{
+    (void)state;
+    ss_pb_memout_t m;
+    assert_int_equal(ss_pb_memout_open(&m), 0);
+    ss_sink_t *s = ss_sink_summary_create_opts(m.f, &(ss_summary_opts_t){.thread = true});
+    assert_non_null(s);
+    ss_conv_info_t conv = {.index = 1, .proto = 17};
+    ss_event_t ev = {.type = SS_EV_CONVERSATION};
+    ev.u.conv = &conv;
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(s->ops->event(s, &ev), 0);
+    ss_sink_destroy(s);
+    assert_int_equal(strlen(ss_pb_memout_text(&m)), 0); /* nothing printed: the run did not end */
+    ss_pb_memout_close(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -949,6 +1068,8 @@ int main(void)
         cmocka_unit_test(test_sink_text_rel_time_negative_when_time_goes_back),
         cmocka_unit_test(test_sink_follow_terminal_controls_shown_as_hex_utf8_as_text),
         cmocka_unit_test(test_sink_summary_many_conversations_keeps_first_and_counts_rest),
+        cmocka_unit_test(test_sink_summary_thread_writes_the_same_tables),
+        cmocka_unit_test(test_sink_summary_thread_stopped_without_end),
         cmocka_unit_test(test_sink_fmt_helpers_write_what_printf_writes),
         cmocka_unit_test(test_sink_width_counts_wide_characters_twice),
     };
