@@ -42,7 +42,7 @@ typedef struct row {
 static void keep_msgs(row_msgs_t *k, const ss_conv_msgs_t *g)
 {
     memset(k, 0, sizeof(*k));
-    snprintf(k->framing, sizeof(k->framing), "%s", g->framing);
+    ss_put_cut(k->framing, sizeof(k->framing), g->framing, strlen(g->framing));
     k->inferred = g->inferred;
     k->traced = g->traced;
     k->broken = g->broken;
@@ -78,7 +78,7 @@ typedef struct srow {
  * rest of a row. Keyed by the address of the text, which is the same at
  * every call of one site.
  */
-#define MEMO_SLOTS 64
+#define MEMO_SLOTS 128
 
 typedef struct tr_memo {
     const char *id[MEMO_SLOTS];
@@ -139,7 +139,8 @@ static void copy_row(row_t *r, const ss_conv_info_t *conv)
     if (conv->tcp) {
         r->is_tcp = true;
         r->tcp = *conv->tcp;
-        snprintf(r->history, sizeof(r->history), "%s", r->tcp.history ? r->tcp.history : "");
+        const char *h = r->tcp.history ? r->tcp.history : "";
+        ss_put_cut(r->history, sizeof(r->history), h, strlen(h));
         r->tcp.history = NULL;
     }
     if (conv->msgs) {
@@ -205,12 +206,18 @@ static int summary_event(ss_sink_t *s, const ss_event_t *ev)
 
 __attribute__((format_arg(2))) static const char *tr_memo(tr_memo_t *mc, const char *msgid)
 {
-    size_t k = ((uintptr_t)msgid >> 3) % MEMO_SLOTS;
-    if (mc->id[k] != msgid) {
-        mc->id[k] = msgid;
-        mc->tr[k] = ss_i18n_tr(msgid);
+    /* Open addressing from a mixed address; the few dozen texts of the tables never fill it. */
+    size_t k = (size_t)(((uintptr_t)msgid * UINT64_C(0x9E3779B97F4A7C15)) >> 32) % MEMO_SLOTS;
+    for (size_t i = 0; i < MEMO_SLOTS; i++, k = (k + 1) % MEMO_SLOTS) {
+        if (mc->id[k] == msgid)
+            return mc->tr[k];
+        if (!mc->id[k]) {
+            mc->id[k] = msgid;
+            mc->tr[k] = ss_i18n_tr(msgid);
+            return mc->tr[k];
+        }
     }
-    return mc->tr[k];
+    return ss_i18n_tr(msgid); /* full: not remembered */
 }
 
 /* _(text) through the memo `mc` in scope (its own keyword for xgettext). */
@@ -504,44 +511,25 @@ static void stop_worker(summary_sink_t *m)
     m->threaded = false;
 }
 
-/* A table row is put together in a buffer and written with one call. */
-typedef struct line {
+/* A table's rows are put together in a buffer and written in large pieces. */
+typedef struct out {
     FILE *o;
-    size_t at;
-    char buf[2048];
-} line_t;
+    size_t at, cap, row_max; /* row_max: bytes a row takes at most */
+    char *buf;
+} out_t;
 
-static void line_put(line_t *l, const char *s, size_t n)
+static void out_flush(out_t *u)
 {
-    while (n) {
-        if (l->at == sizeof(l->buf)) { /* only for cells and headings wider than a row can be here */
-            fwrite(l->buf, 1, l->at, l->o);
-            l->at = 0;
-        }
-        size_t k = sizeof(l->buf) - l->at < n ? sizeof(l->buf) - l->at : n;
-        memcpy(l->buf + l->at, s, k);
-        l->at += k;
-        s += k;
-        n -= k;
-    }
+    fwrite(u->buf, 1, u->at, u->o);
+    u->at = 0;
 }
 
-/* `n` spaces. */
-static void line_pad(line_t *l, size_t n)
+/* Room for a row. */
+static char *out_room(out_t *u)
 {
-    static const char sp[] = "                                                                ";
-    while (n > 0) {
-        size_t k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
-        line_put(l, sp, k);
-        n -= k;
-    }
-}
-
-static void line_end(line_t *l)
-{
-    line_put(l, "\n", 1);
-    fwrite(l->buf, 1, l->at, l->o);
-    l->at = 0;
+    if (u->cap - u->at < u->row_max)
+        out_flush(u);
+    return u->buf + u->at;
 }
 
 /* A table as laid out: its headings, the columns' widths and which are right-aligned. */
@@ -553,20 +541,29 @@ typedef struct table {
 } table_t;
 
 /* Writes one row from its cells at `p`; returns the cells after them. */
-static const uint8_t *print_row(line_t *l, const table_t *t, const uint8_t *p)
+static const uint8_t *print_row(out_t *u, const table_t *t, const uint8_t *p)
 {
+    char *b = out_room(u), *start = b;
     for (int c = 0; c < t->ncols; c++) {
-        size_t len = p[0], cw = p[1];
-        if (c)
-            line_put(l, "  ", 2);
-        if (t->right[c])
-            line_pad(l, t->w[c] - cw);
-        line_put(l, (const char *)p + 2, len);
-        if (!t->right[c] && c < t->ncols - 1)
-            line_pad(l, t->w[c] - cw);
+        size_t len = p[0], pad = t->w[c] - p[1];
+        if (c) {
+            memcpy(b, "  ", 2);
+            b += 2;
+        }
+        if (t->right[c]) {
+            memset(b, ' ', pad);
+            b += pad;
+        }
+        memcpy(b, p + 2, len);
+        b += len;
+        if (!t->right[c] && c < t->ncols - 1) {
+            memset(b, ' ', pad);
+            b += pad;
+        }
         p += 2 + len;
     }
-    line_end(l);
+    *b++ = '\n';
+    u->at += (size_t)(b - start);
     return p;
 }
 
@@ -578,8 +575,11 @@ static const uint8_t *skip_cells(const uint8_t *p, int n)
     return p;
 }
 
-/* Table `t`: its headings (translated here), then a row (two for Messages) per listed conversation. */
-static void print_table(FILE *o, const kept_t *k, int t, const char *const *head, const srow_t *const *rows,
+/*
+ * Table `t`: its headings (translated here), then a row (two for Messages)
+ * per listed conversation; false when out of memory.
+ */
+static bool print_table(FILE *o, const kept_t *k, int t, const char *const *head, const srow_t *const *rows,
                         size_t nrows)
 {
     table_t tb = {.t = t, .ncols = ncols[t]};
@@ -593,15 +593,23 @@ static void print_table(FILE *o, const kept_t *k, int t, const char *const *head
         default: tb.right[c] = c == 0 || (c >= 3 && c <= 9); break;
         }
     }
-    line_t *l = &(line_t){.o = o};
+    /* The headings: a translation may be longer than a cell, so they go through stdio. */
     for (int c = 0; c < tb.ncols; c++) {
         if (c)
-            line_put(l, "  ", 2);
-        line_put(l, tb.head[c], strlen(tb.head[c]));
-        if (c < tb.ncols - 1)
-            line_pad(l, tb.w[c] - ss_i18n_width(tb.head[c]));
+            fputs("  ", o);
+        fputs(tb.head[c], o);
+        for (size_t i = ss_i18n_width(tb.head[c]); c < tb.ncols - 1 && i < tb.w[c]; i++)
+            fputc(' ', o);
     }
-    line_end(l);
+    fputc('\n', o);
+    /* A cell's bytes, its padding to the column's width and the gap before it; the newline. */
+    out_t u = {.o = o, .row_max = 1};
+    for (int c = 0; c < tb.ncols; c++)
+        u.row_max += 2 + tb.w[c] + CELL;
+    u.cap = u.row_max > 32 * 1024 ? 2 * u.row_max : 64 * 1024;
+    u.buf = malloc(u.cap);
+    if (!u.buf)
+        return false;
     for (size_t r = 0; r < nrows; r++) {
         const srow_t *sr = rows[r];
         const uint8_t *p = k->arena + sr->at;
@@ -609,10 +617,13 @@ static void print_table(FILE *o, const kept_t *k, int t, const char *const *head
             p = skip_cells(p, ncols[T_CONV]);
         if (t == T_MSGS && sr->is_tcp)
             p = skip_cells(p, ncols[T_TCP]);
-        p = print_row(l, &tb, p);
+        p = print_row(&u, &tb, p);
         if (t == T_MSGS)
-            print_row(l, &tb, p);
+            print_row(&u, &tb, p);
     }
+    out_flush(&u);
+    free(u.buf);
+    return true;
 }
 
 /* Order of rows by start, for qsort of row pointers. */
@@ -650,7 +661,7 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                                      N_("frames c\u2192s / s\u2192c"), N_("bytes c\u2192s / s\u2192c"),
                                      N_("payload c\u2192s / s\u2192c"), N_("handshake"), N_("close"),
                                      N_("final state client / server"), N_("history")};
-    print_table(o, k, T_CONV, h1, order, k->n);
+    bool ok = print_table(o, k, T_CONV, h1, order, k->n);
     if (m->unlisted)
         fprintf(o, _("(%" PRIu64 " more conversations not listed: the tables keep the first %zu reported)\n"),
                 m->unlisted, m->n);
@@ -665,7 +676,7 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                                          N_("keep-alives"), N_("RTT ms min / avg / max (samples)"),
                                          N_("max in flight")};
         fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("TCP analysis"), m->color ? "\033[0m" : "");
-        print_table(o, k, T_TCP, h2, idx, ntcp);
+        ok = ok && print_table(o, k, T_TCP, h2, idx, ntcp);
     }
     /* Messages: one row per direction of each framed conversation. */
     size_t nframed = 0;
@@ -677,15 +688,15 @@ static int summary_end(ss_sink_t *s, const ss_run_end_t *end)
                                          N_("coalesced segments"), N_("split messages"), N_("largest"),
                                          N_("gap bytes"), N_("send() / recv() calls / glued recvs"), N_("notes")};
         fprintf(o, "\n%s%s%s\n", m->color ? "\033[1m" : "", _("Messages"), m->color ? "\033[0m" : "");
-        print_table(o, k, T_MSGS, h3, idx, nframed);
+        ok = ok && print_table(o, k, T_MSGS, h3, idx, nframed);
     }
     if (end->stats_valid)
         fprintf(o, _("\nlibpcap: %" PRIu64 " packets received by the filter, %" PRIu64 " dropped by the kernel\n"),
                 end->pcap_received, end->pcap_dropped);
     free(order);
     free(idx);
-    if (k->oom || m->w.oom)
-        return SS_ERR_NOMEM; /* some rows could not be kept: the tables above lack them */
+    if (!ok || k->oom || m->w.oom)
+        return SS_ERR_NOMEM; /* some rows could not be kept or printed: the tables above lack them */
     return fflush(o) == 0 && !ferror(o) ? 0 : SS_ERR_IO;
 }
 
