@@ -73,7 +73,7 @@ typedef struct ss_conv_msgs {
     uint64_t dropped_bytes;    /* out-of-order bytes not kept (a reassembly cap) */
     bool inferred;             /* the framing was inferred (--framing auto) */
     uint8_t confidence;        /* ss_confidence_t of that inference */
-    char inferred_why[128];
+    ss_auto_verdict_t verdict; /* ... and its verdict: ss_auto_explain says why, for those who show it */
     bool traced;               /* an application trace was matched to this direction */
     uint64_t send_calls;       /* its send() calls (the messages when no framing was named) */
     uint64_t recv_calls;       /* the receiver's recv() calls that returned bytes */

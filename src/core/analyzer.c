@@ -585,7 +585,7 @@ static void apply_verdict(reasm_t *rs, int d, const ss_auto_verdict_t *v)
     ss_framing_name(&v->framing, rs->sum[d].framing, sizeof(rs->sum[d].framing));
     rs->sum[d].inferred = true;
     rs->sum[d].confidence = v->confidence;
-    ss_auto_explain(v, rs->sum[d].inferred_why, sizeof(rs->sum[d].inferred_why), NULL, 0);
+    rs->sum[d].verdict = *v; /* put into words by the outputs that show it */
 }
 
 /* The note that says which framing was inferred for each direction of conversation c, and why. */

@@ -556,10 +556,12 @@ static void json_msgsum(jbuf_t *o, const ss_conv_msgs_t *m)
     JB_LIT(o, ",\"dropped_bytes\":");
     jb_u(o, m->dropped_bytes);
     if (m->inferred) {
+        char why[256];
+        ss_auto_explain(&m->verdict, why, sizeof(why), NULL, 0);
         JB_LIT(o, ",\"inferred\":{\"confidence\":\"");
         jb_str(o, ss_confidence_name(m->confidence));
         JB_LIT(o, "\",\"why\":");
-        jb_jstr(o, m->inferred_why);
+        jb_jstr(o, why);
         jb_ch(o, '}');
     }
     if (m->traced) {

@@ -534,7 +534,7 @@ static char *out_room(out_t *u)
 
 /* A table as laid out: its headings, the columns' widths and which are right-aligned. */
 typedef struct table {
-    int t, ncols;
+    int ncols;
     const char *head[MAXCOLS];
     bool right[MAXCOLS];
     size_t w[MAXCOLS];
@@ -582,7 +582,7 @@ static const uint8_t *skip_cells(const uint8_t *p, int n)
 static bool print_table(FILE *o, const kept_t *k, int t, const char *const *head, const srow_t *const *rows,
                         size_t nrows)
 {
-    table_t tb = {.t = t, .ncols = ncols[t]};
+    table_t tb = {.ncols = ncols[t]};
     for (int c = 0; c < tb.ncols; c++) {
         tb.head[c] = ss_i18n_tr(head[c]);
         size_t hw = ss_i18n_width(tb.head[c]);
