@@ -178,12 +178,13 @@ typedef struct ss_tcp_result {
     uint32_t peer_ack_rel;   /* the receiver's latest ACK, relative to this sender (0 = none) */
     uint32_t peer_win;       /* the receiver's latest window, scaled when known */
     uint32_t prev_win;       /* this sender's previous window, scaled when known (window updates) */
-    uint8_t nsack;           /* SACK blocks, relative to the receiver's base */
-    uint32_t sack[SS_TCP_MAX_SACK][2];
-    bool dsack;              /* the first block reports duplicate data (RFC 2883) */
+    bool dsack;              /* the first block of sack[] reports duplicate data (RFC 2883) */
     bool fin_active;         /* FIN from the side that closed first */
     bool fin_passive;
-    int ntrans;
+    uint8_t nsack;           /* sack[0 .. nsack): SACK blocks, relative to the receiver's base */
+    int ntrans;              /* trans[0 .. ntrans) */
+    /* Last, and not cleared for each packet: only their first nsack and ntrans entries are written. */
+    uint32_t sack[SS_TCP_MAX_SACK][2];
     ss_tcp_transition_t trans[SS_TCP_MAX_TRANSITIONS];
 } ss_tcp_result_t;
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "segscope/analyzer.h"
+#include "segscope/clear.h"
 #include "segscope/err.h"
 #include "segscope/flow.h"
 #include "segscope/grow.h"
@@ -1159,7 +1160,7 @@ static int process(ss_analyzer_t *a, const ss_frame_t *frame, ss_prepared_t *p)
 
     a->frames++;
     a->cur_frame = frame->number;
-    memset(&pe, 0, sizeof(pe));
+    ss_clear(&pe, sizeof(pe));
     pe.pkt = pkt;
     if (!a->have_t0) {
         a->have_t0 = true;

@@ -3,6 +3,7 @@
 #define SS_DECODE_INTERNAL_H
 
 #include "segscope/bytes.h"
+#include "segscope/clear.h"
 #include "segscope/decode.h"
 
 /* Marks the packet truncated in `layer` and returns SS_PKT_TRUNCATED. */

@@ -152,7 +152,7 @@ static int decode_nflog(ss_packet_t *pkt, ss_cursor_t *c)
 
 int ss_decode(const ss_frame_t *frame, ss_packet_t *pkt)
 {
-    memset(pkt, 0, sizeof(*pkt));
+    ss_clear(pkt, sizeof(*pkt));
     pkt->frame = frame;
     ss_cursor_t c = ss_cursor(frame->data, frame->caplen);
     int rc;

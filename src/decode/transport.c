@@ -6,7 +6,7 @@
 int ss_decode_tcp_options(const uint8_t *opts, size_t len, ss_tcp_opts_t *out)
 {
     ss_cursor_t c = ss_cursor(opts, len);
-    memset(out, 0, sizeof(*out));
+    ss_clear(out, sizeof(*out));
     while (ss_cur_left(&c) > 0) {
         uint8_t kind, olen;
         (void)ss_cur_u8(&c, &kind);

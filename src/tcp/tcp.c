@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "segscope/clear.h"
 #include "segscope/seq.h"
 #include "segscope/tcp.h"
 
@@ -370,7 +371,7 @@ void ss_tcp_process(ss_tcp_conn_t *c, int dir, const ss_packet_t *pkt, int64_t t
     uint32_t ta = 0;
     const bool first_of_conn = !fwd->seen && !rev->seen;
 
-    memset(res, 0, sizeof(*res));
+    ss_clear(res, offsetof(ss_tcp_result_t, sack)); /* the arrays after are read up to their counts */
     if (!ss_tcp_analyzable(pkt)) {
         res->rel_seq = seq;
         res->rel_ack = ack;
