@@ -10,13 +10,14 @@
  * the thread's alone until ss_reader_close has joined it.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "segscope/err.h"
+#include "segscope/grow.h"
 #include "segscope/reader.h"
+#include "segscope/thread.h"
 
 enum {
     SLOTS = 4,          /* batches in the ring */
@@ -66,20 +67,7 @@ struct ss_reader {
 /* Room for `add` more copied bytes in `s`; false when out of memory. */
 static bool copy_room(slot_t *s, size_t add)
 {
-    if (s->copy_cap - s->copy_len >= add)
-        return true;
-    size_t cap = s->copy_cap ? s->copy_cap : COPY_TARGET;
-    while (cap - s->copy_len < add) {
-        if (cap > SIZE_MAX / 2)
-            return false;
-        cap *= 2;
-    }
-    uint8_t *c = realloc(s->copy, cap);
-    if (!c)
-        return false;
-    s->copy = c;
-    s->copy_cap = cap;
-    return true;
+    return ss_grow_bytes(&s->copy, s->copy_len, &s->copy_cap, add, COPY_TARGET);
 }
 
 /* Frames that may be read next, at most `max`: 0 once the limit is reached. */
@@ -207,12 +195,7 @@ static bool start_thread(ss_reader_t *r)
         goto no_filled;
     if (pthread_cond_init(&r->freed, NULL) != 0)
         goto no_freed;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signals: they go to the caller's */
-    int rc = pthread_create(&r->thread, NULL, run, r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0)
+    if (ss_thread_start(&r->thread, run, r) == 0)
         return true;
     pthread_cond_destroy(&r->freed);
 no_freed:

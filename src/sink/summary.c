@@ -10,7 +10,6 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +17,7 @@
 #include "segscope/err.h"
 #include "segscope/grow.h"
 #include "segscope/i18n.h"
+#include "segscope/thread.h"
 
 /* What the Messages table shows of one direction (a row keeps this, not the whole ss_conv_msgs_t). */
 typedef struct row_msgs {
@@ -164,7 +164,7 @@ static bool keep_row(kept_t *k, const row_t *r);
 enum { HAND_BATCH = 32 };
 
 /* Gives a row to the sink's thread, which then owns its copies. */
-static int hand_over(summary_sink_t *m, const row_t *r)
+static int hand_over(summary_sink_t *m, row_t *r)
 {
     worker_t *w = &m->w;
     pthread_mutex_lock(&w->mu);
@@ -180,7 +180,7 @@ static int hand_over(summary_sink_t *m, const row_t *r)
     pthread_mutex_unlock(&w->mu);
     if (nq)
         return 0;
-    free_row((row_t *)r);
+    free_row(r);
     return SS_ERR_NOMEM;
 }
 
@@ -370,19 +370,8 @@ static bool put_cells(kept_t *k, int t, char cell[MAXCOLS][CELL])
         len[c] = strlen(cell[c]); /* < CELL: every cell is written cut to fit */
         need += 2 + len[c];
     }
-    if (k->arena_cap - k->used < need) {
-        size_t cap = k->arena_cap ? k->arena_cap : 64 * 1024;
-        while (cap - k->used < need) {
-            if (cap > SIZE_MAX / 2)
-                return false;
-            cap *= 2;
-        }
-        uint8_t *na = realloc(k->arena, cap);
-        if (!na)
-            return false;
-        k->arena = na;
-        k->arena_cap = cap;
-    }
+    if (!ss_grow_bytes(&k->arena, k->used, &k->arena_cap, need, 64 * 1024))
+        return false;
     uint8_t *p = k->arena + k->used;
     for (int c = 0; c < ncols[t]; c++) {
         size_t w = ss_i18n_width(cell[c]); /* <= len: a column per byte at most */
@@ -481,12 +470,7 @@ static bool start_worker(summary_sink_t *m)
         pthread_mutex_destroy(&w->mu);
         return false;
     }
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signals */
-    int rc = pthread_create(&w->thread, NULL, work, m);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc == 0)
+    if (ss_thread_start(&w->thread, work, m) == 0)
         return true;
     pthread_cond_destroy(&w->more);
     pthread_mutex_destroy(&w->mu);
@@ -536,6 +520,7 @@ static char *out_room(out_t *u)
 typedef struct table {
     int ncols;
     const char *head[MAXCOLS];
+    size_t head_w[MAXCOLS]; /* the headings' display widths */
     bool right[MAXCOLS];
     size_t w[MAXCOLS];
 } table_t;
@@ -585,8 +570,8 @@ static bool print_table(FILE *o, const kept_t *k, int t, const char *const *head
     table_t tb = {.ncols = ncols[t]};
     for (int c = 0; c < tb.ncols; c++) {
         tb.head[c] = ss_i18n_tr(head[c]);
-        size_t hw = ss_i18n_width(tb.head[c]);
-        tb.w[c] = hw > k->w[t][c] ? hw : k->w[t][c];
+        tb.head_w[c] = ss_i18n_width(tb.head[c]);
+        tb.w[c] = tb.head_w[c] > k->w[t][c] ? tb.head_w[c] : k->w[t][c];
         switch (t) {
         case T_CONV: tb.right[c] = c == 0 || (c >= 3 && c <= 7); break;
         case T_TCP: tb.right[c] = c != 8; break;
@@ -598,7 +583,7 @@ static bool print_table(FILE *o, const kept_t *k, int t, const char *const *head
         if (c)
             fputs("  ", o);
         fputs(tb.head[c], o);
-        for (size_t i = ss_i18n_width(tb.head[c]); c < tb.ncols - 1 && i < tb.w[c]; i++)
+        for (size_t i = tb.head_w[c]; c < tb.ncols - 1 && i < tb.w[c]; i++)
             fputc(' ', o);
     }
     fputc('\n', o);

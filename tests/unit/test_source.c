@@ -275,6 +275,17 @@ static void test_source_file_cut_mid_record_truncated_after_whole_frames(void **
  */
 static void put32(FILE *f, uint32_t v) { assert_int_equal(fwrite(&v, 4, 1, f), 1); }
 
+/* A classic pcap file header: microseconds, this machine's byte order, Ethernet. */
+static void put_pcap_header(FILE *f, uint32_t snaplen)
+{
+    put32(f, 0xa1b2c3d4u);
+    put32(f, 2u | (4u << 16));
+    put32(f, 0);
+    put32(f, 0);
+    put32(f, snaplen);
+    put32(f, 1);
+}
+
 /*
  * A classic pcap file of `n` records, in this machine's byte order: record
  * `odd` (from 0) is longer than the snapshot length (libpcap reads the file
@@ -286,12 +297,7 @@ static void write_blocks_file(const char *path, uint32_t n, uint32_t odd)
 {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
-    put32(f, 0xa1b2c3d4u); /* microseconds, this machine's byte order */
-    put32(f, 2u | (4u << 16));
-    put32(f, 0);
-    put32(f, 0);
-    put32(f, 120); /* snapshot length */
-    put32(f, 1);   /* Ethernet */
+    put_pcap_header(f, 120);
     uint8_t data[200];
     for (uint32_t i = 0; i < n; i++) {
         uint32_t caplen = i == odd ? 180 : 40 + i % 81;
@@ -363,12 +369,7 @@ static void test_source_largest_record_stays_in_blocks(void **state)
     tmp_path(path, sizeof(path), "largest.pcap");
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
-    put32(f, 0xa1b2c3d4u);
-    put32(f, 2u | (4u << 16));
-    put32(f, 0);
-    put32(f, 0);
-    put32(f, 262144); /* snapshot length */
-    put32(f, 1);      /* Ethernet */
+    put_pcap_header(f, 262144);
     static uint8_t data[262144];
     static const uint32_t caplens[] = {60, 262144, 70, 262144, 80};
     for (uint32_t i = 0; i < 5; i++) {
